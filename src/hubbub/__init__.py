@@ -1,0 +1,3 @@
+"""hubbub: a real-time chat server."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+import sys
+
+from hubbub.cli import main
+
+sys.exit(main())

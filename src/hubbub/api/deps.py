@@ -1,0 +1,38 @@
+"""Request dependencies: the composed services and the calling user."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from hubbub.errors import Unauthorized
+from hubbub.services.auth import Principal
+from hubbub.services.container import Services
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from /auth/login")
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+async def get_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("Missing bearer token", code="missing_token")
+    principal = await get_services(request).auth.authenticate(credentials.credentials)
+    request.state.principal = principal
+    return principal
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

@@ -1,0 +1,24 @@
+"""Operations endpoints: liveness, readiness, metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from hubbub.api.deps import ServicesDep
+from hubbub.api.http import error_response
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(services: ServicesDep) -> Response:
+    problems = await services.readiness_problems()
+    if problems:
+        return error_response(503, "not_ready", "Not ready: " + ", ".join(problems))
+    return Response(content=b'{"status":"ready"}', media_type="application/json")

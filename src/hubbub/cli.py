@@ -1,0 +1,153 @@
+"""The `hubbub` command: serve, migrate, createuser.
+
+Reads settings (environment, `.env`, flags), runs the start-up checks, and hands the
+settings to the composition root. A setting that cannot work ends the command with
+one line naming it and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from hubbub.config import SettingError, Settings
+
+_SERVE_FLAGS = {
+    "database_url": "--database-url",
+    "redis_url": "--redis-url",
+    "data_dir": "--data-dir",
+    "host": "--host",
+    "port": "--port",
+    "jwt_secret": "--jwt-secret",
+    "allowed_origins": "--allowed-origins",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hubbub", description="hubbub chat server")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_settings(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        for field, flag in _SERVE_FLAGS.items():
+            p.add_argument(flag, dest=field, default=None, help=f"overrides HUBBUB_{field.upper()}")
+        return p
+
+    with_settings(sub.add_parser("serve", help="run the server"))
+    with_settings(sub.add_parser("migrate", help="apply database migrations"))
+    create = with_settings(sub.add_parser("createuser", help="make a user from the terminal"))
+    create.add_argument("--username", required=True)
+    create.add_argument("--email", required=True)
+    create.add_argument("--display-name", default=None)
+    create.add_argument(
+        "--password", default=None, help="read from the terminal (or stdin) when omitted"
+    )
+    return parser
+
+
+def load_settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {
+        field: getattr(args, field)
+        for field in _SERVE_FLAGS
+        if getattr(args, field, None) is not None
+    }
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "settings"
+        raise SettingError(f"HUBBUB_{field.upper()}", err["msg"]) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # Alembic announces its plugins at every start; only migrations themselves matter.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    try:
+        settings = load_settings(args)
+        logging.getLogger().setLevel(settings.log_level.upper())
+        if args.command == "serve":
+            return _serve(settings)
+        if args.command == "migrate":
+            from hubbub.startup import migrate
+
+            asyncio.run(migrate(settings))
+            print("migrations applied")
+            return 0
+        if args.command == "createuser":
+            return _createuser(settings, args)
+    except SettingError as exc:
+        print(f"hubbub: configuration error: {exc}", file=sys.stderr)
+        return 2
+    return 1
+
+
+def _serve(settings: Settings) -> int:
+    import uvicorn
+
+    from hubbub.app import create_app
+    from hubbub.startup import prepare_to_serve
+
+    asyncio.run(prepare_to_serve(settings))
+    node = create_app(settings)
+    print(f"hubbub listening on http://{settings.host}:{settings.port}  (API docs: /docs)")
+    uvicorn.run(
+        node.asgi,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        loop="auto",
+        http="auto",
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+        lifespan="on",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    return 0
+
+
+def _createuser(settings: Settings, args: argparse.Namespace) -> int:
+    from hubbub.errors import HubbubError
+    from hubbub.services.container import build_services
+    from hubbub.startup import prepare_to_serve
+
+    password = args.password
+    if password is None:
+        password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline()
+        password = password.rstrip("\n")
+
+    async def run() -> str:
+        await prepare_to_serve(settings)
+        services = build_services(settings)
+        try:
+            user = await services.auth.create_user(
+                args.username, args.email, password, args.display_name
+            )
+        finally:
+            await services.close()
+        return f"created user {user.username} ({user.id})"
+
+    try:
+        print(asyncio.run(run()))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        print(f"hubbub: invalid {'.'.join(map(str, err['loc']))}: {err['msg']}", file=sys.stderr)
+        return 1
+    except HubbubError as exc:
+        print(f"hubbub: {exc.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

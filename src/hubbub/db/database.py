@@ -1,0 +1,82 @@
+"""Engines and sessions: how services reach storage.
+
+Services open `db.read()` for queries and `db.write()` for a transaction that changes
+state; a write session commits when its block ends without error. On PostgreSQL both
+come from one engine. On SQLite writes go through a single connection that starts with
+BEGIN IMMEDIATE (one writer at a time, in process order), reads through a small pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from hubbub.db.dialect import async_url, configure_sqlite, is_sqlite_url
+
+
+@dataclass
+class Database:
+    url: str
+    read_engine: AsyncEngine
+    write_engine: AsyncEngine
+    _read_sessions: async_sessionmaker[AsyncSession]
+    _write_sessions: async_sessionmaker[AsyncSession]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return is_sqlite_url(self.url)
+
+    @property
+    def dialect(self) -> str:
+        return self.write_engine.dialect.name
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self._read_sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """One transaction; committed at the end of the block, rolled back on error."""
+        async with self._write_sessions() as session, session.begin():
+            yield session
+
+    async def ping(self) -> None:
+        async with self.read_engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.read_engine.dispose()
+        if self.write_engine is not self.read_engine:
+            await self.write_engine.dispose()
+
+
+def open_database(url: str, *, pool_size: int = 10) -> Database:
+    """Build engines for `url` (no connection is made until first use)."""
+    driver_url = async_url(url)
+    if is_sqlite_url(url):
+        write_engine = create_async_engine(driver_url, pool_size=1, max_overflow=0, pool_timeout=60)
+        read_engine = create_async_engine(driver_url, pool_size=4, max_overflow=0, pool_timeout=60)
+        configure_sqlite(write_engine, write=True)
+        configure_sqlite(read_engine, write=False)
+    else:
+        write_engine = create_async_engine(
+            driver_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        )
+        read_engine = write_engine
+    return Database(
+        url=url,
+        read_engine=read_engine,
+        write_engine=write_engine,
+        _read_sessions=async_sessionmaker(read_engine, expire_on_commit=False),
+        _write_sessions=async_sessionmaker(write_engine, expire_on_commit=False),
+    )

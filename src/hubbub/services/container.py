@@ -1,0 +1,103 @@
+"""The composed services of one running node, built by the composition root (`hubbub.app`).
+
+Holds the storage handles and the state seams (bus, presence, rate limits) and the
+services built on them. Built in the app's lifespan, never at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from hubbub.config import Settings
+from hubbub.db.database import Database, open_database
+from hubbub.security.passwords import Passwords
+from hubbub.security.tokens import TokenSigner
+from hubbub.services.auth import AuthService, LoginLimits
+from hubbub.services.users import UserService
+from hubbub.state.bus import EventBus, InProcessEventBus
+from hubbub.state.presence import MemoryPresence, Presence
+from hubbub.state.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+
+log = logging.getLogger("hubbub")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    redis: Redis | None
+    bus: EventBus
+    presence: Presence
+    limiter: RateLimiter
+    passwords: Passwords
+    signer: TokenSigner
+    auth: AuthService
+    users: UserService
+
+    async def readiness_problems(self) -> list[str]:
+        problems: list[str] = []
+        try:
+            await self.db.ping()
+        except Exception:  # any failure means "not ready"; the reason is logged, not shown
+            log.warning("readiness: database check failed", exc_info=True)
+            problems.append("database")
+        if self.redis is not None:
+            try:
+                await self.redis.ping()
+            except Exception:
+                log.warning("readiness: redis check failed", exc_info=True)
+                problems.append("redis")
+        return problems
+
+    async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.db.dispose()
+
+
+def build_services(settings: Settings) -> Services:
+    db = open_database(settings.effective_database_url)
+    redis: Redis | None = None
+    limiter: RateLimiter
+    if settings.redis_url is not None:
+        redis = Redis.from_url(settings.redis_url)
+        limiter = RedisRateLimiter(redis, settings.redis_prefix)
+    else:
+        limiter = MemoryRateLimiter()
+    bus: EventBus = InProcessEventBus()
+    presence: Presence = MemoryPresence()
+    passwords = Passwords(
+        time_cost=settings.argon2_time_cost,
+        memory_kib=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+    )
+    signer = TokenSigner(settings.signing_key(), access_ttl_s=settings.access_token_ttl_s)
+    auth = AuthService(
+        db,
+        passwords,
+        signer,
+        limiter,
+        bus,
+        refresh_ttl_s=settings.refresh_token_ttl_s,
+        login_limits=LoginLimits(
+            per_account=settings.login_max_failures_per_account,
+            per_address=settings.login_max_failures_per_address,
+            window_s=settings.login_failure_window_s,
+        ),
+    )
+    users = UserService(db, presence, bus)
+    return Services(
+        settings=settings,
+        db=db,
+        redis=redis,
+        bus=bus,
+        presence=presence,
+        limiter=limiter,
+        passwords=passwords,
+        signer=signer,
+        auth=auth,
+        users=users,
+    )

@@ -1,0 +1,130 @@
+"""Rate-limit state: one of the narrow seams between the embedded and the scaled mode.
+
+Services ask a `RateLimiter`; the composition root picks `MemoryRateLimiter` (one
+process) or `RedisRateLimiter` (shared by every node). Both pass the same contract
+tests. Two shapes are offered: failure windows (login attempts) and token buckets
+(send rate).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+
+class RateLimiter(Protocol):
+    async def failures(self, key: str) -> tuple[int, float]:
+        """(failures counted in the current window, seconds until that window ends)."""
+
+    async def add_failure(self, key: str, window_s: float) -> int:
+        """Count one failure; the window starts with the first failure. Returns the count."""
+
+    async def clear(self, key: str) -> None: ...
+
+    async def take_token(self, key: str, rate_per_s: float, burst: int) -> float:
+        """Take one token from the bucket: 0.0 if allowed, else seconds until one is free."""
+
+
+class MemoryRateLimiter:
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[int, float]] = {}
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._ops = 0
+
+    @staticmethod
+    def _now() -> float:
+        return time.monotonic()
+
+    def _prune(self, now: float) -> None:
+        self._ops += 1
+        if self._ops % 4096:
+            return
+        self._windows = {k: v for k, v in self._windows.items() if v[1] > now}
+
+    async def failures(self, key: str) -> tuple[int, float]:
+        now = self._now()
+        count, ends = self._windows.get(key, (0, 0.0))
+        if ends <= now:
+            return 0, 0.0
+        return count, ends - now
+
+    async def add_failure(self, key: str, window_s: float) -> int:
+        now = self._now()
+        self._prune(now)
+        count, ends = self._windows.get(key, (0, 0.0))
+        if ends <= now:
+            count, ends = 0, now + window_s
+        self._windows[key] = (count + 1, ends)
+        return count + 1
+
+    async def clear(self, key: str) -> None:
+        self._windows.pop(key, None)
+        self._buckets.pop(key, None)
+
+    async def take_token(self, key: str, rate_per_s: float, burst: int) -> float:
+        now = self._now()
+        tokens, updated = self._buckets.get(key, (float(burst), now))
+        tokens = min(float(burst), tokens + (now - updated) * rate_per_s)
+        if tokens >= 1.0:
+            self._buckets[key] = (tokens - 1.0, now)
+            return 0.0
+        self._buckets[key] = (tokens, now)
+        return (1.0 - tokens) / rate_per_s
+
+
+# KEYS[1] bucket; ARGV: rate per second, burst, now (seconds, float). Redis time is not
+# used so that the caller's clock and tests agree; nodes' clocks only need to be close.
+_BUCKET_SCRIPT = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 't', 'u')
+local tokens = tonumber(state[1]) or burst
+local updated = tonumber(state[2]) or now
+if now > updated then
+  tokens = math.min(burst, tokens + (now - updated) * rate)
+end
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = (1 - tokens) / rate
+end
+redis.call('HSET', KEYS[1], 't', tostring(tokens), 'u', tostring(math.max(now, updated)))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return tostring(wait)
+"""
+
+
+class RedisRateLimiter:
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = prefix + "rl:"
+        self._take = redis.register_script(_BUCKET_SCRIPT)
+
+    async def failures(self, key: str) -> tuple[int, float]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(self._prefix + key)
+            pipe.pttl(self._prefix + key)
+            raw, ttl_ms = await pipe.execute()
+        if raw is None or ttl_ms is None or ttl_ms < 0:
+            return 0, 0.0
+        return int(raw), ttl_ms / 1000.0
+
+    async def add_failure(self, key: str, window_s: float) -> int:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(self._prefix + key)
+            pipe.pexpire(self._prefix + key, int(window_s * 1000), nx=True)
+            count, _ = await pipe.execute()
+        return int(count)
+
+    async def clear(self, key: str) -> None:
+        await self._redis.delete(self._prefix + key, self._prefix + "b:" + key)
+
+    async def take_token(self, key: str, rate_per_s: float, burst: int) -> float:
+        wait = await self._take(
+            keys=[self._prefix + "b:" + key], args=[rate_per_s, burst, time.time()]
+        )
+        return float(wait)

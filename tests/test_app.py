@@ -1,0 +1,76 @@
+"""The app as a whole: error shape everywhere, operations endpoints, OpenAPI."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from hubbub.app import Node
+from tests.conftest import assert_error
+
+
+async def test_unknown_route_and_method_use_the_error_shape(client: httpx.AsyncClient) -> None:
+    assert_error(await client.get("/no/such/thing"), 404, "not_found")
+    assert_error(await client.delete("/auth/login"), 405, "method_not_allowed")
+
+
+async def test_unhandled_error_is_500_without_details(
+    node: Node, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def explode() -> None:
+        raise RuntimeError("secret internals: SELECT * FROM users")
+
+    node.http.add_api_route("/test-explode", explode)
+    transport = httpx.ASGITransport(app=node.asgi, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        response = await c.get("/test-explode")
+    body = assert_error(response, 500, "internal_error")
+    assert "secret" not in response.text
+    assert "SELECT" not in response.text
+    assert body["message"] == "Internal server error"
+    assert any("secret internals" in (r.exc_text or "") for r in caplog.records)
+
+
+async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready"}
+
+
+async def test_readyz_is_503_when_the_database_is_gone(
+    client: httpx.AsyncClient, node: Node
+) -> None:
+    db = node.services.db
+    original_ping = db.ping
+
+    async def failing_ping() -> None:
+        raise ConnectionRefusedError("database down")
+
+    db.ping = failing_ping  # type: ignore[method-assign]
+    try:
+        response = await client.get("/readyz")
+    finally:
+        db.ping = original_ping  # type: ignore[method-assign]
+    body = assert_error(response, 503, "not_ready")
+    assert "database" in body["message"]
+    assert "refused" not in body["message"]
+
+
+async def test_openapi_and_docs_are_served(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    for path in (
+        "/auth/register",
+        "/auth/login",
+        "/auth/refresh",
+        "/auth/logout",
+        "/users/me",
+        "/users/search",
+        "/users/{user_id}",
+        "/healthz",
+        "/readyz",
+    ):
+        assert path in spec["paths"], path
+    docs = await client.get("/docs")
+    assert docs.status_code == 200
+    assert "swagger" in docs.text.lower()

@@ -1,0 +1,69 @@
+"""One contract, every implementation: the rate-limit state seam.
+
+Runs against the in-process implementation always, and against Redis on the
+PostgreSQL + Redis run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from hubbub.state.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from tests.conftest import BACKEND, REDIS_URL, Backend
+
+IMPLEMENTATIONS = ["memory", "redis"] if BACKEND == "postgresql" else ["memory"]
+
+
+@pytest.fixture(params=IMPLEMENTATIONS)
+async def limiter(request: pytest.FixtureRequest, backend: Backend) -> AsyncIterator[RateLimiter]:
+    if request.param == "memory":
+        yield MemoryRateLimiter()
+        return
+    redis = Redis.from_url(REDIS_URL)
+    prefix = f"hubbub-test-contract-{secrets.token_hex(4)}:"
+    try:
+        yield RedisRateLimiter(redis, prefix)
+    finally:
+        keys = [k async for k in redis.scan_iter(match=prefix + "*")]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
+
+
+async def test_failures_count_within_a_window(limiter: RateLimiter) -> None:
+    assert await limiter.failures("k") == (0, 0.0)
+    assert await limiter.add_failure("k", 60) == 1
+    assert await limiter.add_failure("k", 60) == 2
+    count, remaining = await limiter.failures("k")
+    assert count == 2
+    assert 58 < remaining <= 60
+    assert (await limiter.failures("other"))[0] == 0
+
+
+async def test_failure_window_expires(limiter: RateLimiter) -> None:
+    await limiter.add_failure("short", 0.2)
+    assert (await limiter.failures("short"))[0] == 1
+    await asyncio.sleep(0.35)
+    assert (await limiter.failures("short"))[0] == 0
+    assert await limiter.add_failure("short", 0.2) == 1
+
+
+async def test_clear_resets(limiter: RateLimiter) -> None:
+    await limiter.add_failure("c", 60)
+    await limiter.clear("c")
+    assert await limiter.failures("c") == (0, 0.0)
+
+
+async def test_token_bucket_allows_burst_then_waits(limiter: RateLimiter) -> None:
+    waits = [await limiter.take_token("bucket", 10.0, 3) for _ in range(4)]
+    assert waits[:3] == [0.0, 0.0, 0.0]
+    assert 0.0 < waits[3] <= 0.1 + 1e-6
+    await asyncio.sleep(0.12)
+    assert await limiter.take_token("bucket", 10.0, 3) == 0.0
+    # Buckets are per key.
+    assert await limiter.take_token("another", 10.0, 3) == 0.0
