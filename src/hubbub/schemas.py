@@ -169,6 +169,20 @@ class Success(WireModel):
     success: StrictBool = True
 
 
+# Files ------------------------------------------------------------------------------
+
+
+class AttachmentPublic(WireModel):
+    id: uuid.UUID
+    url: str
+    filename: str
+    size: int
+    mime_type: str
+    width: int | None = None
+    height: int | None = None
+    thumbnail_url: str | None = None
+
+
 class ErrorBody(BaseModel):
     """The one error shape (API.md, Errors)."""
 

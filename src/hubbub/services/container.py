@@ -15,6 +15,7 @@ from hubbub.config import Settings
 from hubbub.db.database import Database, open_database
 from hubbub.security.passwords import Passwords
 from hubbub.security.tokens import TokenSigner
+from hubbub.security.urls import FileUrlSigner
 from hubbub.services.auth import AuthService, LoginLimits
 from hubbub.services.users import UserService
 from hubbub.state.bus import EventBus, InProcessEventBus
@@ -34,6 +35,7 @@ class Services:
     limiter: RateLimiter
     passwords: Passwords
     signer: TokenSigner
+    file_urls: FileUrlSigner
     auth: AuthService
     users: UserService
 
@@ -74,7 +76,9 @@ def build_services(settings: Settings) -> Services:
         memory_kib=settings.argon2_memory_kib,
         parallelism=settings.argon2_parallelism,
     )
-    signer = TokenSigner(settings.signing_key(), access_ttl_s=settings.access_token_ttl_s)
+    signing_key = settings.signing_key()
+    signer = TokenSigner(signing_key, access_ttl_s=settings.access_token_ttl_s)
+    file_urls = FileUrlSigner(signing_key)
     auth = AuthService(
         db,
         passwords,
@@ -98,6 +102,7 @@ def build_services(settings: Settings) -> Services:
         limiter=limiter,
         passwords=passwords,
         signer=signer,
+        file_urls=file_urls,
         auth=auth,
         users=users,
     )
