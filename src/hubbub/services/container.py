@@ -17,7 +17,11 @@ from hubbub.security.passwords import Passwords
 from hubbub.security.tokens import TokenSigner
 from hubbub.security.urls import FileUrlSigner
 from hubbub.services.auth import AuthService, LoginLimits
+from hubbub.services.conversations import ConversationService
+from hubbub.services.messages import MessageService, SendLimits
+from hubbub.services.spaces import SpaceService
 from hubbub.services.users import UserService
+from hubbub.services.views import Views
 from hubbub.state.bus import EventBus, InProcessEventBus
 from hubbub.state.presence import MemoryPresence, Presence
 from hubbub.state.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
@@ -38,6 +42,9 @@ class Services:
     file_urls: FileUrlSigner
     auth: AuthService
     users: UserService
+    conversations: ConversationService
+    spaces: SpaceService
+    messages: MessageService
 
     async def readiness_problems(self) -> list[str]:
         problems: list[str] = []
@@ -93,6 +100,16 @@ def build_services(settings: Settings) -> Services:
         ),
     )
     users = UserService(db, presence, bus)
+    views = Views(urls=file_urls, presence=presence)
+    conversations = ConversationService(db, bus, views)
+    spaces = SpaceService(db, bus, views, conversations)
+    messages = MessageService(
+        db,
+        bus,
+        views,
+        limiter,
+        SendLimits(rate_per_s=settings.send_rate_per_s, burst=settings.send_burst),
+    )
     return Services(
         settings=settings,
         db=db,
@@ -105,4 +122,7 @@ def build_services(settings: Settings) -> Services:
         file_urls=file_urls,
         auth=auth,
         users=users,
+        conversations=conversations,
+        spaces=spaces,
+        messages=messages,
     )
