@@ -32,7 +32,9 @@ async def list_conversations(
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     before: Annotated[datetime | None, Query(description="a lastMessageAt cursor")] = None,
-    archived: bool | None = None,
+    archived: Annotated[
+        bool, Query(description="false (default): the active list; true: the archived ones")
+    ] = False,
 ) -> Response:
     page = await services.conversations.list_for(
         principal.user_id, limit=limit, before=before, archived=archived
