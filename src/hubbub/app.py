@@ -18,7 +18,7 @@ from starlette.types import ASGIApp
 
 from hubbub import __version__
 from hubbub.api.http import GuardMiddleware, install_error_handlers
-from hubbub.api.routes import auth, ops, users
+from hubbub.api.routes import auth, files, ops, users
 from hubbub.config import Settings
 from hubbub.services.container import Services, build_services
 
@@ -62,7 +62,7 @@ def create_app(settings: Settings) -> Node:
         lifespan=lifespan,
     )
     install_error_handlers(http)
-    for router in (auth.router, users.router, ops.router):
+    for router in (auth.router, users.router, files.router, ops.router):
         http.include_router(router)
 
     guarded = GuardMiddleware(

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from hubbub.config import Settings
+from hubbub.db.blobs import LocalBlobStore
 from hubbub.db.database import Database, open_database
 from hubbub.security.passwords import Passwords
 from hubbub.security.tokens import TokenSigner
 from hubbub.security.urls import FileUrlSigner
 from hubbub.services.auth import AuthService, LoginLimits
+from hubbub.services.files import FileService, UploadLimits
 from hubbub.services.users import UserService
 from hubbub.state.bus import EventBus, InProcessEventBus
 from hubbub.state.presence import MemoryPresence, Presence
@@ -38,6 +40,7 @@ class Services:
     file_urls: FileUrlSigner
     auth: AuthService
     users: UserService
+    files: FileService
 
     async def readiness_problems(self) -> list[str]:
         problems: list[str] = []
@@ -93,6 +96,18 @@ def build_services(settings: Settings) -> Services:
         ),
     )
     users = UserService(db, presence, bus)
+    blobs = LocalBlobStore(settings.data_dir)
+    blobs.sweep_temp()
+    files = FileService(
+        db,
+        blobs,
+        file_urls,
+        limits=UploadLimits(
+            max_upload_bytes=settings.max_upload_bytes,
+            max_avatar_bytes=settings.max_avatar_bytes,
+        ),
+        max_image_pixels=settings.max_image_pixels,
+    )
     return Services(
         settings=settings,
         db=db,
@@ -105,4 +120,5 @@ def build_services(settings: Settings) -> Services:
         file_urls=file_urls,
         auth=auth,
         users=users,
+        files=files,
     )
