@@ -35,6 +35,7 @@ from hubbub.services.views import attachment_public
 log = logging.getLogger("hubbub.files")
 
 MAX_FILENAME_CHARS = 255
+_INSPECT_CONCURRENCY = 2
 _FALLBACK_NAME = "file"
 
 
@@ -105,6 +106,8 @@ class FileService:
         self._urls = urls
         self.limits = limits
         self._max_image_pixels = max_image_pixels
+        # Decoding a large image takes hundreds of MiB: a few at a time, not one per upload.
+        self._inspecting = asyncio.Semaphore(_INSPECT_CONCURRENCY)
 
     @property
     def temp_dir(self) -> Path:
@@ -116,9 +119,10 @@ class FileService:
         if received.size == 0:
             raise ValidationFailed("file: must not be empty", code="empty_file")
         try:
-            found = await asyncio.to_thread(
-                inspect_file, received.path, max_pixels=self._max_image_pixels
-            )
+            async with self._inspecting:
+                found = await asyncio.to_thread(
+                    inspect_file, received.path, max_pixels=self._max_image_pixels
+                )
         except ImageTooLarge:
             raise ValidationFailed(
                 "file: the image has too many pixels", code="image_too_large"

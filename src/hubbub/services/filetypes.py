@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import codecs
 import io
-import struct
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import ExifTags, Image, ImageOps
+
+log = logging.getLogger("hubbub.files")
 
 OCTET_STREAM = "application/octet-stream"
 TEXT_PLAIN = "text/plain"
@@ -49,9 +51,6 @@ _MAGIC: tuple[tuple[int, bytes, str], ...] = (
 _MP3_FRAME = (b"\xff\xfb", b"\xff\xfa", b"\xff\xf3", b"\xff\xf2", b"\xff\xe3", b"\xff\xe2")
 _EBML = b"\x1a\x45\xdf\xa3"  # Matroska and WebM
 _HEAD_BYTES = 64
-# Pillow reports a malformed image with any of these (struct errors from truncated
-# headers, SyntaxError from bad chunks, ...): each means "not an image we serve as one".
-_NOT_AN_IMAGE = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error)
 
 
 class ImageTooLarge(Exception):
@@ -142,10 +141,16 @@ def _inspect_image(path: Path, fmt: str, max_pixels: int) -> Inspection | None:
             _check_pixels(image.size, max_pixels)
             width, height = _displayed_size(image)
             thumbnail = _thumbnail(image)
+    except ImageTooLarge:
+        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         # The warning arrives as an exception only where warnings are errors (tests).
         raise ImageTooLarge(str(exc)) from exc
-    except _NOT_AN_IMAGE:
+    except Exception:
+        # Pillow reports malformed input with many exception types (OSError, SyntaxError,
+        # struct.error, ValueError, even MemoryError): each means "not an image we serve
+        # as one", and the bytes are then typed like any other file.
+        log.debug("not a usable %s image", fmt, exc_info=True)
         return None
     return Inspection(_RASTER[fmt], width, height, thumbnail)
 
