@@ -668,3 +668,40 @@ async def test_a_failed_insert_leaves_no_bytes_behind(
     response = await upload(client, me, image_bytes("PNG"), filename="a.png")
     assert_error(response, 500, "internal_error")
     await assert_nothing_stored(node)
+
+
+async def test_client_gone_mid_upload_leaves_nothing(node: Node, register: RegisterFn) -> None:
+    me = await register()
+    head = multipart(("type", "message_attachment", None), ("file", b"", b"half.bin"))
+    head = head[: head.index(b"\r\n\r\n", head.index(b'name="file"')) + 4]
+    arrivals: list[dict[str, Any]] = [
+        {"type": "http.request", "body": head + b"a" * 5000, "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return arrivals.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    headers = [(k.lower().encode(), v.encode()) for k, v in {**me.headers, **MULTIPART}.items()]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/files/upload",
+        "raw_path": b"/files/upload",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [*headers, (b"host", b"testserver")],
+        "client": ("203.0.113.7", 40000),
+        "server": ("testserver", 80),
+    }
+    await node.asgi(scope, receive, send)
+    assert sent[0]["status"] == 400
+    assert b'"code":"upload_interrupted"' in sent[1]["body"]
+    await assert_nothing_stored(node)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from hubbub.errors import BadRequest, PayloadTooLarge, ValidationFailed
 from hubbub.services.files import ReceivedFile, UploadLimits
@@ -185,11 +185,9 @@ def _open_temp(temp_dir: Path) -> tuple[Path, BinaryIO]:
 
 
 def _finish(fh: BinaryIO) -> None:
-    try:
-        fh.flush()
-        os.fsync(fh.fileno())  # the bytes are on disk before the row that names them
-    finally:
-        fh.close()
+    fh.flush()
+    os.fsync(fh.fileno())  # the bytes are on disk before the row that names them
+    fh.close()
 
 
 @asynccontextmanager
@@ -226,8 +224,13 @@ async def receive_upload(
                 raise _malformed("the body ends early")
             if collector.pending:
                 await asyncio.to_thread(fh.write, collector.take_pending())
-        finally:
             await asyncio.to_thread(_finish, fh)
+        except ClientDisconnect:
+            # Nobody is left to answer; said as a plain 400 rather than logged as a crash.
+            raise BadRequest("Upload interrupted", code="upload_interrupted") from None
+        finally:
+            if not fh.closed:
+                await asyncio.to_thread(fh.close)
         # A `type` that came after the file may name a smaller cap than the one applied.
         if collector.file_size > collector.cap:
             raise _too_large(collector.cap)
