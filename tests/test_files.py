@@ -7,6 +7,7 @@ contents, and who may download (uploader, signed URL, conversation participants)
 from __future__ import annotations
 
 import io
+import os
 import random
 import re
 import struct
@@ -23,6 +24,7 @@ from PIL import Image
 from sqlalchemy import select, update
 
 from hubbub.app import Node
+from hubbub.db.blobs import LocalBlobStore
 from hubbub.db.models import (
     Conversation,
     ConversationType,
@@ -705,3 +707,16 @@ async def test_client_gone_mid_upload_leaves_nothing(node: Node, register: Regis
     assert sent[0]["status"] == 400
     assert b'"code":"upload_interrupted"' in sent[1]["body"]
     await assert_nothing_stored(node)
+
+
+def test_stale_temp_files_are_swept_fresh_ones_kept(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    store.temp_dir().mkdir(parents=True)
+    stale, fresh = store.temp_dir() / "old.part", store.temp_dir() / "new.part"
+    stale.write_bytes(b"left by a crash")
+    fresh.write_bytes(b"an upload in flight")
+    two_days_ago = time.time() - 2 * 86_400
+    os.utime(stale, (two_days_ago, two_days_ago))
+    assert store.sweep_temp() == 1
+    assert not stale.exists()
+    assert fresh.exists()
