@@ -203,6 +203,9 @@ def _json_metadata(value: dict[str, Any]) -> dict[str, Any]:
         encoded = orjson.dumps(value)
     except (TypeError, orjson.JSONEncodeError):
         raise ValueError("must be a JSON object of plain values") from None
+    if orjson.loads(encoded) != value:
+        # NaN and ±Infinity (which the JSON parser lets through) came out as null.
+        raise ValueError("must hold only finite numbers")
     if len(encoded) > MAX_METADATA_BYTES:
         raise ValueError(f"must be at most {MAX_METADATA_BYTES} bytes as JSON")
     if b"\\u0000" in encoded:
