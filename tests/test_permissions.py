@@ -35,7 +35,7 @@ from hubbub.db.models import (
     StoredFile,
 )
 from tests.conftest import Account, Backend, assert_error
-from tests.world import Snapshot, World, open_world, reset, restore, snapshot
+from tests.world import Snapshot, World, counts, open_world, reset, restore, snapshot
 
 # Who plays each actor, and who is the target of each role (never the actor itself).
 ACTOR_USER = {
@@ -431,6 +431,7 @@ async def run_case(
     if expected in (403, 404):
         code = "forbidden" if expected == 403 else "conversation_not_found"
         assert_error(response, expected, code)
+        assert counts(after) == counts(before), "a refused request stored or deleted rows"
         assert after == before, "a refused request changed stored state"
         if expected == 404:
             await assert_same_as_unknown(
@@ -773,6 +774,7 @@ async def test_space_permission_matrix(
     after = await snapshot(world.node)
     if expected in (403, 404):
         assert_error(response, expected, "forbidden" if expected == 403 else "space_not_found")
+        assert counts(after) == counts(before), "a refused request stored or deleted rows"
         assert after == before, "a refused request changed stored state"
         if expected == 404:
             await assert_same_as_unknown(world, scene.actor, (method, path, body), sid, response)
