@@ -218,6 +218,9 @@ def _emoji(value: str) -> str:
         raise ValueError("must be a non-blank emoji without surrounding spaces")
     if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value):
         raise ValueError("must not contain control characters")
+    if "/" in value or value in (".", ".."):
+        # DELETE …/reactions/:emoji must be able to name it as one path segment.
+        raise ValueError("must be usable in a URL path (no '/', not '.' or '..')")
     return value
 
 
