@@ -845,3 +845,21 @@ async def test_space_conversation_in_a_space_one_is_not_in_is_404(scenes: Scenes
         world, scene.actor, ("POST", "/conversations", body), scene.space_id or "", response
     )
     assert await snapshot(world.node) == before
+
+
+async def test_space_conversation_takes_its_members_from_the_space_only(
+    scenes: Scenes,
+) -> None:
+    scene = await scenes.fresh("SPACE", "OWNER")
+    world, outsider = scene.world, scene.world.users["outsider"]
+    body = {
+        "type": "SPACE",
+        "spaceId": scene.space_id,
+        "name": "with a stowaway",
+        "participantIds": [str(outsider.id)],
+    }
+    created = await world.ok(scene.actor, "POST", "/conversations", body, 201)
+    conversation = created["conversation"]
+    assert str(outsider.id) not in [p["userId"] for p in conversation["participants"]]
+    response = await world.call(outsider, "GET", f"/conversations/{conversation['id']}")
+    assert_error(response, 404, "conversation_not_found")
