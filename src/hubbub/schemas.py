@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import orjson
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -66,6 +67,21 @@ def trimmed(min_length: int, max_length: int) -> AfterValidator:
 
 
 Timestamp = Annotated[datetime, PlainSerializer(_iso_utc, return_type=str, when_used="json")]
+
+
+def _exists_in_utc(value: datetime) -> datetime:
+    """A time with a zone must exist in UTC too (0001-01-01T00:00+14:00 does not)."""
+    if value.tzinfo is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("is out of range in UTC") from None
+    return value
+
+
+# Times given by clients; AwareInputTime also requires a zone.
+InputTime = Annotated[datetime, AfterValidator(_exists_in_utc)]
+AwareInputTime = Annotated[AwareDatetime, AfterValidator(_exists_in_utc)]
 
 Username = Annotated[
     CleanStr, StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")
@@ -412,7 +428,7 @@ class SendMessage(InputModel):
     mentions: Annotated[list[uuid.UUID], Field(max_length=100)] = Field(default_factory=list)
     metadata: Metadata = Field(default_factory=dict)
     optimistic_id: OptimisticId | None = None
-    client_timestamp: datetime | None = None
+    client_timestamp: InputTime | None = None
 
 
 class EditMessage(InputModel):

@@ -6,13 +6,13 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 from starlette.responses import Response
 
 from hubbub.api.deps import PrincipalDep, ServicesDep
 from hubbub.api.http import json_response
 from hubbub.schemas import (
     AddParticipants,
+    AwareInputTime,
     ConversationEnvelope,
     ConversationList,
     ConversationSettings,
@@ -31,7 +31,7 @@ async def list_conversations(
     principal: PrincipalDep,
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    before: Annotated[AwareDatetime | None, Query(description="a lastMessageAt cursor")] = None,
+    before: Annotated[AwareInputTime | None, Query(description="a lastMessageAt cursor")] = None,
     archived: bool | None = None,
 ) -> Response:
     page = await services.conversations.list_for(
