@@ -247,6 +247,8 @@ CONVERSATIONS = [
             ("before=2020-01-01", 422, "before"),
             ("before=2020-01-01T10:00:00", 422, "before"),
             ("before=99999-01-01T00:00:00Z", 422, "before"),
+            ("before=0001-01-01T00:00:00%2B14:00", 422, "before"),  # not a time in UTC
+            ("before=9999-12-31T23:59:59-14:00", 422, "before"),
             ("archived=maybe", 422, "archived"),
         ],
     ),
@@ -530,6 +532,10 @@ SEND = [
             *bad_strings("optimisticId"),
             ("clientTimestamp bad", {"clientTimestamp": "yesterday"}, 422, "clientTimestamp"),
             ("clientTimestamp huge", {"clientTimestamp": 10**30}, 422, "clientTimestamp"),
+            *(
+                (f"clientTimestamp {t}", {"clientTimestamp": t}, 422, "clientTimestamp")
+                for t in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00")
+            ),
             ("status", {"status": "READ"}, 422, "status"),
             ("seq", {"seq": 1}, 422, "seq"),
         ],
