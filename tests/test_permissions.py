@@ -863,3 +863,26 @@ async def test_space_conversation_takes_its_members_from_the_space_only(
     assert str(outsider.id) not in [p["userId"] for p in conversation["participants"]]
     response = await world.call(outsider, "GET", f"/conversations/{conversation['id']}")
     assert_error(response, 404, "conversation_not_found")
+
+
+async def test_removing_a_reaction_removes_only_the_callers_own(scenes: Scenes) -> None:
+    scene = await scenes.fresh("GROUP", "MEMBER")
+    world, owner = scene.world, scene.world.users["owner"]
+    reactions = scene.path(f"/messages/{scene.other}/reactions")
+    await world.ok(owner, "POST", reactions, {"emoji": EMOJI})
+    before = await snapshot(world.node)
+    answer = await world.ok(scene.actor, "DELETE", f"{reactions}/{EMOJI}")
+    assert answer["reactions"] == [{"emoji": EMOJI, "count": 1, "userIds": [str(owner.id)]}]
+    assert await snapshot(world.node) == before
+
+
+@pytest.mark.parametrize("kind", ["GROUP", "PRIVATE", "SPACE"])
+async def test_no_answer_shows_another_users_email(scenes: Scenes, kind: str) -> None:
+    scene = await scenes.fresh(kind, "MEMBER")
+    world = scene.world
+    for path in (scene.path(), "/conversations", scene.path("/messages")):
+        response = await world.call(scene.actor, "GET", path)
+        assert response.status_code == 200, response.text
+        others = [u for u in world.users.values() if u.id != scene.actor.id]
+        shown = {u.email for u in others if u.email in response.text}
+        assert shown == set(), path
