@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from hubbub.bench.procstat import CpuSnapshot, machine_busy_seconds, pids_named
+from hubbub.bench.procstat import CpuSnapshot, database_pids, machine_busy_seconds
 from hubbub.bench.servers import Server
 from hubbub.bench.worker import worker_main
 
@@ -83,16 +83,17 @@ class Meter:
     def __init__(self, server: Server, fleet: Fleet) -> None:
         self.server = server
         self.fleet = fleet
-        self.db_pids = (
-            pids_named("postgres", "redis-server") if server.backend == "postgresql" else []
-        )
+        database = None
+        if server.database_url and server.backend == "postgresql":
+            database = server.database_url.rsplit("/", 1)[-1].split("?", 1)[0]
+        self.database = database
 
     def read(self) -> Reading:
         busy, total = machine_busy_seconds()
         return Reading(
             at=time.monotonic(),
             server=CpuSnapshot.take(self.server.pids),
-            db=CpuSnapshot.take(self.db_pids),
+            db=CpuSnapshot.take(database_pids(self.database) if self.database else []),
             generator=CpuSnapshot.take([*self.fleet.pids, os.getpid()]),
             machine_busy=busy,
             machine_total=total,

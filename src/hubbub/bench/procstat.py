@@ -52,6 +52,32 @@ def pids_named(*names: str) -> list[int]:
     return found
 
 
+POSTGRES_AUXILIARY = ("walwriter", "checkpointer", "background writer", "walsummarizer")
+
+
+def database_pids(database: str | None) -> list[int]:
+    """PostgreSQL processes serving `database` (its backends, by their process title)
+    plus the cluster's WAL writer, checkpointer and background writer, and Redis.
+
+    Other databases' backends on the same cluster (other work on a shared machine) are
+    left out; the auxiliary processes and Redis are shared and counted whole.
+    """
+    found = []
+    for pid in pids_named("postgres", "redis-server"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                title = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if (
+            "redis" in title
+            or any(a in title for a in POSTGRES_AUXILIARY)
+            or (database and f" {database} " in title)
+        ):
+            found.append(pid)
+    return found
+
+
 def machine_busy_seconds() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine since boot, all cores."""
     with open("/proc/stat") as f:

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from hubbub.bench import seeding
 from hubbub.bench.fleet import Fleet, Meter
@@ -192,7 +193,7 @@ def cpu_figures(
 
 CPU_FIGURES = [
     Figure("server_cpu_pct", "server CPU", "% of a core"),
-    Figure("db_cpu_pct", "PostgreSQL + Redis CPU", "% of a core"),
+    Figure("db_cpu_pct", "database CPU (its PostgreSQL backends, WAL, Redis)", "% of a core"),
     Figure("generator_cpu_pct", "generator CPU", "% of a core"),
     Figure("machine_busy_pct", "machine busy", "% of all cores"),
     Figure("server_peak_mib", "server peak memory (VmHWM)", "MiB"),
@@ -693,6 +694,10 @@ class Storm(Scenario):
 class HttpState:
     requests: list[tuple[str, str]]
     info: dict[str, Any]
+    # Makes a new request list for each run (history: fresh random pages every run, so
+    # no run asks for pages an earlier one warmed up in a cache).
+    regenerate: Callable[[int], list[tuple[str, str]]] | None = None
+    runs: int = 0
 
 
 async def http_run(
@@ -701,6 +706,9 @@ async def http_run(
     fleet = ctx.fleet
     meter = Meter(server, fleet)
     host, port = server.nodes[0]
+    if state.regenerate is not None:
+        state.requests = state.regenerate(state.runs)
+    state.runs += 1
     start_at = time.monotonic_ns() + START_DELAY_NS
     warmup, duration = ctx.p("warmup"), ctx.p("duration")
     shuffled = list(state.requests)
@@ -792,16 +800,22 @@ class History(Scenario):
             f"bench: {server.label}: seeded {ctx.p('messages'):,} messages in "
             f"{took:.1f} s ({ctx.p('messages') / max(took, 1e-9):,.0f} rows/s)"
         )
-        rng = random.Random(11)
-        requests = []
         per_conv = seeded.per_conversation
-        for _ in range(ctx.p("distinct_requests")):
-            c = rng.randrange(len(seeded.conversation_ids))
-            seq = rng.randint(min(51, per_conv), per_conv)
-            cursor = seeding.message_uuid(c * per_conv + seq)
-            path = f"/conversations/{seeded.conversation_ids[c]}/messages?limit=50&before={cursor}"
-            requests.append((path, users[rng.randrange(len(users))].token))
-        return HttpState(requests, {"seed_s": took})
+        count = ctx.p("distinct_requests")
+
+        def pages(run: int) -> list[tuple[str, str]]:
+            rng = random.Random(1000 + run)
+            requests = []
+            for _ in range(count):
+                c = rng.randrange(len(seeded.conversation_ids))
+                seq = rng.randint(min(51, per_conv), per_conv)
+                cursor = seeding.message_uuid(c * per_conv + seq)
+                conv = seeded.conversation_ids[c]
+                path = f"/conversations/{conv}/messages?limit=50&before={cursor}"
+                requests.append((path, users[rng.randrange(len(users))].token))
+            return requests
+
+        return HttpState([], {"seed_s": took}, regenerate=pages)
 
     async def run(
         self, ctx: Context, server: Server, state: HttpState, section: Section
@@ -855,7 +869,7 @@ class Conversations(Scenario):
                 requests.append((f"/conversations?limit={page}", user.token))
                 convs = body.get("conversations", [])
                 if len(convs) == page and convs[-1].get("lastMessageAt"):
-                    cursor = convs[-1]["lastMessageAt"]
+                    cursor = quote(str(convs[-1]["lastMessageAt"]), safe="")
                     requests.append((f"/conversations?limit={page}&before={cursor}", user.token))
         finally:
             pool.close()

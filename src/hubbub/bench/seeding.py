@@ -85,11 +85,13 @@ async def _seed_postgres(
         last_at = BASE_TIME + timedelta(milliseconds=len(conv_ids) * per_conv)
         owner = users[0]
         if seed_schema:
+            # The seed's columns are TIMESTAMP without a zone: naive UTC.
+            base_naive, last_naive = BASE_TIME.replace(tzinfo=None), last_at.replace(tzinfo=None)
             await conn.executemany(
                 "INSERT INTO conversations (id, name, type, created_by, created_at, updated_at,"
                 " last_message_at) VALUES ($1, $2, 'GROUP', $3, $4, $4, $5)",
                 [
-                    (uuid.UUID(c), f"history {i}", owner, BASE_TIME, last_at)
+                    (uuid.UUID(c), f"history {i}", owner, base_naive, last_naive)
                     for i, c in enumerate(conv_ids)
                 ],
             )
