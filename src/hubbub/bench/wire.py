@@ -73,6 +73,9 @@ class SioClient(asyncio.Protocol):
         self.tag = tag
         self.connected: asyncio.Future[bool] = loop.create_future()
         self.closed: asyncio.Future[None] = loop.create_future()
+        # `connection_success`: the server has finished its own connect work (auth,
+        # auto-join), so the socket receives its conversations' events from now on.
+        self.ready: asyncio.Future[None] = loop.create_future()
         self.error: str | None = None
         self.sid: str | None = None
         self.transport: asyncio.Transport | None = None
@@ -272,7 +275,10 @@ class SioClient(asyncio.Protocol):
         if ptype == 0x32:  # EVENT
             data = orjson.loads(body)
             if isinstance(data, list) and data:
-                self.on_event(self, str(data[0]), data[1] if len(data) > 1 else None)
+                name = str(data[0])
+                if name == "connection_success" and not self.ready.done():
+                    self.ready.set_result(None)
+                self.on_event(self, name, data[1] if len(data) > 1 else None)
         elif ptype == 0x33:  # ACK
             callback = self._acks.pop(ack_id, None) if ack_id is not None else None
             if callback is not None:
@@ -317,6 +323,9 @@ async def connect(
     )
     try:
         await asyncio.wait_for(asyncio.shield(client.connected), timeout)
+        if client.connected.result():
+            # Wait for the server's `connection_success`, as the seed's client does.
+            await asyncio.wait_for(asyncio.shield(client.ready), timeout)
     except TimeoutError:
         client.error = "handshake timed out"
         client.abort()

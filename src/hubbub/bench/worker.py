@@ -165,7 +165,7 @@ class Worker:
                 except (OSError, TimeoutError) as exc:
                     refused[type(exc).__name__] += 1
                     return
-                if client.connected.result():
+                if client.connected.result() and client.ready.done():
                     times.append((time.monotonic_ns() - t0) / NS_PER_MS)
                     self.clients[i] = client
                 else:
@@ -292,7 +292,7 @@ class Worker:
                         local_host=local,
                         timeout=timeout,
                     )
-                    ok = client.connected.result()
+                    ok = client.connected.result() and client.ready.done()
                     reason = client.error or ""
                 except (OSError, TimeoutError) as exc:
                     ok, reason = False, type(exc).__name__
