@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # Prefix of every Redis key and channel: deployments (or test runs) can share a Redis.
     redis_prefix: str = "hubbub:"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # SQLite durability: NORMAL survives a process crash (the ack guarantee), FULL also a
+    # power cut (an fsync per commit).
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
 
     access_token_ttl_s: int = Field(default=15 * 60, ge=10)
     refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=60)

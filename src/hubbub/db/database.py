@@ -60,14 +60,14 @@ class Database:
             await self.write_engine.dispose()
 
 
-def open_database(url: str, *, pool_size: int = 10) -> Database:
+def open_database(url: str, *, pool_size: int = 10, sqlite_synchronous: str = "NORMAL") -> Database:
     """Build engines for `url` (no connection is made until first use)."""
     driver_url = async_url(url)
     if is_sqlite_url(url):
         write_engine = create_async_engine(driver_url, pool_size=1, max_overflow=0, pool_timeout=60)
         read_engine = create_async_engine(driver_url, pool_size=4, max_overflow=0, pool_timeout=60)
-        configure_sqlite(write_engine, write=True)
-        configure_sqlite(read_engine, write=False)
+        configure_sqlite(write_engine, write=True, synchronous=sqlite_synchronous)
+        configure_sqlite(read_engine, write=False, synchronous=sqlite_synchronous)
     else:
         write_engine = create_async_engine(
             driver_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True

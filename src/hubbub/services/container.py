@@ -78,7 +78,9 @@ class Services:
 
 
 def build_services(settings: Settings) -> Services:
-    db = open_database(settings.effective_database_url)
+    db = open_database(
+        settings.effective_database_url, sqlite_synchronous=settings.sqlite_synchronous
+    )
     redis: Redis | None = None
     limiter: RateLimiter
     bus: EventBus

@@ -32,6 +32,7 @@ from hubbub.db.models import (
     ParticipantStatus,
     Reaction,
     StoredFile,
+    User,
     new_id,
     utcnow,
 )
@@ -124,17 +125,13 @@ class MessageService:
             raise ValidationFailed("type: SYSTEM messages are written by the server")
         attachment_ids = list(dict.fromkeys(req.attachments))
         content = _checked_content(req.content, has_attachments=bool(attachment_ids))
-        if req.optimistic_id is not None:
-            original = await self._original(sender, conversation_id, req.optimistic_id)
-            if original is not None:
-                return SendOutcome(original, created=False)
         wait = await self._limiter.take_token(
             f"send:{sender}", self._send_limits.rate_per_s, self._send_limits.burst
         )
         if wait > 0:
             raise RateLimited(wait, "Sending too fast; slow down")
         try:
-            view, root_view = await self._store(
+            view, root_view, created = await self._store(
                 sender, conversation_id, req, content, attachment_ids
             )
         except IntegrityError:
@@ -145,6 +142,8 @@ class MessageService:
             if original is None:
                 raise
             return SendOutcome(original, created=False)
+        if not created:
+            return SendOutcome(view, created=False)
         published = [events.new_message(view, origin_socket)]
         if root_view is not None:
             published.append(events.message_updated(root_view))
@@ -178,14 +177,30 @@ class MessageService:
         req: SendMessage,
         content: str,
         attachment_ids: list[uuid.UUID],
-    ) -> tuple[MessagePublic, MessagePublic | None]:
+    ) -> tuple[MessagePublic, MessagePublic | None, bool]:
+        """The send's one transaction: (message, updated thread root, created)."""
         now = utcnow()
         async with self._db.write() as session:
             access = await access_conversation(session, sender, conversation_id)
+            if req.optimistic_id is not None:
+                original = await session.scalar(
+                    select(Message)
+                    .where(Message.sender_id == sender)
+                    .where(Message.optimistic_id == req.optimistic_id)
+                )
+                if original is not None:
+                    if original.conversation_id != conversation_id:
+                        raise Conflict(
+                            "optimisticId was already used for another conversation",
+                            code="duplicate_optimistic_id",
+                        )
+                    (view,) = await self._views.messages(session, [original], sender)
+                    return view, None, False
             require_can_send(access)
+            files: list[StoredFile] = []
             if attachment_ids:
                 require_can_attach(access)
-                await self._check_attachments(session, sender, attachment_ids)
+                files = await self._check_attachments(session, sender, attachment_ids)
             mentions = list(dict.fromkeys(req.mentions))
             if mentions:
                 await self._check_mentions(session, conversation_id, mentions)
@@ -222,31 +237,37 @@ class MessageService:
             session.add(message)
             for position, file_id in enumerate(attachment_ids):
                 session.add(MessageFile(message_id=message_id, file_id=file_id, position=position))
+            root_view: MessagePublic | None = None
             if root is not None:
                 root.reply_count += 1
                 root.change_seq = await take_seq(session, conversation_id)
                 root.updated_at = now
+                await session.flush()
+                (root_view,) = await self._views.messages(session, [root], sender)
             await session.flush()
-            views = await self._views.messages(
-                session, [message] if root is None else [message, root], sender
-            )
-        return views[0], views[1] if root is not None else None
+            author = await session.get(User, sender)
+            # A new message has no reactions and nobody has read it: its view needs no
+            # further queries.
+            view = self._views.new_message(message, author, files)
+        return view, root_view, True
 
     async def _check_attachments(
         self, session: AsyncSession, sender: uuid.UUID, file_ids: list[uuid.UUID]
-    ) -> None:
-        owned = set(
-            (
+    ) -> list[StoredFile]:
+        owned = {
+            f.id: f
+            for f in (
                 await session.scalars(
-                    select(StoredFile.id)
+                    select(StoredFile)
                     .where(StoredFile.id.in_(file_ids))
                     .where(StoredFile.owner_id == sender)
                     .where(StoredFile.kind == FileKind.MESSAGE_ATTACHMENT)
                 )
             ).all()
-        )
-        if owned != set(file_ids):
+        }
+        if set(owned) != set(file_ids):
             raise ValidationFailed("attachments: unknown file id (upload it first)")
+        return [owned[i] for i in file_ids]
 
     async def _check_mentions(
         self, session: AsyncSession, conversation_id: uuid.UUID, mentions: list[uuid.UUID]

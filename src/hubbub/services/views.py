@@ -183,6 +183,18 @@ class Views:
             optimistic_id=m.optimistic_id,
         )
 
+    def new_message(
+        self, message: Message, sender: User | None, files: Sequence[StoredFile]
+    ) -> MessagePublic:
+        """The view of a message just written: no reactions, SENT, its files in order."""
+        return self._message(
+            message,
+            sender,
+            {message.id: [attachment_public(f, self.urls) for f in files]},
+            {},
+            {},
+        )
+
     async def reactions(
         self, session: AsyncSession, message_ids: Iterable[uuid.UUID]
     ) -> dict[uuid.UUID, list[ReactionPublic]]:
