@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from hubbub.app import Node
-from tests.conftest import assert_error
+from tests.conftest import RegisterFn, assert_error
 
 
 async def test_unknown_route_and_method_use_the_error_shape(client: httpx.AsyncClient) -> None:
@@ -74,3 +74,24 @@ async def test_openapi_and_docs_are_served(client: httpx.AsyncClient) -> None:
     docs = await client.get("/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
+
+
+async def test_metrics_count_messages_and_errors(
+    client: httpx.AsyncClient, register: RegisterFn
+) -> None:
+    from tests.chat import create_group, send
+
+    ann, ben = await register("ann"), await register("ben")
+    cid = await create_group(client, ann, ben)
+    await send(client, ann, cid, "one")
+    await send(client, ann, cid, "two")
+    text = (await client.get("/metrics")).text
+    assert "hubbub_messages_sent_total 2.0" in text
+    for name in (
+        "hubbub_connected_sockets",
+        "hubbub_handshake_seconds",
+        "hubbub_fanout_seconds",
+        "hubbub_errors_total",
+        "hubbub_redis_reconnects_total",
+    ):
+        assert name in text

@@ -267,8 +267,6 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 state, {"optimisticId": req.optimistic_id}, "unavailable", Unavailable.message
             )
             raise
-        if outcome.created:
-            self.metrics.messages_sent.inc()
         message = outcome.message.wire()
         await self.hub.emit_to(
             state.sid,

@@ -140,6 +140,7 @@ def build_services(settings: Settings) -> Services:
         views,
         limiter,
         SendLimits(rate_per_s=settings.send_rate_per_s, burst=settings.send_burst),
+        metrics=metrics,
     )
     blobs = LocalBlobStore(settings.data_dir)
     blobs.sweep_temp()

@@ -37,6 +37,7 @@ from hubbub.db.models import (
     utcnow,
 )
 from hubbub.errors import BadRequest, Conflict, NotFound, RateLimited, ValidationFailed
+from hubbub.metrics import Metrics
 from hubbub.schemas import (
     MAX_CONTENT,
     ChangesPage,
@@ -104,12 +105,15 @@ class MessageService:
         views: Views,
         limiter: RateLimiter,
         send_limits: SendLimits,
+        *,
+        metrics: Metrics | None = None,
     ) -> None:
         self._db = db
         self._bus = bus
         self._views = views
         self._limiter = limiter
         self._send_limits = send_limits
+        self._metrics = metrics
 
     # Sending ---------------------------------------------------------------------------
 
@@ -144,6 +148,8 @@ class MessageService:
             return SendOutcome(original, created=False)
         if not created:
             return SendOutcome(view, created=False)
+        if self._metrics is not None:
+            self._metrics.messages_sent.inc()
         published = [events.new_message(view, origin_socket)]
         if root_view is not None:
             published.append(events.message_updated(root_view))
