@@ -1,0 +1,373 @@
+"""The Socket.IO gateway end to end (PROTOCOL.md): a real `hubbub serve`, real clients.
+
+One server per module (typing expiry and the presence grace period shortened); every
+test makes its own new users, so tests share the server but never each other's state.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+
+from hubbub.security.tokens import TokenSigner
+from tests.conftest import JWT_SECRET, Backend
+from tests.gw import (
+    Client,
+    Server,
+    User,
+    clients,
+    group,
+    history,
+    http_send,
+    login,
+    own_database,
+    register,
+    start_server,
+)
+
+TYPING_TTL_S = 1.5
+PRESENCE_GRACE_S = 1.0
+OTHER_ORIGIN = "https://chat.example"
+
+Connect = Callable[..., Any]
+
+
+@pytest.fixture(scope="module")
+async def server(
+    backend: Backend, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Server]:
+    directory = tmp_path_factory.mktemp("gateway")
+    async with own_database(backend, directory) as env:
+        srv = start_server(
+            directory,
+            env | {"HUBBUB_ALLOWED_ORIGINS": OTHER_ORIGIN},
+            typing_ttl_s=TYPING_TTL_S,
+            presence_grace_s=PRESENCE_GRACE_S,
+        )
+        try:
+            yield srv
+        finally:
+            srv.stop()
+
+
+@pytest.fixture(scope="module")
+async def http(server: Server) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.base, timeout=10) as c:
+        yield c
+
+
+@pytest.fixture
+async def connect(server: Server) -> AsyncIterator[Connect]:
+    async with clients(server.base) as factory:
+        yield factory
+
+
+def chatter(c: Client, own: User) -> list[tuple[str, Any]]:
+    """What a socket received besides its greeting and its own user's presence."""
+    return [
+        (e, d)
+        for e, d in c.events
+        if e != "connection_success"
+        and not (e in ("user_online", "user_offline") and d["userId"] == own.id)
+    ]
+
+
+def _sid(token: str) -> uuid.UUID:
+    return uuid.UUID(jwt.decode(token, options={"verify_signature": False})["sid"])
+
+
+# Handshake -----------------------------------------------------------------------------
+
+
+async def test_connection_success_with_auth_token(
+    http: httpx.AsyncClient, connect: Connect
+) -> None:
+    a = await register(http)
+    c: Client = await connect(a)
+    hello = c.named("connection_success")
+    assert len(hello) == 1
+    assert set(hello[0]) == {"userId", "socketId", "connectionTime", "serverTime"}
+    assert hello[0]["userId"] == a.id
+    assert hello[0]["socketId"] == c.sio.get_sid(namespace="/messaging")
+    assert isinstance(hello[0]["connectionTime"], int | float)
+    assert hello[0]["connectionTime"] >= 0
+    server_time = datetime.fromisoformat(hello[0]["serverTime"].replace("Z", "+00:00"))
+    assert abs((datetime.now(UTC) - server_time).total_seconds()) < 60
+
+
+async def test_token_in_authorization_header_and_allowed_origins(
+    http: httpx.AsyncClient, connect: Connect, server: Server
+) -> None:
+    a = await register(http)
+    by_header: Client = await connect(a, headers={"Authorization": f"Bearer {a.token}"})
+    assert by_header.named("connection_success")[0]["userId"] == a.id
+    for origin in (OTHER_ORIGIN, server.base):
+        c: Client = await connect(a, auth={"token": a.token}, headers={"Origin": origin})
+        assert c.named("connection_success")[0]["userId"] == a.id
+
+
+async def test_refused_handshakes_get_unauthorized(
+    http: httpx.AsyncClient, connect: Connect
+) -> None:
+    a = await register(http)
+    b = await register(http)
+    watcher: Client = await connect(b)
+    await group(http, b, a)
+    second = await login(http, a)
+    r = await http.post("/auth/logout", headers=second.headers, json={})
+    assert r.status_code == 200, r.text
+    expired, _ = TokenSigner(JWT_SECRET, access_ttl_s=60).issue_access(
+        uuid.UUID(a.id), _sid(a.token), now=datetime.now(UTC) - timedelta(hours=1)
+    )
+    forged, _ = TokenSigner("another-secret-" + "y" * 60, access_ttl_s=60).issue_access(
+        uuid.UUID(a.id), _sid(a.token)
+    )
+    cases: list[dict[str, Any]] = [
+        {"auth": {}},
+        {"auth": {"token": ""}},
+        {"auth": {"token": "not.a.jwt"}},
+        {"auth": {"token": forged}},
+        {"auth": {"token": expired}},
+        {"auth": {"token": second.token}},  # revoked by the logout
+        {"auth": {"token": a.token, "userId": b.id}},  # someone else's id
+        {"headers": {"Authorization": "Bearer nonsense"}},
+        {"auth": {"token": a.token}, "headers": {"Origin": "https://evil.example"}},
+    ]
+    for case in cases:
+        c: Client = await connect(None, **case)
+        assert c.connect_error == {"message": "unauthorized"}, case
+        assert c.named("connection_success") == [], case
+    # Nobody was told: the refused user never came online.
+    await watcher.barrier()
+    assert [e for e in watcher.named("user_online") if e["userId"] == a.id] == []
+
+
+# Sending -------------------------------------------------------------------------------
+
+
+async def test_send_message_ack_and_exact_recipients(
+    http: httpx.AsyncClient, connect: Connect
+) -> None:
+    a, b, stranger = await register(http), await register(http), await register(http)
+    cid = await group(http, a, b)
+    a1: Client = await connect(a)
+    a2: Client = await connect(a)
+    b1: Client = await connect(b)
+    s1: Client = await connect(stranger)
+
+    oid = "opt-" + uuid.uuid4().hex
+    ack = await a1.call(
+        "send_message", {"conversationId": cid, "content": "hello", "optimisticId": oid}
+    )
+    assert ack["ok"] is True
+    message = ack["message"]
+    assert message["content"] == "hello"
+    assert message["conversationId"] == cid
+    assert message["senderId"] == a.id
+    assert message["optimisticId"] == oid
+    assert message["seq"] == 1
+    assert message["status"] == "SENT"
+
+    sent = await a1.wait_for("message_sent")
+    assert sent == {"optimisticId": oid, "message": message, "success": True}
+    for c in (a2, b1):
+        got = await c.wait_for("new_message")
+        assert got == {"message": message, "conversationId": cid}
+    for c in (a1, a2, b1, s1):
+        await c.barrier()
+    assert a1.named("new_message") == []  # the sending socket is left out
+    assert a2.named("message_sent") == []
+    assert b1.named("message_sent") == []
+    assert len(a2.named("new_message")) == 1
+    assert len(b1.named("new_message")) == 1
+    assert chatter(s1, stranger) == []
+
+
+async def test_send_message_without_ack_gets_message_sent(
+    http: httpx.AsyncClient, connect: Connect
+) -> None:
+    a, b = await register(http), await register(http)
+    cid = await group(http, a, b)
+    a1: Client = await connect(a)
+    b1: Client = await connect(b)
+    await a1.emit("send_message", {"conversationId": cid, "content": "x", "optimisticId": "o1"})
+    sent = await a1.wait_for("message_sent")
+    assert sent["optimisticId"] == "o1"
+    assert sent["success"] is True
+    got = await b1.wait_for("new_message")
+    assert got["message"] == sent["message"]
+
+
+async def test_idempotent_retry_returns_the_original(
+    http: httpx.AsyncClient, connect: Connect
+) -> None:
+    a, b = await register(http), await register(http)
+    cid = await group(http, a, b)
+    a1: Client = await connect(a)
+    b1: Client = await connect(b)
+    payload = {"conversationId": cid, "content": "once", "optimisticId": "same-key"}
+    first = await a1.call("send_message", payload)
+    second = await a1.call("send_message", payload | {"content": "twice?"})
+    assert first["ok"]
+    assert second["ok"]
+    assert second["message"] == first["message"]
+    sent = [await a1.wait_for("message_sent", count=n) for n in (1, 2)]
+    assert sent[0]["message"] == sent[1]["message"] == first["message"]
+    # Over another socket of the sender, and over HTTP: still the original.
+    a2: Client = await connect(a)
+    third = await a2.call("send_message", payload)
+    assert third["message"] == first["message"]
+    over_http = await http_send(http, a, cid, "again", optimisticId="same-key")
+    assert over_http["id"] == first["message"]["id"]
+    await b1.wait_for("new_message")
+    await b1.barrier()
+    assert len(b1.named("new_message")) == 1
+    assert [m["id"] for m in await history(http, b, cid)] == [first["message"]["id"]]
+
+
+async def test_http_send_reaches_sockets(http: httpx.AsyncClient, connect: Connect) -> None:
+    a, b = await register(http), await register(http)
+    cid = await group(http, a, b)
+    a1: Client = await connect(a)
+    b1: Client = await connect(b)
+    message = await http_send(http, a, cid, "over http")
+    for c in (a1, b1):
+        assert await c.wait_for("new_message") == {"message": message, "conversationId": cid}
+
+
+async def test_send_failures(http: httpx.AsyncClient, connect: Connect) -> None:
+    a, b, stranger = await register(http), await register(http), await register(http)
+    cid = await group(http, a, b)
+    b1: Client = await connect(b)
+    s1: Client = await connect(stranger)
+    ack = await s1.call(
+        "send_message", {"conversationId": cid, "content": "intrude", "optimisticId": "s1"}
+    )
+    assert ack["ok"] is False
+    assert ack["error"]["code"] == "conversation_not_found"
+    err = await s1.wait_for("message_error")
+    assert err == {
+        "optimisticId": "s1",
+        "success": False,
+        "error": {"code": "conversation_not_found", "message": ack["error"]["message"]},
+    }
+    a1: Client = await connect(a)
+    for n, content in enumerate(("", "   ", "x" * 10_001), start=1):
+        ack = await a1.call(
+            "send_message", {"conversationId": cid, "content": content, "optimisticId": "e"}
+        )
+        assert ack["ok"] is False
+        assert ack["error"]["code"] == "invalid_message", ack
+        err = await a1.wait_for("message_error", count=n)
+        assert err == {"optimisticId": "e", "success": False, "error": ack["error"]}
+    # A failure without an ack: message_error, never `exception`, for send_message.
+    await s1.emit("send_message", {"conversationId": cid, "content": "x", "optimisticId": "s3"})
+    err = await s1.wait_for("message_error", lambda d: d["optimisticId"] == "s3")
+    assert err["error"]["code"] == "conversation_not_found"
+    await s1.barrier()
+    assert s1.named("exception") == []
+    await b1.barrier()
+    assert b1.named("new_message") == []
+    assert await history(http, b, cid) == []
+
+
+# Membership changes --------------------------------------------------------------------
+
+
+async def test_conversation_created_and_participant_added_join_at_once(
+    http: httpx.AsyncClient, connect: Connect
+) -> None:
+    a, b, c = await register(http), await register(http), await register(http)
+    a1: Client = await connect(a)
+    b1: Client = await connect(b)
+    c1: Client = await connect(c)
+    cid = await group(http, a, b)
+    created = await b1.wait_for("conversation_created")
+    assert created["conversation"]["id"] == cid
+    assert {p["userId"] for p in created["conversation"]["participants"]} == {a.id, b.id}
+    message = await a1.send(cid, "first")
+    assert (await b1.wait_for("new_message"))["message"] == message
+
+    r = await http.post(
+        f"/conversations/{cid}/participants", headers=a.headers, json={"userIds": [c.id]}
+    )
+    assert r.status_code == 200, r.text
+    for client in (a1, b1, c1):
+        added = await client.wait_for("participant_added")
+        assert added["conversationId"] == cid
+        assert added["participant"]["userId"] == c.id
+        assert added["participant"]["status"] == "ACTIVE"
+    second = await a1.send(cid, "second")
+    got = await c1.wait_for("new_message")
+    assert got == {"message": second, "conversationId": cid}
+    await c1.barrier()
+    assert len(c1.named("new_message")) == 1  # not the one sent before joining
+
+
+async def test_participant_removed_reaches_the_removed_then_nothing(
+    http: httpx.AsyncClient, connect: Connect
+) -> None:
+    a, b, c = await register(http), await register(http), await register(http)
+    cid = await group(http, a, b, c)
+    a1: Client = await connect(a)
+    b1: Client = await connect(b)
+    c1: Client = await connect(c)
+    r = await http.delete(f"/conversations/{cid}/participants/{c.id}", headers=a.headers)
+    assert r.status_code == 200, r.text
+    for client in (a1, b1, c1):
+        assert await client.wait_for("participant_removed") == {
+            "conversationId": cid,
+            "userId": c.id,
+        }
+    await a1.send(cid, "after")
+    await a1.emit("typing", {"conversationId": cid})
+    await b1.wait_for("new_message")
+    await b1.wait_for("typing")
+    await c1.barrier()
+    # The SYSTEM message announcing the removal, then the removal, then nothing.
+    got = chatter(c1, c)
+    assert [e for e, _ in got] == ["new_message", "participant_removed"], got
+    assert got[0][1]["message"]["type"] == "SYSTEM"
+    ack = await c1.call("join_conversation", {"conversationId": cid})
+    assert ack["ok"] is False
+    assert ack["error"]["code"] == "conversation_not_found"
+
+
+async def test_join_and_leave_conversation(http: httpx.AsyncClient, connect: Connect) -> None:
+    a, b, stranger = await register(http), await register(http), await register(http)
+    cid = await group(http, a, b)
+    a1: Client = await connect(a)
+    b1: Client = await connect(b)
+    b2: Client = await connect(b)
+    s1: Client = await connect(stranger)
+    assert await b1.call("leave_conversation", {"conversationId": cid}) == {"ok": True}
+    first = await a1.send(cid, "one")
+    await b2.wait_for("new_message")
+    await b1.barrier()
+    assert b1.named("new_message") == []  # this socket left; the other did not
+    assert await b1.call("join_conversation", {"conversationId": cid}) == {
+        "ok": True,
+        "conversationId": cid,
+    }
+    second = await a1.send(cid, "two")
+    assert (await b1.wait_for("new_message"))["message"] == second
+    assert next(d["message"] for d in b2.named("new_message")) == first
+    # A non-member can join nothing, and learns nothing.
+    ack = await s1.call("join_conversation", {"conversationId": cid})
+    assert ack == {
+        "ok": False,
+        "error": {"code": "conversation_not_found", "message": ack["error"]["message"]},
+    }
+    missing = await s1.call("join_conversation", {"conversationId": str(uuid.uuid4())})
+    assert missing["error"] == ack["error"]
+    await a1.send(cid, "three")
+    await s1.barrier()
+    assert s1.named("new_message") == []
+    # Leaving changes no membership: history is still readable.
+    assert len(await history(http, b, cid)) == 3
