@@ -6,6 +6,7 @@ test makes its own new users, so tests share the server but never each other's s
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -371,3 +372,171 @@ async def test_join_and_leave_conversation(http: httpx.AsyncClient, connect: Con
     assert s1.named("new_message") == []
     # Leaving changes no membership: history is still readable.
     assert len(await history(http, b, cid)) == 3
+
+
+# Typing --------------------------------------------------------------------------------
+
+
+async def test_typing_once_per_change_and_stop_on_send(
+    http: httpx.AsyncClient, connect: Connect
+) -> None:
+    a, b, stranger = await register(http), await register(http), await register(http)
+    cid = await group(http, a, b)
+    a1: Client = await connect(a)
+    a2: Client = await connect(a)
+    b1: Client = await connect(b)
+    for _ in range(5):
+        assert await a1.call("typing", {"conversationId": cid}) == {"ok": True}
+    typing = await b1.wait_for("typing")
+    assert typing == {"conversationId": cid, "userId": a.id, "username": a.username}
+    await a1.send(cid, "done typing")
+    stop = await b1.wait_for("stop_typing")
+    assert stop == {"conversationId": cid, "userId": a.id}
+    await b1.barrier()
+    assert len(b1.named("typing")) == 1
+    assert len(b1.named("stop_typing")) == 1
+    await a2.barrier()
+    assert a2.named("typing") == []  # the typist's own sockets hear nothing
+    assert a2.named("stop_typing") == []
+    # An explicit stop_typing; a second one changes nothing and says nothing.
+    await a1.call("typing", {"conversationId": cid})
+    await b1.wait_for("typing", count=2)
+    assert await a1.call("stop_typing", {"conversationId": cid}) == {"ok": True}
+    assert await a1.call("stop_typing", {"conversationId": cid}) == {"ok": True}
+    await b1.wait_for("stop_typing", count=2)
+    await b1.barrier()
+    assert len(b1.named("stop_typing")) == 2
+    # A non-member cannot type there.
+    s1: Client = await connect(stranger)
+    ack = await s1.call("typing", {"conversationId": cid})
+    assert ack["error"]["code"] == "conversation_not_found"
+    await b1.barrier()
+    assert len(b1.named("typing")) == 2
+
+
+async def test_typing_expires_and_stops_on_last_disconnect(
+    http: httpx.AsyncClient, connect: Connect
+) -> None:
+    a, b = await register(http), await register(http)
+    cid = await group(http, a, b)
+    a1: Client = await connect(a)
+    b1: Client = await connect(b)
+    await a1.call("typing", {"conversationId": cid})
+    await b1.wait_for("typing")
+    # No refresh: the server stops it after TYPING_TTL_S.
+    stop = await b1.wait_for("stop_typing", within=TYPING_TTL_S + 5)
+    assert stop == {"conversationId": cid, "userId": a.id}
+    # Typing again, then the typist's last socket goes: stop_typing at once.
+    a2: Client = await connect(a)
+    await a1.call("typing", {"conversationId": cid})
+    await b1.wait_for("typing", count=2)
+    await a1.close()
+    await a2.barrier()
+    assert len(b1.named("stop_typing")) == 1  # a2 is still connected
+    await a2.close()
+    assert await b1.wait_for("stop_typing", count=2, within=TYPING_TTL_S) == stop
+
+
+# Presence ------------------------------------------------------------------------------
+
+
+async def test_presence_online_offline_and_get_presence(
+    http: httpx.AsyncClient, connect: Connect
+) -> None:
+    a, b, stranger = await register(http), await register(http), await register(http)
+    await group(http, a, b)
+    b1: Client = await connect(b)
+    s1: Client = await connect(stranger)
+    a1: Client = await connect(a)
+    online = await b1.wait_for("user_online", lambda d: d["userId"] == a.id)
+    assert set(online) == {"userId", "at"}
+    a2: Client = await connect(a)  # a second socket: not a change
+    ack = await b1.call("get_presence", {"userIds": [a.id, stranger.id, str(uuid.uuid4())]})
+    assert ack["ok"] is True
+    assert set(ack["presence"]) == {a.id}  # only contacts
+    assert ack["presence"][a.id]["isOnline"] is True
+    await a1.close()
+    await a2.close()
+    offline = await b1.wait_for(
+        "user_offline", lambda d: d["userId"] == a.id, within=PRESENCE_GRACE_S + 5
+    )
+    assert set(offline) == {"userId", "lastSeen"}
+    await b1.barrier()
+    assert len([d for d in b1.named("user_online") if d["userId"] == a.id]) == 1
+    assert len([d for d in b1.named("user_offline") if d["userId"] == a.id]) == 1
+    ack = await b1.call("get_presence", {"userIds": [a.id]})
+    assert ack["presence"] == {a.id: {"isOnline": False, "lastSeen": offline["lastSeen"]}}
+    await s1.barrier()
+    assert [d for e, d in s1.events if e.startswith("user_") and d["userId"] == a.id] == []
+
+
+async def test_quick_reconnect_emits_no_presence_change(
+    http: httpx.AsyncClient, connect: Connect
+) -> None:
+    a, b = await register(http), await register(http)
+    await group(http, a, b)
+    b1: Client = await connect(b)
+    a1: Client = await connect(a)
+    await b1.wait_for("user_online", lambda d: d["userId"] == a.id)
+    await a1.close()
+    a2: Client = await connect(a)
+    await asyncio.sleep(PRESENCE_GRACE_S + 0.5)  # past the grace period
+    await a2.barrier()
+    await b1.barrier()
+    assert len([d for d in b1.named("user_online") if d["userId"] == a.id]) == 1
+    assert [d for d in b1.named("user_offline") if d["userId"] == a.id] == []
+
+
+# Read and delivered markers ------------------------------------------------------------
+
+
+async def test_mark_as_read_and_delivered(http: httpx.AsyncClient, connect: Connect) -> None:
+    a, b = await register(http), await register(http)
+    cid = await group(http, a, b)
+    a1: Client = await connect(a)
+    b1: Client = await connect(b)
+    b2: Client = await connect(b)
+    m1 = await a1.send(cid, "one")
+    m2 = await a1.send(cid, "two")
+    ack = await b1.call("mark_as_delivered", {"conversationId": cid, "messageId": m2["id"]})
+    assert ack == {"ok": True}
+    for c in (a1, b1, b2):
+        delivered = await c.wait_for("messages_delivered")
+        assert delivered == {
+            "conversationId": cid,
+            "userId": b.id,
+            "messageId": m2["id"],
+            "seq": m2["seq"],
+        }
+    ack = await b1.call("mark_as_read", {"conversationId": cid, "messageId": m1["id"]})
+    assert ack == {"ok": True, "unreadCount": 1, "lastReadSeq": m1["seq"]}
+    read = await a1.wait_for("messages_read")
+    assert set(read) == {"conversationId", "userId", "messageId", "seq", "readAt"}
+    assert (read["conversationId"], read["userId"], read["messageId"], read["seq"]) == (
+        cid,
+        b.id,
+        m1["id"],
+        m1["seq"],
+    )
+    for c in (b1, b2):
+        assert await c.wait_for("unread_count") == {"conversationId": cid, "unreadCount": 1}
+    # Backwards: nothing moves, nothing is emitted.
+    m0 = await a1.send(cid, "three")
+    await b1.call("mark_as_read", {"conversationId": cid, "messageId": m0["id"]})
+    for c in (b1, b2):
+        assert await c.wait_for("unread_count", count=2) == {
+            "conversationId": cid,
+            "unreadCount": 0,
+        }
+    back = await b1.call("mark_as_read", {"conversationId": cid, "messageId": m1["id"]})
+    assert back == {"ok": True, "unreadCount": 0, "lastReadSeq": m0["seq"]}
+    await b2.barrier()
+    await a1.barrier()
+    assert len(b2.named("unread_count")) == 2
+    assert len(a1.named("messages_read")) == 2
+    # A stranger can mark nothing.
+    stranger = await register(http)
+    s1: Client = await connect(stranger)
+    bad = await s1.call("mark_as_read", {"conversationId": cid, "messageId": m1["id"]})
+    assert bad["ok"] is False
+    assert bad["error"]["code"] == "conversation_not_found"
