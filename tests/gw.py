@@ -272,9 +272,19 @@ class Client:
         return True
 
     async def close(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.sio.disconnect()
         eio = self.sio.eio
+        if eio.state == "connected" and eio.current_transport == "polling":
+            # A graceful disconnect would wait for the pending long-poll (up to the ping
+            # interval); close the engine at once, which ends that request too.
+            with contextlib.suppress(Exception):
+                await eio.disconnect(abort=True)
+            task = getattr(eio, "read_loop_task", None)
+            if task is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(task, 5)
+        else:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.sio.disconnect(), 5)
         http = getattr(eio, "http", None)
         if http is not None and not http.closed:
             await http.close()

@@ -10,6 +10,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -540,3 +541,272 @@ async def test_mark_as_read_and_delivered(http: httpx.AsyncClient, connect: Conn
     bad = await s1.call("mark_as_read", {"conversationId": cid, "messageId": m1["id"]})
     assert bad["ok"] is False
     assert bad["error"]["code"] == "conversation_not_found"
+
+
+# Resume --------------------------------------------------------------------------------
+
+
+async def test_resume_returns_exactly_the_missed_changes_once(
+    http: httpx.AsyncClient, connect: Connect
+) -> None:
+    a, b = await register(http), await register(http)
+    cid = await group(http, a, b)
+    left_cid = await group(http, a, b)
+    a1: Client = await connect(a)
+    b1: Client = await connect(b)
+    seen = await a1.send(cid, "seen before the disconnect")
+    other = await a1.send(left_cid, "in the one b will leave")
+    await b1.wait_for("new_message", lambda d: d["message"]["id"] == other["id"])
+    last = {cid: seen["changeSeq"], left_cid: other["changeSeq"]}
+    await b1.close()
+
+    m1 = await a1.send(cid, "one")
+    m2 = await http_send(http, a, cid, "two")
+    m3 = await a1.send(cid, "three")
+    m4 = await http_send(http, a, cid, "four")
+    r = await http.patch(
+        f"/conversations/{cid}/messages/{m1['id']}", headers=a.headers, json={"content": "1!"}
+    )
+    assert r.status_code == 200, r.text
+    r = await http.delete(f"/conversations/{cid}/messages/{m2['id']}", headers=a.headers)
+    assert r.status_code == 200, r.text
+    r = await http.post(
+        f"/conversations/{cid}/messages/{m3['id']}/reactions",
+        headers=a.headers,
+        json={"emoji": "👍"},
+    )
+    assert r.status_code in (200, 201), r.text
+    r = await http.delete(f"/conversations/{left_cid}/participants/{b.id}", headers=b.headers)
+    assert r.status_code == 200, r.text
+
+    b2: Client = await connect(b)
+    pages = []
+    since = dict(last)
+    while True:
+        ack = await b2.call("sync", {"conversations": since, "limit": 2})
+        assert ack["ok"] is True
+        assert ack["removed"] == [left_cid]
+        assert set(ack["conversations"]) == {cid}
+        page = ack["conversations"][cid]
+        assert len(page["changes"]) <= 2
+        pages.append(page)
+        since = {cid: page["lastSeq"], left_cid: last[left_cid]}
+        if not page["hasMore"]:
+            break
+    assert pages[0]["hasMore"] is True
+    # Ordered by their last change: m4 (created) before the edit, the delete, the reaction.
+    assert [m["id"] for m in pages[0]["changes"]] == [m4["id"], m1["id"]]
+    changes = [m for p in pages for m in p["changes"]]
+    # Each missed message exactly once, in its latest state, in changeSeq order.
+    assert [m["id"] for m in changes] == [m4["id"], m1["id"], m2["id"], m3["id"]]
+    seqs = [m["changeSeq"] for m in changes]
+    assert seqs == sorted(seqs)
+    assert len(set(seqs)) == 4
+    assert seqs[0] > last[cid]
+    assert pages[-1]["lastSeq"] == max(seqs)
+    plain, edited, deleted, reacted = changes
+    assert edited["content"] == "1!"
+    assert edited["editedAt"] is not None
+    assert deleted["status"] == "DELETED"
+    assert deleted["content"] == ""
+    assert deleted["deletedAt"] is not None
+    assert reacted["reactions"] == [{"emoji": "👍", "count": 1, "userIds": [a.id]}]
+    assert plain == m4 | {"changeSeq": plain["changeSeq"]}
+    # Nothing more after the last page; over HTTP, the same changes.
+    again = await b2.call("sync", {"conversations": {cid: pages[-1]["lastSeq"]}})
+    assert again["conversations"][cid]["changes"] == []
+    assert again["conversations"][cid]["hasMore"] is False
+    r = await http.get(
+        f"/conversations/{cid}/changes", headers=b.headers, params={"since": last[cid]}
+    )
+    assert [m["id"] for m in r.json()["changes"]] == [m["id"] for m in changes]
+    # The conversation it left sends it nothing live any more.
+    await a1.send(left_cid, "after leaving")
+    await b2.barrier()
+    assert b2.named("new_message") == []
+
+
+# Transports and sessions ---------------------------------------------------------------
+
+
+async def test_polling_transport(http: httpx.AsyncClient, connect: Connect) -> None:
+    a, b = await register(http), await register(http)
+    cid = await group(http, a, b)
+    a1: Client = await connect(a, transports=["polling"])
+    b1: Client = await connect(b, transports=["polling"])
+    assert a1.sio.transport() == "polling"
+    message = await a1.send(cid, "over long-polling")
+    assert await b1.wait_for("new_message") == {"message": message, "conversationId": cid}
+    await b1.call("typing", {"conversationId": cid})
+    assert (await a1.wait_for("typing"))["userId"] == b.id
+
+
+async def test_logout_disconnects_that_sessions_sockets(
+    http: httpx.AsyncClient, connect: Connect
+) -> None:
+    a, b = await register(http), await register(http)
+    cid = await group(http, a, b)
+    other_session = await login(http, a)
+    a1: Client = await connect(a)
+    a2: Client = await connect(other_session)
+    a3: Client = await connect(other_session, transports=["polling"])
+    b1: Client = await connect(b)
+    r = await http.post("/auth/logout", headers=other_session.headers, json={})
+    assert r.status_code == 200, r.text
+    await a2.wait_disconnected()
+    await a3.wait_disconnected()
+    assert not a1.disconnected
+    message = await a1.send(cid, "still here")
+    assert (await b1.wait_for("new_message"))["message"] == message
+    again: Client = await connect(other_session)
+    assert again.connect_error == {"message": "unauthorized"}
+
+
+# Bad input -----------------------------------------------------------------------------
+
+
+EVENTS = [
+    "send_message",
+    "join_conversation",
+    "leave_conversation",
+    "typing",
+    "stop_typing",
+    "mark_as_read",
+    "mark_as_delivered",
+    "sync",
+    "get_presence",
+]
+
+
+async def test_garbage_payloads_get_invalid_payload(
+    http: httpx.AsyncClient, connect: Connect
+) -> None:
+    a, b = await register(http), await register(http)
+    cid = await group(http, a, b)
+    a1: Client = await connect(a)
+    b1: Client = await connect(b)
+    for event in EVENTS:
+        for payload in (None, "text", 42, [cid], True, {}):
+            ack = await a1.call(event, payload)
+            assert ack["ok"] is False, (event, payload)
+            assert ack["error"]["code"] == "invalid_payload", (event, payload, ack)
+    wrong: list[tuple[str, Any]] = [
+        ("typing", {"conversationId": 42}),
+        ("typing", {"conversationId": "not-a-uuid"}),
+        ("join_conversation", {"conversationId": None}),
+        ("mark_as_read", {"conversationId": cid}),
+        ("mark_as_read", {"conversationId": cid, "messageId": "x"}),
+        ("sync", {"conversations": {cid: "10"}}),
+        ("sync", {"conversations": {cid: -1}}),
+        ("sync", {"conversations": {"nope": 1}}),
+        ("sync", {"conversations": {}, "limit": 0}),
+        ("sync", {"conversations": {}, "limit": 10**30}),
+        ("get_presence", {"userIds": []}),
+        ("get_presence", {"userIds": "all"}),
+        ("send_message", {"conversationId": cid, "content": "x"}),  # no optimisticId
+        ("send_message", {"conversationId": cid, "content": 5, "optimisticId": "o"}),
+        ("send_message", {"conversationId": cid, "content": "x", "optimisticId": "o" * 101}),
+        ("send_message", {"conversationId": cid, "content": "x" * 20_000, "optimisticId": "o"}),
+    ]
+    for event, payload in wrong:
+        ack = await a1.call(event, payload)
+        assert ack["ok"] is False, (event, payload)
+        assert ack["error"]["code"] == "invalid_payload", (event, payload, ack)
+    # Without an ack: `exception` (or message_error for send_message).
+    await a1.emit("typing", "garbage")
+    exc = await a1.wait_for("exception")
+    assert set(exc) == {"event", "code", "message"}
+    assert (exc["event"], exc["code"]) == ("typing", "invalid_payload")
+    await a1.emit("send_message", {"content": "where to?", "optimisticId": "no-content"})
+    err = await a1.wait_for("message_error", lambda d: d["optimisticId"] == "no-content")
+    assert err["success"] is False
+    assert err["error"]["code"] == "invalid_payload"
+    await a1.emit("no_such_event", {"x": 1})
+    unknown = await a1.wait_for("exception", lambda d: d["code"] == "unknown_event")
+    assert unknown["event"] == "no_such_event"
+    ack = await a1.call("no_such_event", {})
+    assert ack["error"]["code"] == "unknown_event"
+    # Nothing was stored, nobody else heard anything, and the socket still works.
+    await b1.barrier()
+    assert [e for e, _ in chatter(b1, b) if e != "user_online"] == []
+    assert await history(http, a, cid) == []
+    message = await a1.send(cid, "fine")
+    assert (await b1.wait_for("new_message"))["message"] == message
+
+
+async def test_flood_and_oversize_do_not_hurt_anyone_else(
+    http: httpx.AsyncClient, connect: Connect
+) -> None:
+    a, b, flooder = await register(http), await register(http), await register(http)
+    cid = await group(http, a, b, flooder)
+    a1: Client = await connect(a)
+    b1: Client = await connect(b)
+    f1: Client = await connect(flooder)
+    for _ in range(400):
+        await f1.emit("typing", {"conversationId": cid})
+    await f1.wait_for("exception", lambda d: d["code"] == "rate_limited")
+    limited = [d for d in f1.named("exception") if d["code"] == "rate_limited"]
+    assert {d["event"] for d in limited} == {"typing"}
+    # Others are served meanwhile; the flood made one typing event, not 400.
+    message = await a1.send(cid, "still served")
+    assert (await b1.wait_for("new_message"))["message"] == message
+    await b1.barrier()
+    assert len([d for d in b1.named("typing") if d["userId"] == flooder.id]) == 1
+    # A Socket.IO message over max_socket_message_bytes (64 KiB) is refused: the
+    # socket is closed and nothing is stored.
+    big: Client = await connect(flooder)
+    await big.emit(
+        "send_message", {"conversationId": cid, "content": "x" * 70_000, "optimisticId": "big"}
+    )
+    await big.wait_disconnected()
+    assert big.named("message_sent") == []
+    assert [m["content"] for m in await history(http, a, cid)] == ["still served"]
+    second = await a1.send(cid, "and after")
+    assert (await b1.wait_for("new_message", count=2))["message"] == second
+
+
+async def test_send_rate_limit(server: Server, tmp_path: Path) -> None:
+    """A dedicated server with a burst of 3 sends and a slow refill."""
+    limited = start_server(
+        tmp_path,
+        server.env
+        | {
+            "HUBBUB_SEND_BURST": "3",
+            "HUBBUB_SEND_RATE_PER_S": "0.2",
+            "HUBBUB_REDIS_PREFIX": f"hubbub-test-rl-{uuid.uuid4().hex[:8]}:",
+        },
+    )
+    try:
+        async with (
+            httpx.AsyncClient(base_url=limited.base, timeout=10) as h,
+            clients(limited.base) as conn,
+        ):
+            a, b = await register(h), await register(h)
+            cid = await group(h, a, b)
+            a1: Client = await conn(a)
+            b1: Client = await conn(b)
+            for n in range(3):
+                await a1.send(cid, f"m{n}")
+            ack = await a1.call(
+                "send_message", {"conversationId": cid, "content": "m3", "optimisticId": "m3"}
+            )
+            assert ack["ok"] is False
+            assert ack["error"]["code"] == "rate_limited"
+            assert isinstance(ack["error"]["retryAfter"], int)
+            assert ack["error"]["retryAfter"] >= 1
+            err = await a1.wait_for("message_error")
+            assert err == {"optimisticId": "m3", "success": False, "error": ack["error"]}
+            # The limit is per user: over HTTP too, with Retry-After.
+            r = await h.post(
+                f"/conversations/{cid}/messages", headers=a.headers, json={"content": "m4"}
+            )
+            assert r.status_code == 429
+            assert int(r.headers["Retry-After"]) >= 1
+            # Another user is not limited by it.
+            await b1.send(cid, "b is fine")
+            await b1.barrier()
+            assert len(b1.named("new_message")) == 3
+            contents = [m["content"] for m in await history(h, b, cid)]
+            assert contents == ["m0", "m1", "m2", "b is fine"]
+    finally:
+        limited.stop()
