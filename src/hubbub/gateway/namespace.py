@@ -29,7 +29,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from hubbub.db.models import utcnow
-from hubbub.errors import HubbubError, RateLimited, Unauthorized, Unavailable
+from hubbub.errors import (
+    HubbubError,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+    ValidationFailed,
+)
 from hubbub.gateway.hub import NAMESPACE, Hub, SocketState
 from hubbub.gateway.protocol import (
     ConversationRef,
@@ -258,10 +264,12 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 state.user_id, req.conversation_id, req, origin_socket=state.sid
             )
         except HubbubError as exc:
+            if isinstance(exc, ValidationFailed):  # PROTOCOL.md names it invalid_message
+                exc = ValidationFailed(exc.message, code="invalid_message")
             await self._message_error(
                 state, {"optimisticId": req.optimistic_id}, exc.code, exc.message, exc
             )
-            raise
+            raise exc from None
         except (DBAPIError, PoolTimeoutError, RedisError, ConnectionError, TimeoutError):
             await self._message_error(
                 state, {"optimisticId": req.optimistic_id}, "unavailable", Unavailable.message

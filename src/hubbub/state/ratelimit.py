@@ -12,6 +12,7 @@ import time
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 
 class RateLimiter(Protocol):
@@ -103,6 +104,7 @@ class RedisRateLimiter:
         self._redis = redis
         self._prefix = prefix + "rl:"
         self._take = redis.register_script(_BUCKET_SCRIPT)
+        self._local = MemoryRateLimiter()
 
     async def failures(self, key: str) -> tuple[int, float]:
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -124,7 +126,12 @@ class RedisRateLimiter:
         await self._redis.delete(self._prefix + key, self._prefix + "b:" + key)
 
     async def take_token(self, key: str, rate_per_s: float, burst: int) -> float:
-        wait = await self._take(
-            keys=[self._prefix + "b:" + key], args=[rate_per_s, burst, time.time()]
-        )
+        try:
+            wait = await self._take(
+                keys=[self._prefix + "b:" + key], args=[rate_per_s, burst, time.time()]
+            )
+        except (RedisError, OSError):
+            # Redis is away: a node keeps accepting sends (QUALITY.md, 5), limited by
+            # this node's own buckets until Redis returns.
+            return await self._local.take_token(key, rate_per_s, burst)
         return float(wait)

@@ -1,0 +1,300 @@
+"""Two `hubbub serve` nodes on one PostgreSQL database and one Redis (PostgreSQL run only).
+
+Clients are split across the nodes; every event must cross. The Redis fault test runs
+its own `redis-server`, stops it under traffic and starts it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Backend
+from tests.gw import (
+    Client,
+    Server,
+    clients,
+    free_port,
+    group,
+    history,
+    login,
+    own_database,
+    register,
+    start_server,
+)
+
+pytestmark = pytest.mark.postgres_only
+
+TYPING_TTL_S = 1.5
+PRESENCE_GRACE_S = 1.0
+
+
+@pytest.fixture(scope="module")
+async def nodes(
+    backend: Backend, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[tuple[Server, Server]]:
+    directory = tmp_path_factory.mktemp("cluster")
+    async with own_database(backend, directory) as env:
+        env |= {"HUBBUB_SEND_BURST": "5", "HUBBUB_SEND_RATE_PER_S": "0.2"}
+        started: list[Server] = []
+        try:
+            for name in ("n1", "n2"):
+                started.append(
+                    start_server(
+                        directory / name,
+                        env,
+                        typing_ttl_s=TYPING_TTL_S,
+                        presence_grace_s=PRESENCE_GRACE_S,
+                    )
+                )
+            yield started[0], started[1]
+        finally:
+            for s in started:
+                s.stop()
+
+
+async def test_events_cross_nodes(nodes: tuple[Server, Server]) -> None:
+    n1, n2 = nodes
+    async with (
+        httpx.AsyncClient(base_url=n1.base, timeout=10) as h1,
+        httpx.AsyncClient(base_url=n2.base, timeout=10) as h2,
+        clients(n1.base) as on1,
+        clients(n2.base) as on2,
+    ):
+        a, b, c = await register(h1), await register(h2), await register(h1)
+        cid = await group(h1, a, b)
+        b2: Client = await on2(b)
+        a1: Client = await on1(a)
+        c2: Client = await on2(c)
+
+        # Presence: a came online on n1; b hears it on n2.
+        online = await b2.wait_for("user_online", lambda d: d["userId"] == a.id)
+        assert set(online) == {"userId", "at"}
+        ack = await b2.call("get_presence", {"userIds": [a.id]})
+        assert ack["presence"][a.id]["isOnline"] is True
+
+        # new_message and typing cross nodes.
+        message = await a1.send(cid, "across")
+        assert await b2.wait_for("new_message") == {"message": message, "conversationId": cid}
+        for _ in range(3):
+            await a1.call("typing", {"conversationId": cid})
+        typing = await b2.wait_for("typing")
+        assert typing == {"conversationId": cid, "userId": a.id, "username": a.username}
+        await a1.send(cid, "typed")
+        assert await b2.wait_for("stop_typing") == {"conversationId": cid, "userId": a.id}
+        await b2.wait_for("new_message", count=2)
+        await b2.barrier()
+        assert len(b2.named("typing")) == 1
+
+        # Membership changes made on n1 reach a socket on n2 at once.
+        r = await h1.post(
+            f"/conversations/{cid}/participants", headers=a.headers, json={"userIds": [c.id]}
+        )
+        assert r.status_code == 200, r.text
+        added = await c2.wait_for("participant_added")
+        assert added["conversationId"] == cid
+        assert added["participant"]["userId"] == c.id
+        third = await a1.send(cid, "welcome")
+        assert (await c2.wait_for("new_message", lambda d: d["message"]["id"] == third["id"]))[
+            "conversationId"
+        ] == cid
+        r = await h1.delete(f"/conversations/{cid}/participants/{c.id}", headers=a.headers)
+        assert r.status_code == 200, r.text
+        removed = await c2.wait_for("participant_removed")
+        assert removed == {"conversationId": cid, "userId": c.id}
+        after = await a1.send(cid, "after removal")
+        await b2.wait_for("new_message", lambda d: d["message"]["id"] == after["id"])
+        await c2.barrier()
+        assert after["id"] not in [d["message"]["id"] for d in c2.named("new_message")]
+
+        # Logout on n2 cuts that session's socket on n1.
+        other = await login(h2, b)
+        b1: Client = await on1(other)
+        r = await h2.post("/auth/logout", headers=other.headers, json={})
+        assert r.status_code == 200, r.text
+        await b1.wait_disconnected()
+        assert not b2.disconnected
+
+        # Presence goes offline across nodes after the grace period.
+        await a1.close()
+        offline = await b2.wait_for(
+            "user_offline", lambda d: d["userId"] == a.id, within=PRESENCE_GRACE_S + 10
+        )
+        assert set(offline) == {"userId", "lastSeen"}
+
+
+async def test_send_rate_limit_is_shared_by_the_nodes(nodes: tuple[Server, Server]) -> None:
+    n1, n2 = nodes
+    async with (
+        httpx.AsyncClient(base_url=n1.base, timeout=10) as h1,
+        clients(n1.base) as on1,
+        clients(n2.base) as on2,
+    ):
+        a, b = await register(h1), await register(h1)
+        cid = await group(h1, a, b)
+        a1: Client = await on1(a)
+        a2: Client = await on2(a)
+        for n in range(3):
+            await a1.send(cid, f"n1-{n}")
+        for n in range(2):
+            await a2.send(cid, f"n2-{n}")
+        for c in (a1, a2):  # the burst of 5 is spent on both nodes together
+            ack = await c.call(
+                "send_message",
+                {
+                    "conversationId": cid,
+                    "content": "one too many",
+                    "optimisticId": uuid.uuid4().hex,
+                },
+            )
+            assert ack["ok"] is False
+            assert ack["error"]["code"] == "rate_limited"
+            assert ack["error"]["retryAfter"] >= 1
+        assert len(await history(h1, b, cid)) == 5
+
+
+# Redis faults ----------------------------------------------------------------------------
+
+
+class RedisProcess:
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self.directory = directory
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary is not None
+        self.proc = subprocess.Popen(  # noqa: S603
+            [
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                import socket
+
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not on PATH")
+    redis = RedisProcess(tmp_path)
+    redis.start()
+    try:
+        yield redis
+    finally:
+        redis.stop()
+
+
+async def test_redis_outage_loses_no_acknowledged_message(
+    backend: Backend, tmp_path: Path, own_redis: RedisProcess
+) -> None:
+    async with own_database(backend, tmp_path / "db") as env:
+        env |= {
+            "HUBBUB_REDIS_URL": own_redis.url,
+            "HUBBUB_REDIS_PREFIX": f"hubbub-fault-{secrets.token_hex(4)}:",
+        }
+        n1 = start_server(tmp_path / "n1", env)
+        n2 = start_server(tmp_path / "n2", env)
+        try:
+            await _outage_scenario(n1, n2, own_redis)
+        finally:
+            n1.stop()
+            n2.stop()
+
+
+async def _outage_scenario(n1: Server, n2: Server, redis: RedisProcess) -> None:
+    async with (
+        httpx.AsyncClient(base_url=n1.base, timeout=10) as h1,
+        clients(n1.base) as on1,
+        clients(n2.base) as on2,
+    ):
+        a, b = await register(h1), await register(h1)
+        cid = await group(h1, a, b)
+        a1: Client = await on1(a)
+        b1: Client = await on1(b)  # same node as the sender
+        b2: Client = await on2(b)  # the other node
+        acked: list[dict[str, Any]] = []
+
+        async def send(client: Client, content: str) -> dict[str, Any]:
+            message = await client.send(cid, content)
+            acked.append(message)
+            return message
+
+        first = await send(a1, "before")
+        await b2.wait_for("new_message", lambda d: d["message"]["id"] == first["id"])
+        last_seen = first["changeSeq"]
+
+        redis.stop()
+        during = [await send(a1, f"during {n}") for n in range(5)]
+        # Local delivery goes on without Redis.
+        for m in during:
+            await b1.wait_for("new_message", lambda d, m=m: d["message"]["id"] == m["id"])
+
+        redis.start()
+        # Live delivery comes back on both nodes: keep sending until each side hears one.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 40
+        crossed_to_2 = crossed_to_1 = False
+        n = 0
+        while not (crossed_to_2 and crossed_to_1):
+            assert loop.time() < deadline, "live delivery did not come back"
+            n += 1
+            m = await send(a1, f"after {n}")
+            back = await send(b2, f"reply {n}")
+            await asyncio.sleep(0.2)
+            crossed_to_2 = crossed_to_2 or any(
+                d["message"]["id"] == m["id"] for d in b2.named("new_message")
+            )
+            crossed_to_1 = crossed_to_1 or any(
+                d["message"]["id"] == back["id"] for d in a1.named("new_message")
+            )
+
+        # Nothing acknowledged was lost, nothing stored twice.
+        stored = await history(h1, a, cid)
+        assert [m["id"] for m in stored] == [m["id"] for m in sorted(acked, key=lambda m: m["seq"])]
+        # The node-2 socket fills the gap with sync.
+        ack = await b2.call("sync", {"conversations": {cid: last_seen}})
+        page = ack["conversations"][cid]
+        assert page["hasMore"] is False
+        assert [m["id"] for m in page["changes"]] == [m["id"] for m in stored[1:]]
