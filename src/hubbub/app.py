@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 from hubbub import __version__
 from hubbub.api.http import GuardMiddleware, install_error_handlers
 from hubbub.api.routes import auth, ops, users
+from hubbub.api.webui import install_web
 from hubbub.config import Settings
 from hubbub.services.container import Services, build_services
 
@@ -64,6 +65,8 @@ def create_app(settings: Settings) -> Node:
     install_error_handlers(http)
     for router in (auth.router, users.router, ops.router):
         http.include_router(router)
+    # The web client at / (after the API, so API paths keep their own answers).
+    install_web(http)
 
     guarded = GuardMiddleware(
         http, max_body=settings.max_json_body_bytes, streaming_prefixes=("/files/upload",)
