@@ -18,7 +18,7 @@ from starlette.types import ASGIApp
 
 from hubbub import __version__
 from hubbub.api.http import GuardMiddleware, install_error_handlers
-from hubbub.api.routes import auth, ops, users
+from hubbub.api.routes import auth, conversations, messages, ops, spaces, users
 from hubbub.api.webui import install_web
 from hubbub.config import Settings
 from hubbub.services.container import Services, build_services
@@ -63,7 +63,14 @@ def create_app(settings: Settings) -> Node:
         lifespan=lifespan,
     )
     install_error_handlers(http)
-    for router in (auth.router, users.router, ops.router):
+    for router in (
+        auth.router,
+        users.router,
+        conversations.router,
+        messages.router,
+        spaces.router,
+        ops.router,
+    ):
         http.include_router(router)
     # The web client at / (after the API, so API paths keep their own answers).
     install_web(http)

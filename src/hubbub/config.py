@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = Field(default=20, ge=1)
     login_failure_window_s: int = Field(default=15 * 60, ge=1)
 
+    send_rate_per_s: float = Field(default=10.0, gt=0)
+    send_burst: int = Field(default=30, ge=1)
+
     max_json_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     max_avatar_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)

@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import orjson
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -23,6 +24,14 @@ from pydantic import (
     StringConstraints,
 )
 from pydantic.alias_generators import to_camel
+
+from hubbub.db.models import (
+    ConversationType,
+    MessageStatus,
+    MessageType,
+    ParticipantStatus,
+    Role,
+)
 
 
 def _clean_text(value: str) -> str:
@@ -167,6 +176,254 @@ class AuthResult(WireModel):
 
 class Success(WireModel):
     success: StrictBool = True
+
+
+# Files ------------------------------------------------------------------------------
+
+
+class AttachmentPublic(WireModel):
+    id: uuid.UUID
+    url: str
+    filename: str
+    size: int
+    mime_type: str
+    width: int | None = None
+    height: int | None = None
+    thumbnail_url: str | None = None
+
+
+# Conversations, spaces, messages ------------------------------------------------------
+
+MAX_CONTENT = 10_000
+MAX_METADATA_BYTES = 4096
+
+
+def _json_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    try:
+        encoded = orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError):
+        raise ValueError("must be a JSON object of plain values") from None
+    if len(encoded) > MAX_METADATA_BYTES:
+        raise ValueError(f"must be at most {MAX_METADATA_BYTES} bytes as JSON")
+    if b"\\u0000" in encoded:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _emoji(value: str) -> str:
+    if not value or value != value.strip():
+        raise ValueError("must be a non-blank emoji without surrounding spaces")
+    if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Name = Annotated[CleanStr, trimmed(1, 100)]
+Description = Annotated[CleanStr, StringConstraints(max_length=1000)]
+Metadata = Annotated[dict[str, Any], AfterValidator(_json_metadata)]
+Emoji = Annotated[CleanStr, StringConstraints(max_length=32), AfterValidator(_emoji)]
+OptimisticId = Annotated[CleanStr, StringConstraints(min_length=1, max_length=100)]
+UserIds = Annotated[list[uuid.UUID], Field(max_length=1000)]
+
+
+class ReactionPublic(WireModel):
+    emoji: str
+    count: int
+    user_ids: list[uuid.UUID]
+
+
+class MessagePublic(WireModel):
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    sender_id: uuid.UUID
+    sender: SenderPublic | None
+    type: MessageType
+    content: str
+    status: MessageStatus
+    seq: int
+    change_seq: int
+    parent_message_id: uuid.UUID | None
+    thread_id: uuid.UUID | None
+    reply_count: int
+    attachments: list[AttachmentPublic]
+    metadata: dict[str, Any]
+    mentions: list[uuid.UUID]
+    reactions: list[ReactionPublic]
+    client_timestamp: Timestamp | None
+    server_timestamp: Timestamp
+    created_at: Timestamp
+    updated_at: Timestamp
+    edited_at: Timestamp | None
+    deleted_at: Timestamp | None
+    optimistic_id: str | None
+
+
+class ParticipantPublic(WireModel):
+    user_id: uuid.UUID
+    user: UserPublic
+    role: Role
+    status: ParticipantStatus
+    joined_at: Timestamp
+    last_read_at: Timestamp | None
+    last_read_message_id: uuid.UUID | None
+    last_read_seq: int
+    can_send_messages: bool
+    can_upload_files: bool
+    can_add_members: bool
+    can_remove_members: bool
+    notifications_enabled: bool
+
+
+class ConversationPublic(WireModel):
+    id: uuid.UUID
+    type: ConversationType
+    name: str | None
+    description: str | None
+    avatar: str | None
+    space_id: uuid.UUID | None
+    is_archived: bool
+    created_by: uuid.UUID | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    last_message_at: Timestamp
+    last_message: MessagePublic | None
+    last_seq: int
+    participants: list[ParticipantPublic]
+    participant_count: int
+    unread_count: int
+    my_role: Role
+    notifications_enabled: bool
+
+
+class SpacePublic(WireModel):
+    id: uuid.UUID
+    name: str
+    description: str | None
+    avatar: str | None
+    created_by: uuid.UUID | None
+    created_at: Timestamp
+    member_count: int
+    my_role: Role
+
+
+class ConversationEnvelope(WireModel):
+    conversation: ConversationPublic
+
+
+class ConversationList(WireModel):
+    conversations: list[ConversationPublic]
+    total: int
+
+
+class SpaceConversations(WireModel):
+    conversations: list[ConversationPublic]
+
+
+class ParticipantEnvelope(WireModel):
+    participant: ParticipantPublic
+
+
+class SpaceEnvelope(WireModel):
+    space: SpacePublic
+
+
+class SpaceList(WireModel):
+    spaces: list[SpacePublic]
+
+
+class MessageEnvelope(WireModel):
+    message: MessagePublic
+
+
+class MessagePage(WireModel):
+    messages: list[MessagePublic]
+    has_more: bool
+    total_count: int
+
+
+class ThreadPage(WireModel):
+    messages: list[MessagePublic]
+    has_more: bool
+
+
+class SearchPage(WireModel):
+    messages: list[MessagePublic]
+    has_more: bool
+
+
+class ChangesPage(WireModel):
+    changes: list[MessagePublic]
+    last_seq: int
+    has_more: bool
+
+
+class ReactionList(WireModel):
+    reactions: list[ReactionPublic]
+
+
+class ReadResult(WireModel):
+    success: bool = True
+    unread_count: int
+
+
+class CreateConversation(InputModel):
+    type: ConversationType
+    participant_ids: UserIds = Field(default_factory=list)
+    name: Name | None = None
+    description: Description | None = None
+    space_id: uuid.UUID | None = None
+
+
+class UpdateConversation(InputModel):
+    name: Name | None = None
+    description: Description | None = None
+    avatar: AvatarUrl | None = None
+
+
+class ConversationSettings(InputModel):
+    notifications_enabled: StrictBool | None = None
+    is_archived: StrictBool | None = None
+
+
+class AddParticipants(InputModel):
+    user_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=500)]
+    role: Role = Role.MEMBER
+
+
+class UpdateParticipant(InputModel):
+    role: Role | None = None
+    can_send_messages: StrictBool | None = None
+    can_upload_files: StrictBool | None = None
+    can_add_members: StrictBool | None = None
+    can_remove_members: StrictBool | None = None
+
+
+class SendMessage(InputModel):
+    content: Annotated[CleanStr, StringConstraints(max_length=MAX_CONTENT + 1000)] = ""
+    type: MessageType = MessageType.TEXT
+    attachments: Annotated[list[uuid.UUID], Field(max_length=10)] = Field(default_factory=list)
+    parent_message_id: uuid.UUID | None = None
+    mentions: Annotated[list[uuid.UUID], Field(max_length=100)] = Field(default_factory=list)
+    metadata: Metadata = Field(default_factory=dict)
+    optimistic_id: OptimisticId | None = None
+    client_timestamp: datetime | None = None
+
+
+class EditMessage(InputModel):
+    content: Annotated[CleanStr, StringConstraints(max_length=MAX_CONTENT + 1000)]
+
+
+class ReactionInput(InputModel):
+    emoji: Emoji
+
+
+class CreateSpace(InputModel):
+    name: Name
+    description: Description | None = None
+
+
+class AddSpaceMembers(InputModel):
+    user_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=500)]
 
 
 class ErrorBody(BaseModel):

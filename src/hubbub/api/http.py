@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError
@@ -87,6 +87,10 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return _validation_response(exc)
 
+    async def on_model_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ValidationError)
+        return _validation_response(RequestValidationError(exc.errors()))
+
     async def on_backend_down(_: Request, exc: Exception) -> Response:
         if (
             isinstance(exc, DBAPIError)
@@ -105,6 +109,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HubbubError, on_hubbub_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(ValidationError, on_model_error)
     for exc_type in (
         DBAPIError,
         PoolTimeoutError,

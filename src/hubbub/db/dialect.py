@@ -13,7 +13,19 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import JSON, DateTime, Uuid, event
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ColumnElement,
+    DateTime,
+    Select,
+    Uuid,
+    event,
+    func,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.engine import Dialect
@@ -152,3 +164,30 @@ POSTGRES_FTS_DROP = ["DROP INDEX IF EXISTS ix_messages_content_fts"]
 
 def is_fts_object(name: str | None) -> bool:
     return name is not None and (name in FTS_OBJECT_NAMES or name.startswith("messages_fts"))
+
+
+def fts_condition(dialect_name: str, query: str) -> ColumnElement[bool] | None:
+    """Messages whose content matches every word of `query`; None when it has no words.
+
+    The PostgreSQL expression repeats the index's exactly (`'simple'::regconfig`), so the
+    GIN index serves it. On SQLite each word becomes a quoted FTS5 phrase, so the user's
+    text is never read as FTS5 query syntax.
+    """
+    words = [w for w in query.split() if any(ch.isalnum() for ch in w)]
+    if not words:
+        return None
+    content: ColumnElement[str] = literal_column("messages.content")
+    if dialect_name == "postgresql":
+        config: ColumnElement[str] = literal_column("'simple'::regconfig")
+        vector = func.to_tsvector(config, content)
+        matches: ColumnElement[bool] = vector.op("@@", return_type=Boolean)(
+            func.plainto_tsquery(config, " ".join(words))
+        )
+        return matches
+    phrase = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+    matching: Select[tuple[Any]] = (
+        select(literal_column("rowid"))
+        .select_from(text("messages_fts"))
+        .where(text("messages_fts MATCH :fts_query").bindparams(fts_query=phrase))
+    )
+    return literal_column("messages.rowid").in_(matching)

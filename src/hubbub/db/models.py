@@ -183,6 +183,8 @@ class Conversation(Base):
     last_message_id: Mapped[uuid.UUID | None]
     # The last sequence number handed out (DATA.md, "Sequence numbers").
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    # Non-deleted messages: the `totalCount` of a history page without a count(*).
+    message_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JsonDocument, default=dict)
 
     __table_args__ = (

@@ -15,8 +15,13 @@ from hubbub.config import Settings
 from hubbub.db.database import Database, open_database
 from hubbub.security.passwords import Passwords
 from hubbub.security.tokens import TokenSigner
+from hubbub.security.urls import FileUrlSigner
 from hubbub.services.auth import AuthService, LoginLimits
+from hubbub.services.conversations import ConversationService
+from hubbub.services.messages import MessageService, SendLimits
+from hubbub.services.spaces import SpaceService
 from hubbub.services.users import UserService
+from hubbub.services.views import Views
 from hubbub.state.bus import EventBus, InProcessEventBus
 from hubbub.state.presence import MemoryPresence, Presence
 from hubbub.state.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
@@ -34,8 +39,12 @@ class Services:
     limiter: RateLimiter
     passwords: Passwords
     signer: TokenSigner
+    file_urls: FileUrlSigner
     auth: AuthService
     users: UserService
+    conversations: ConversationService
+    spaces: SpaceService
+    messages: MessageService
 
     async def readiness_problems(self) -> list[str]:
         problems: list[str] = []
@@ -74,7 +83,9 @@ def build_services(settings: Settings) -> Services:
         memory_kib=settings.argon2_memory_kib,
         parallelism=settings.argon2_parallelism,
     )
-    signer = TokenSigner(settings.signing_key(), access_ttl_s=settings.access_token_ttl_s)
+    signing_key = settings.signing_key()
+    signer = TokenSigner(signing_key, access_ttl_s=settings.access_token_ttl_s)
+    file_urls = FileUrlSigner(signing_key)
     auth = AuthService(
         db,
         passwords,
@@ -89,6 +100,16 @@ def build_services(settings: Settings) -> Services:
         ),
     )
     users = UserService(db, presence, bus)
+    views = Views(urls=file_urls, presence=presence)
+    conversations = ConversationService(db, bus, views)
+    spaces = SpaceService(db, bus, views, conversations)
+    messages = MessageService(
+        db,
+        bus,
+        views,
+        limiter,
+        SendLimits(rate_per_s=settings.send_rate_per_s, burst=settings.send_burst),
+    )
     return Services(
         settings=settings,
         db=db,
@@ -98,6 +119,10 @@ def build_services(settings: Settings) -> Services:
         limiter=limiter,
         passwords=passwords,
         signer=signer,
+        file_urls=file_urls,
         auth=auth,
         users=users,
+        conversations=conversations,
+        spaces=spaces,
+        messages=messages,
     )

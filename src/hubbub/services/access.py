@@ -1,0 +1,240 @@
+"""Who may see or change what: the only place that hands a conversation to a user.
+
+Every service call that touches a conversation, a message, a space or a file goes
+through one of the `access_*` functions below, inside its own transaction, against the
+database state (never against what the client says about itself). A conversation the
+caller is not an ACTIVE participant of does not exist for them: NotFound, never
+Forbidden. Permission checks for participants (`require_*`) come after access and say
+Forbidden, because the caller already knows the conversation exists.
+
+One condition per line, so each can be read and tested on its own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hubbub.db.models import (
+    Conversation,
+    ConversationType,
+    FileKind,
+    Message,
+    MessageFile,
+    MessageStatus,
+    MessageType,
+    Participant,
+    ParticipantStatus,
+    Role,
+    Space,
+    SpaceMember,
+    StoredFile,
+)
+from hubbub.errors import Forbidden, NotFound
+
+ROLE_RANK = {Role.OWNER: 4, Role.ADMIN: 3, Role.MODERATOR: 2, Role.MEMBER: 1}
+
+
+def conversation_not_found() -> NotFound:
+    return NotFound("Conversation not found", code="conversation_not_found")
+
+
+def message_not_found() -> NotFound:
+    return NotFound("Message not found", code="message_not_found")
+
+
+def space_not_found() -> NotFound:
+    return NotFound("Space not found", code="space_not_found")
+
+
+def file_not_found() -> NotFound:
+    return NotFound("File not found", code="file_not_found")
+
+
+@dataclass(frozen=True)
+class ConversationAccess:
+    conversation: Conversation
+    me: Participant
+
+
+async def access_conversation(
+    session: AsyncSession, user_id: uuid.UUID, conversation_id: uuid.UUID, *, lock: bool = False
+) -> ConversationAccess:
+    """The conversation and the caller's participant row, if the caller is ACTIVE in it.
+
+    `lock=True` takes the participant row FOR UPDATE (marker moves, settings).
+    """
+    query = (
+        select(Participant, Conversation)
+        .join(Conversation, Conversation.id == Participant.conversation_id)
+        .where(Participant.conversation_id == conversation_id)
+        .where(Participant.user_id == user_id)
+        .where(Participant.status == ParticipantStatus.ACTIVE)
+    )
+    if lock:
+        query = query.with_for_update(of=Participant)
+    row = (await session.execute(query)).first()
+    if row is None:
+        raise conversation_not_found()
+    return ConversationAccess(conversation=row.Conversation, me=row.Participant)
+
+
+async def access_message(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    message_id: uuid.UUID,
+    *,
+    lock_message: bool = False,
+) -> tuple[ConversationAccess, Message]:
+    """A message of a conversation the caller is ACTIVE in (deleted messages included)."""
+    access = await access_conversation(session, user_id, conversation_id)
+    query = (
+        select(Message)
+        .where(Message.id == message_id)
+        .where(Message.conversation_id == conversation_id)
+    )
+    if lock_message:
+        query = query.with_for_update()
+    message = await session.scalar(query)
+    if message is None:
+        raise message_not_found()
+    return access, message
+
+
+async def access_space(
+    session: AsyncSession, user_id: uuid.UUID, space_id: uuid.UUID
+) -> tuple[Space, SpaceMember]:
+    row = (
+        await session.execute(
+            select(Space, SpaceMember)
+            .join(SpaceMember, SpaceMember.space_id == Space.id)
+            .where(Space.id == space_id)
+            .where(SpaceMember.user_id == user_id)
+        )
+    ).first()
+    if row is None:
+        raise space_not_found()
+    return row.Space, row.SpaceMember
+
+
+async def access_file(session: AsyncSession, user_id: uuid.UUID, file_id: uuid.UUID) -> StoredFile:
+    """A file the caller uploaded, or one carried by a message of a conversation they are in."""
+    stored = await session.get(StoredFile, file_id)
+    if stored is None:
+        raise file_not_found()
+    if stored.owner_id == user_id:
+        return stored
+    if stored.kind == FileKind.AVATAR:
+        return stored  # avatars are public to every signed-in user
+    carried_where_caller_is = exists(
+        select(MessageFile.file_id)
+        .join(Message, Message.id == MessageFile.message_id)
+        .join(Participant, Participant.conversation_id == Message.conversation_id)
+        .where(MessageFile.file_id == file_id)
+        .where(Message.deleted_at.is_(None))
+        .where(Participant.user_id == user_id)
+        .where(Participant.status == ParticipantStatus.ACTIVE)
+    )
+    if not await session.scalar(select(carried_where_caller_is)):
+        raise file_not_found()
+    return stored
+
+
+# Permissions of a participant (the caller already has access) -------------------------
+
+
+def outranks(actor: Role, target: Role) -> bool:
+    return ROLE_RANK[actor] > ROLE_RANK[target]
+
+
+def require_can_send(access: ConversationAccess) -> None:
+    if not access.me.can_send_messages:
+        raise Forbidden("You cannot send messages in this conversation")
+
+
+def require_can_attach(access: ConversationAccess) -> None:
+    if not access.me.can_upload_files:
+        raise Forbidden("You cannot send files in this conversation")
+
+
+def require_not_private(access: ConversationAccess) -> None:
+    if access.conversation.type == ConversationType.PRIVATE:
+        raise Forbidden("Private conversations cannot be changed this way")
+
+
+def require_group(access: ConversationAccess) -> None:
+    if access.conversation.type != ConversationType.GROUP:
+        raise Forbidden("Only group conversations change members this way")
+
+
+def require_admin(access: ConversationAccess) -> None:
+    if access.me.role not in (Role.OWNER, Role.ADMIN):
+        raise Forbidden("Only the owner or an admin can do this")
+
+
+def require_can_add_members(access: ConversationAccess) -> None:
+    if access.me.role in (Role.OWNER, Role.ADMIN):
+        return
+    if not access.me.can_add_members:
+        raise Forbidden("You cannot add members to this conversation")
+
+
+def require_can_grant_role(access: ConversationAccess, role: Role) -> None:
+    """Roles given (on add or change) must be below the giver's own; OWNER is never given."""
+    if role == Role.OWNER:
+        raise Forbidden("Ownership cannot be given this way")
+    if access.me.role == Role.OWNER:
+        return
+    if access.me.role == Role.ADMIN and ROLE_RANK[role] <= ROLE_RANK[Role.MODERATOR]:
+        return
+    if role == Role.MEMBER and access.me.can_add_members:
+        return
+    raise Forbidden("You cannot give that role")
+
+
+def require_can_manage(access: ConversationAccess, target: Participant) -> None:
+    """Change another participant's role or permissions: OWNER/ADMIN, of a lower role."""
+    if target.user_id == access.me.user_id:
+        raise Forbidden("You cannot change your own role or permissions")
+    require_admin(access)
+    if not outranks(access.me.role, target.role):
+        raise Forbidden("You can only manage participants below your role")
+
+
+def require_can_remove(access: ConversationAccess, target: Participant) -> None:
+    """Remove another participant: OWNER/ADMIN or canRemoveMembers, of a lower role."""
+    if access.me.role not in (Role.OWNER, Role.ADMIN) and not access.me.can_remove_members:
+        raise Forbidden("You cannot remove members from this conversation")
+    if not outranks(access.me.role, target.role):
+        raise Forbidden("You can only remove participants below your role")
+
+
+def require_can_edit(access: ConversationAccess, message: Message) -> None:
+    if message.sender_id != access.me.user_id:
+        raise Forbidden("Only the sender can edit a message")
+    if message.type == MessageType.SYSTEM:
+        raise Forbidden("System messages cannot be edited")
+
+
+def require_can_delete(access: ConversationAccess, message: Message) -> None:
+    if message.type == MessageType.SYSTEM:
+        raise Forbidden("System messages cannot be deleted")
+    if message.sender_id == access.me.user_id:
+        return
+    if ROLE_RANK[access.me.role] >= ROLE_RANK[Role.MODERATOR]:
+        return
+    raise Forbidden("Only the sender or a moderator can delete a message")
+
+
+def require_not_deleted(message: Message) -> None:
+    if message.status == MessageStatus.DELETED:
+        raise message_not_found()
+
+
+def require_space_admin(member: SpaceMember) -> None:
+    if member.role not in (Role.OWNER, Role.ADMIN):
+        raise Forbidden("Only the space owner or an admin can do this")

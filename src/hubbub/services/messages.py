@@ -1,0 +1,656 @@
+"""Messages: send, history, edit, delete, threads, reactions, read markers, resume, search.
+
+Edge -> here -> storage; events after commit. HTTP and Socket.IO call the very same
+`send_message` (same validation, idempotency, events). A send commits before anything
+is announced; its writes are O(1) whatever the group size: the access check, one UPDATE
+of the conversation (its next `seq`, under the row's lock), one INSERT of the message
+(plus attachment links and, for a reply, the thread root's counter). Unread counts and
+message status are derived from read markers, never counted per participant.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, and_, delete, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from hubbub.db.database import Database
+from hubbub.db.dialect import fts_condition
+from hubbub.db.models import (
+    FileKind,
+    Message,
+    MessageFile,
+    MessageStatus,
+    MessageType,
+    Participant,
+    ParticipantStatus,
+    Reaction,
+    StoredFile,
+    new_id,
+    utcnow,
+)
+from hubbub.errors import BadRequest, Conflict, RateLimited, ValidationFailed
+from hubbub.schemas import (
+    MAX_CONTENT,
+    ChangesPage,
+    MessagePage,
+    MessagePublic,
+    ReactionPublic,
+    SearchPage,
+    SendMessage,
+    ThreadPage,
+)
+from hubbub.services import events
+from hubbub.services.access import (
+    ConversationAccess,
+    access_conversation,
+    access_message,
+    message_not_found,
+    require_can_attach,
+    require_can_delete,
+    require_can_edit,
+    require_can_send,
+    require_not_deleted,
+)
+from hubbub.services.sequence import take_seq
+from hubbub.services.views import Views, unread_counts
+from hubbub.state.bus import Event, EventBus
+from hubbub.state.ratelimit import RateLimiter
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    message: MessagePublic
+    created: bool  # False: the optimisticId repeated and this is the original
+
+
+@dataclass(frozen=True)
+class ReadOutcome:
+    unread_count: int
+    last_read_seq: int
+
+
+@dataclass(frozen=True)
+class SendLimits:
+    rate_per_s: float
+    burst: int
+
+
+def invalid_cursor() -> BadRequest:
+    return BadRequest("Cursor does not belong to this conversation", code="invalid_cursor")
+
+
+def _checked_content(content: str, *, has_attachments: bool) -> str:
+    text = content.strip()
+    if len(text) > MAX_CONTENT:
+        raise ValidationFailed(f"content: must be at most {MAX_CONTENT} characters")
+    if not text and not has_attachments:
+        raise ValidationFailed("content: must not be empty")
+    return text
+
+
+class MessageService:
+    def __init__(
+        self,
+        db: Database,
+        bus: EventBus,
+        views: Views,
+        limiter: RateLimiter,
+        send_limits: SendLimits,
+    ) -> None:
+        self._db = db
+        self._bus = bus
+        self._views = views
+        self._limiter = limiter
+        self._send_limits = send_limits
+
+    # Sending ---------------------------------------------------------------------------
+
+    async def send_message(
+        self,
+        sender: uuid.UUID,
+        conversation_id: uuid.UUID,
+        req: SendMessage,
+        *,
+        origin_socket: str | None = None,
+    ) -> SendOutcome:
+        if req.type == MessageType.SYSTEM:
+            raise ValidationFailed("type: SYSTEM messages are written by the server")
+        attachment_ids = list(dict.fromkeys(req.attachments))
+        content = _checked_content(req.content, has_attachments=bool(attachment_ids))
+        if req.optimistic_id is not None:
+            original = await self._original(sender, conversation_id, req.optimistic_id)
+            if original is not None:
+                return SendOutcome(original, created=False)
+        wait = await self._limiter.take_token(
+            f"send:{sender}", self._send_limits.rate_per_s, self._send_limits.burst
+        )
+        if wait > 0:
+            raise RateLimited(wait, "Sending too fast; slow down")
+        try:
+            view, root_view = await self._store(
+                sender, conversation_id, req, content, attachment_ids
+            )
+        except IntegrityError:
+            # An identical send (same optimisticId) committed first; it is the original.
+            if req.optimistic_id is None:
+                raise
+            original = await self._original(sender, conversation_id, req.optimistic_id)
+            if original is None:
+                raise
+            return SendOutcome(original, created=False)
+        published = [events.new_message(view, origin_socket)]
+        if root_view is not None:
+            published.append(events.message_updated(root_view))
+        await events.publish_all(self._bus, published)
+        return SendOutcome(view, created=True)
+
+    async def _original(
+        self, sender: uuid.UUID, conversation_id: uuid.UUID, optimistic_id: str
+    ) -> MessagePublic | None:
+        async with self._db.read() as session:
+            await access_conversation(session, sender, conversation_id)
+            original = await session.scalar(
+                select(Message)
+                .where(Message.sender_id == sender)
+                .where(Message.optimistic_id == optimistic_id)
+            )
+            if original is None:
+                return None
+            if original.conversation_id != conversation_id:
+                raise Conflict(
+                    "optimisticId was already used for another conversation",
+                    code="duplicate_optimistic_id",
+                )
+            (view,) = await self._views.messages(session, [original], sender)
+            return view
+
+    async def _store(
+        self,
+        sender: uuid.UUID,
+        conversation_id: uuid.UUID,
+        req: SendMessage,
+        content: str,
+        attachment_ids: list[uuid.UUID],
+    ) -> tuple[MessagePublic, MessagePublic | None]:
+        now = utcnow()
+        async with self._db.write() as session:
+            access = await access_conversation(session, sender, conversation_id)
+            require_can_send(access)
+            if attachment_ids:
+                require_can_attach(access)
+                await self._check_attachments(session, sender, attachment_ids)
+            mentions = list(dict.fromkeys(req.mentions))
+            if mentions:
+                await self._check_mentions(session, conversation_id, mentions)
+            root: Message | None = None
+            parent_id: uuid.UUID | None = None
+            if req.parent_message_id is not None:
+                root, parent_id = await self._thread_root(
+                    session, conversation_id, req.parent_message_id
+                )
+            message_id = new_id()
+            seq = await take_seq(
+                session, conversation_id, new_message=(message_id, now), count_delta=1
+            )
+            message = Message(
+                id=message_id,
+                conversation_id=conversation_id,
+                sender_id=sender,
+                type=req.type,
+                content=content,
+                status=MessageStatus.SENT,
+                seq=seq,
+                change_seq=seq,
+                parent_message_id=parent_id,
+                thread_id=root.id if root is not None else None,
+                reply_count=0,
+                metadata_=dict(req.metadata),
+                mentions=mentions,
+                client_timestamp=_as_utc(req.client_timestamp),
+                server_timestamp=now,
+                created_at=now,
+                updated_at=now,
+                optimistic_id=req.optimistic_id,
+            )
+            session.add(message)
+            for position, file_id in enumerate(attachment_ids):
+                session.add(MessageFile(message_id=message_id, file_id=file_id, position=position))
+            if root is not None:
+                root.reply_count += 1
+                root.change_seq = await take_seq(session, conversation_id)
+                root.updated_at = now
+            await session.flush()
+            views = await self._views.messages(
+                session, [message] if root is None else [message, root], sender
+            )
+        return views[0], views[1] if root is not None else None
+
+    async def _check_attachments(
+        self, session: AsyncSession, sender: uuid.UUID, file_ids: list[uuid.UUID]
+    ) -> None:
+        owned = set(
+            (
+                await session.scalars(
+                    select(StoredFile.id)
+                    .where(StoredFile.id.in_(file_ids))
+                    .where(StoredFile.owner_id == sender)
+                    .where(StoredFile.kind == FileKind.MESSAGE_ATTACHMENT)
+                )
+            ).all()
+        )
+        if owned != set(file_ids):
+            raise ValidationFailed("attachments: unknown file id (upload it first)")
+
+    async def _check_mentions(
+        self, session: AsyncSession, conversation_id: uuid.UUID, mentions: list[uuid.UUID]
+    ) -> None:
+        present = set(
+            (
+                await session.scalars(
+                    select(Participant.user_id)
+                    .where(Participant.conversation_id == conversation_id)
+                    .where(Participant.user_id.in_(mentions))
+                    .where(Participant.status == ParticipantStatus.ACTIVE)
+                )
+            ).all()
+        )
+        if present != set(mentions):
+            raise ValidationFailed("mentions: every mentioned user must be a participant")
+
+    async def _thread_root(
+        self, session: AsyncSession, conversation_id: uuid.UUID, parent_id: uuid.UUID
+    ) -> tuple[Message, uuid.UUID]:
+        parent = await session.scalar(
+            select(Message)
+            .where(Message.id == parent_id)
+            .where(Message.conversation_id == conversation_id)
+        )
+        if parent is None:
+            raise ValidationFailed("parentMessageId: no such message in this conversation")
+        if parent.thread_id is None:
+            return parent, parent.id
+        root = await session.get(Message, parent.thread_id)
+        if root is None:
+            raise ValidationFailed("parentMessageId: no such message in this conversation")
+        return root, parent.id
+
+    # Reading ---------------------------------------------------------------------------
+
+    async def history(
+        self,
+        viewer: uuid.UUID,
+        conversation_id: uuid.UUID,
+        *,
+        limit: int,
+        before: uuid.UUID | None = None,
+        after: uuid.UUID | None = None,
+        around: uuid.UUID | None = None,
+    ) -> MessagePage:
+        if sum(x is not None for x in (before, after, around)) > 1:
+            raise BadRequest("Use one of before, after and aroundId", code="invalid_cursor")
+        async with self._db.read() as session:
+            access = await access_conversation(session, viewer, conversation_id)
+            in_conversation = Message.conversation_id == conversation_id
+            rows: list[Message]
+            if around is not None:
+                pivot = await self._cursor(session, conversation_id, around)
+                older, more_older = await _page(
+                    session,
+                    in_conversation,
+                    Message.seq < pivot.seq,
+                    limit=(limit - 1) // 2,
+                    desc=True,
+                )
+                newer, more_newer = await _page(
+                    session, in_conversation, Message.seq > pivot.seq, limit=limit - 1 - len(older)
+                )
+                rows = [*reversed(older), pivot, *newer]
+                has_more = more_older or more_newer
+            elif after is not None:
+                cursor = await self._cursor(session, conversation_id, after)
+                rows, has_more = await _page(
+                    session, in_conversation, Message.seq > cursor.seq, limit=limit
+                )
+            else:
+                bound = (
+                    Message.seq < (await self._cursor(session, conversation_id, before)).seq
+                    if before is not None
+                    else Message.seq > 0
+                )
+                newest_first, has_more = await _page(
+                    session, in_conversation, bound, limit=limit, desc=True
+                )
+                rows = list(reversed(newest_first))
+            views = await self._views.messages(session, rows, viewer)
+            return MessagePage(
+                messages=views,
+                has_more=has_more,
+                total_count=access.conversation.message_count,
+            )
+
+    async def _cursor(
+        self, session: AsyncSession, conversation_id: uuid.UUID, message_id: uuid.UUID
+    ) -> Message:
+        cursor = await session.scalar(
+            select(Message)
+            .where(Message.id == message_id)
+            .where(Message.conversation_id == conversation_id)
+        )
+        if cursor is None:
+            raise invalid_cursor()
+        return cursor
+
+    async def get_message(
+        self, viewer: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID
+    ) -> MessagePublic:
+        async with self._db.read() as session:
+            _, message = await access_message(session, viewer, conversation_id, message_id)
+            (view,) = await self._views.messages(session, [message], viewer)
+            return view
+
+    async def thread(
+        self,
+        viewer: uuid.UUID,
+        conversation_id: uuid.UUID,
+        message_id: uuid.UUID,
+        *,
+        limit: int,
+        after: uuid.UUID | None,
+    ) -> ThreadPage:
+        async with self._db.read() as session:
+            _, message = await access_message(session, viewer, conversation_id, message_id)
+            root_id = message.thread_id or message.id
+            conditions = [Message.thread_id == root_id, Message.conversation_id == conversation_id]
+            if after is not None:
+                cursor = await self._cursor(session, conversation_id, after)
+                if cursor.thread_id != root_id:
+                    raise invalid_cursor()
+                conditions.append(Message.seq > cursor.seq)
+            rows, has_more = await _page(session, *conditions, limit=limit)
+            return ThreadPage(
+                messages=await self._views.messages(session, rows, viewer), has_more=has_more
+            )
+
+    async def changes(
+        self, viewer: uuid.UUID, conversation_id: uuid.UUID, *, since: int, limit: int
+    ) -> ChangesPage:
+        async with self._db.read() as session:
+            access = await access_conversation(session, viewer, conversation_id)
+            return await self._changes(session, access, viewer, since=since, limit=limit)
+
+    async def _changes(
+        self,
+        session: AsyncSession,
+        access: ConversationAccess,
+        viewer: uuid.UUID,
+        *,
+        since: int,
+        limit: int,
+    ) -> ChangesPage:
+        # The bound is read before the messages: a change committed in between has a
+        # higher number and waits for the next page, so nothing is skipped.
+        upto = access.conversation.last_seq
+        rows, has_more = await _page(
+            session,
+            Message.conversation_id == access.conversation.id,
+            Message.change_seq > since,
+            Message.change_seq <= upto,
+            limit=limit,
+            order=Message.change_seq,
+        )
+        last = rows[-1].change_seq if has_more else max(upto, since)
+        return ChangesPage(
+            changes=await self._views.messages(session, rows, viewer),
+            last_seq=last,
+            has_more=has_more,
+        )
+
+    async def search(
+        self,
+        viewer: uuid.UUID,
+        query: str,
+        *,
+        conversation_id: uuid.UUID | None,
+        limit: int,
+        before: uuid.UUID | None,
+    ) -> SearchPage:
+        match = fts_condition(self._db.dialect, query)
+        if match is None:
+            return SearchPage(messages=[], has_more=False)
+        async with self._db.read() as session:
+            if conversation_id is not None:
+                await access_conversation(session, viewer, conversation_id)
+                scope = Message.conversation_id == conversation_id
+            else:
+                scope = Message.conversation_id.in_(
+                    select(Participant.conversation_id)
+                    .where(Participant.user_id == viewer)
+                    .where(Participant.status == ParticipantStatus.ACTIVE)
+                )
+            conditions = [scope, match, Message.deleted_at.is_(None)]
+            if before is not None:
+                cursor = await session.get(Message, before)
+                if cursor is None or not await self._visible(session, viewer, cursor):
+                    raise invalid_cursor()
+                conditions.append(
+                    or_(
+                        Message.created_at < cursor.created_at,
+                        and_(Message.created_at == cursor.created_at, Message.id < cursor.id),
+                    )
+                )
+            rows = (
+                await session.scalars(
+                    select(Message)
+                    .where(*conditions)
+                    .order_by(Message.created_at.desc(), Message.id.desc())
+                    .limit(limit + 1)
+                )
+            ).all()
+            page = list(rows[:limit])
+            return SearchPage(
+                messages=await self._views.messages(session, page, viewer),
+                has_more=len(rows) > limit,
+            )
+
+    @staticmethod
+    async def _visible(session: AsyncSession, viewer: uuid.UUID, message: Message) -> bool:
+        found = await session.scalar(
+            select(Participant.id)
+            .where(Participant.conversation_id == message.conversation_id)
+            .where(Participant.user_id == viewer)
+            .where(Participant.status == ParticipantStatus.ACTIVE)
+        )
+        return found is not None
+
+    # Changing --------------------------------------------------------------------------
+
+    async def edit(
+        self, viewer: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID, content: str
+    ) -> MessagePublic:
+        async with self._db.write() as session:
+            access, message = await access_message(
+                session, viewer, conversation_id, message_id, lock_message=True
+            )
+            require_can_edit(access, message)
+            require_not_deleted(message)
+            has_files = await session.scalar(
+                select(MessageFile.file_id).where(MessageFile.message_id == message_id).limit(1)
+            )
+            text = _checked_content(content, has_attachments=has_files is not None)
+            changed = text != message.content
+            if changed:
+                now = utcnow()
+                message.content = text
+                message.edited_at = now
+                message.updated_at = now
+                message.change_seq = await take_seq(session, conversation_id)
+                await session.flush()
+            (view,) = await self._views.messages(session, [message], viewer)
+        if changed:
+            await self._bus.publish(events.message_updated(view))
+        return view
+
+    async def delete(
+        self, viewer: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID
+    ) -> MessagePublic:
+        published: list[Event] = []
+        async with self._db.write() as session:
+            access, message = await access_message(
+                session, viewer, conversation_id, message_id, lock_message=True
+            )
+            require_can_delete(access, message)
+            if message.deleted_at is None:
+                now = utcnow()
+                message.status = MessageStatus.DELETED
+                message.content = ""
+                message.deleted_at = now
+                message.updated_at = now
+                message.change_seq = await take_seq(session, conversation_id, count_delta=-1)
+                await session.execute(delete(Reaction).where(Reaction.message_id == message_id))
+                await session.execute(
+                    delete(MessageFile).where(MessageFile.message_id == message_id)
+                )
+                root = await session.get(Message, message.thread_id) if message.thread_id else None
+                if root is not None:
+                    root.reply_count = max(0, root.reply_count - 1)
+                    root.change_seq = await take_seq(session, conversation_id)
+                    root.updated_at = now
+                await session.flush()
+                (view,) = await self._views.messages(session, [message], viewer)
+                published.append(events.message_deleted(view))
+                if root is not None:
+                    (root_view,) = await self._views.messages(session, [root], viewer)
+                    published.append(events.message_updated(root_view))
+            else:
+                (view,) = await self._views.messages(session, [message], viewer)
+        await events.publish_all(self._bus, published)
+        return view
+
+    async def react(
+        self,
+        viewer: uuid.UUID,
+        conversation_id: uuid.UUID,
+        message_id: uuid.UUID,
+        emoji: str,
+        *,
+        add: bool,
+    ) -> list[ReactionPublic]:
+        async with self._db.write() as session:
+            _, message = await access_message(
+                session, viewer, conversation_id, message_id, lock_message=True
+            )
+            require_not_deleted(message)
+            existing = await session.scalar(
+                select(Reaction)
+                .where(Reaction.message_id == message_id)
+                .where(Reaction.user_id == viewer)
+                .where(Reaction.emoji == emoji)
+            )
+            changed = (existing is None) if add else (existing is not None)
+            if changed:
+                if add:
+                    session.add(
+                        Reaction(id=new_id(), message_id=message_id, user_id=viewer, emoji=emoji)
+                    )
+                else:
+                    await session.delete(existing)
+                message.change_seq = await take_seq(session, conversation_id)
+                message.updated_at = utcnow()
+                await session.flush()
+            (view,) = await self._views.messages(session, [message], viewer)
+        if changed:
+            await self._bus.publish(events.message_updated(view))
+        return view.reactions
+
+    # Markers ---------------------------------------------------------------------------
+
+    async def mark_read(
+        self, viewer: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID
+    ) -> ReadOutcome:
+        published: list[Event] = []
+        async with self._db.write() as session:
+            access = await access_conversation(session, viewer, conversation_id, lock=True)
+            message = await self._cursor_or_404(session, conversation_id, message_id)
+            me = access.me
+            if message.seq > me.last_read_seq:
+                now = utcnow()
+                me.last_read_seq = message.seq
+                me.last_read_at = now
+                me.last_read_message_id = message.id
+                me.last_delivered_seq = max(me.last_delivered_seq, message.seq)
+                me.updated_at = now
+                await session.flush()
+                published.append(
+                    events.messages_read(conversation_id, viewer, message.id, message.seq, now)
+                )
+            unread = (await unread_counts(session, viewer, [conversation_id]))[conversation_id]
+            outcome = ReadOutcome(unread_count=unread, last_read_seq=me.last_read_seq)
+        if published:
+            published.append(events.unread_count(conversation_id, viewer, unread))
+        await events.publish_all(self._bus, published)
+        return outcome
+
+    async def mark_delivered(
+        self, viewer: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID
+    ) -> int:
+        published: list[Event] = []
+        async with self._db.write() as session:
+            access = await access_conversation(session, viewer, conversation_id, lock=True)
+            message = await self._cursor_or_404(session, conversation_id, message_id)
+            me = access.me
+            if message.seq > me.last_delivered_seq:
+                me.last_delivered_seq = message.seq
+                me.updated_at = utcnow()
+                published.append(
+                    events.messages_delivered(conversation_id, viewer, message.id, message.seq)
+                )
+            delivered = me.last_delivered_seq
+        await events.publish_all(self._bus, published)
+        return delivered
+
+    async def _cursor_or_404(
+        self, session: AsyncSession, conversation_id: uuid.UUID, message_id: uuid.UUID
+    ) -> Message:
+        message = await session.scalar(
+            select(Message)
+            .where(Message.id == message_id)
+            .where(Message.conversation_id == conversation_id)
+        )
+        if message is None:
+            raise message_not_found()
+        return message
+
+
+async def _page(
+    session: AsyncSession,
+    *conditions: ColumnElement[bool],
+    limit: int,
+    desc: bool = False,
+    order: InstrumentedAttribute[int] | None = None,
+) -> tuple[list[Message], bool]:
+    """Up to `limit` messages in number order, and whether more exist beyond them."""
+    if limit <= 0:
+        return [], False
+    column = order if order is not None else Message.seq
+    rows: Sequence[Message] = (
+        await session.scalars(
+            select(Message)
+            .where(*conditions)
+            .order_by(column.desc() if desc else column.asc())
+            .limit(limit + 1)
+        )
+    ).all()
+    return list(rows[:limit]), len(rows) > limit
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

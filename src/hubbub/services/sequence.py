@@ -1,0 +1,77 @@
+"""Sequence numbers: how every change to a conversation's messages is numbered.
+
+`take_seq` bumps `conversations.last_seq` with one UPDATE … RETURNING inside the
+writing transaction. That UPDATE takes the conversation row's lock (PostgreSQL) or
+the database's write lock (SQLite) until commit, so within a conversation number order
+is commit order: a reader that has seen number N has seen every change below N
+(DATA.md, "Sequence numbers"; PROTOCOL.md, "Resume").
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hubbub.db.models import Conversation, Message, MessageStatus, MessageType, new_id, utcnow
+
+
+async def take_seq(
+    session: AsyncSession,
+    conversation_id: uuid.UUID,
+    *,
+    new_message: tuple[uuid.UUID, datetime] | None = None,
+    count_delta: int = 0,
+) -> int:
+    """The conversation's next number. With `new_message` (id, time) the conversation's
+    last message and activity time move to it."""
+    values: dict[str, Any] = {"last_seq": Conversation.last_seq + 1}
+    if new_message is not None:
+        values["last_message_id"] = new_message[0]
+        values["last_message_at"] = new_message[1]
+    if count_delta:
+        values["message_count"] = Conversation.message_count + count_delta
+    seq = await session.scalar(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(**values)
+        .returning(Conversation.last_seq)
+    )
+    if seq is None:
+        raise LookupError(f"conversation {conversation_id} vanished")
+    return int(seq)
+
+
+async def write_system_message(
+    session: AsyncSession,
+    conversation_id: uuid.UUID,
+    actor_id: uuid.UUID,
+    text: str,
+    metadata: dict[str, Any],
+) -> Message:
+    """A SYSTEM message (who did what), numbered like any message."""
+    now = utcnow()
+    message_id = new_id()
+    seq = await take_seq(session, conversation_id, new_message=(message_id, now), count_delta=1)
+    message = Message(
+        id=message_id,
+        conversation_id=conversation_id,
+        sender_id=actor_id,
+        type=MessageType.SYSTEM,
+        content=text,
+        status=MessageStatus.SENT,
+        seq=seq,
+        change_seq=seq,
+        reply_count=0,
+        metadata_=metadata,
+        mentions=[],
+        server_timestamp=now,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    return message
