@@ -17,7 +17,6 @@ interface Props<T> {
   /** Scroll so this key is in view (change `nonce` to ask again). */
   jump?: { key: string; nonce: number } | null;
   class?: string;
-  footer?: ComponentChildren;
 }
 
 function MeasuredRow(props: { vkey: string; top: number; observer: ResizeObserver; children: ComponentChildren }) {
@@ -110,15 +109,18 @@ export function VirtualList<T>(props: Props<T>) {
   useLayoutEffect(() => {
     const el = ref.current;
     if (!el) return;
+    const max = Math.max(0, lay.total - el.clientHeight);
     let target: number | null = null;
-    if (stick.current) target = Math.max(0, lay.total - el.clientHeight);
+    if (stick.current) target = max;
     else if (anchor.current) {
       const i = keys.indexOf(anchor.current.key);
-      if (i >= 0) target = Math.max(0, lay.offsets[i] + anchor.current.delta);
+      if (i >= 0) target = Math.min(max, Math.max(0, lay.offsets[i] + anchor.current.delta));
     }
     if (target !== null && Math.abs(el.scrollTop - target) > 1) {
+      const before = el.scrollTop;
       el.scrollTop = target;
-      setView({ top: el.scrollTop, height: el.clientHeight });
+      // The browser may clamp; only re-render when the position really moved.
+      if (Math.abs(el.scrollTop - before) > 0.5) setView({ top: el.scrollTop, height: el.clientHeight });
     }
     if (el.scrollTop < overscan / 2 && lay.total > 0) props.onNearTop?.();
   });
@@ -138,7 +140,6 @@ export function VirtualList<T>(props: Props<T>) {
       <div class="vlist-inner" style={{ height: `${lay.total}px` }}>
         {rows}
       </div>
-      {props.footer}
     </div>
   );
 }

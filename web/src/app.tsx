@@ -10,6 +10,7 @@ import { ClientContext, useChat, useClient } from "./hooks";
 import { conversationTitle, displayName, otherParticipant, sortedConversations } from "./store";
 import type { Conversation, ConnectionState, Space } from "./types";
 import { Avatar, timeLabel } from "./ui";
+import { Icon } from "./icons";
 
 type Route = { view: "home" } | { view: "chat"; id: string } | { view: "space"; id: string };
 
@@ -246,10 +247,10 @@ function Shell(props: { onLogout: () => void }) {
             data-testid="theme"
             onClick={() => setTheme(theme === "system" ? "dark" : theme === "dark" ? "light" : "system")}
           >
-            {theme === "dark" ? "☾" : theme === "light" ? "☀" : "◐"}
+            <Icon name={theme === "dark" ? "moon" : theme === "light" ? "sun" : "auto"} />
           </button>
           <button type="button" class="icon" title="Sign out" aria-label="Sign out" data-testid="logout" onClick={props.onLogout}>
-            ⎋
+            <Icon name="logout" />
           </button>
         </header>
         <nav class="tabs small">
@@ -366,7 +367,7 @@ function ConversationList(props: { archived: boolean; spaceId: string | null | u
                   </span>
                   {!c.notificationsEnabled && (
                     <span class="muted-icon" title="Muted" data-testid="muted">
-                      🔕
+                      <Icon name="bellOff" size={14} />
                     </span>
                   )}
                   {c.unreadCount > 0 && (
@@ -396,7 +397,7 @@ function Modal(props: { title: string; onClose: () => void; children: ComponentC
         <header class="panel-header">
           <h3>{props.title}</h3>
           <button type="button" class="icon" aria-label="Close" onClick={props.onClose}>
-            ✕
+            <Icon name="close" size={16} />
           </button>
         </header>
         <div class="modal-body">{props.children}</div>
@@ -509,7 +510,7 @@ function SpacesPane(props: { route: Route; go: (r: Route) => void; onCreate: () 
       <div class="space-pane" data-testid="space-pane">
         <div class="space-head">
           <button type="button" class="icon" aria-label="All spaces" onClick={() => props.go({ view: "home" })}>
-            ←
+            <Icon name="back" />
           </button>
           <div>
             <strong>{space.name}</strong>

@@ -9,6 +9,7 @@ import { conversationTitle, displayName, otherParticipant, seenBy, type PendingM
 import type { Conversation, Message, Role } from "./types";
 import { AttachmentView, Avatar, clock, formatSize, MessageText } from "./ui";
 import { VirtualList } from "./VirtualList";
+import { Icon } from "./icons";
 
 const QUICK = ["👍", "❤️", "😂", "😮", "😢", "🎉"];
 const EMPTY: Message[] = [];
@@ -102,7 +103,7 @@ function MessageRow(props: { msg: Message; grouped: boolean; ctx: Ctx; inThread?
               {(p.uploads ?? []).map((u, i) =>
                 u.uploaded && !pending ? null : (
                   <div class="upload" key={i} data-testid="upload">
-                    {u.previewUrl ? <img src={u.previewUrl} alt={u.name} class="upload-preview" /> : <span class="file-icon">⬆</span>}
+                    {u.previewUrl ? <img src={u.previewUrl} alt={u.name} class="upload-preview" /> : <span class="file-icon"><Icon name="file" /></span>}
                     <div class="upload-meta">
                       <span class="file-name">{u.name}</span>
                       <span class="file-size">{formatSize(u.size)}</span>
@@ -167,19 +168,19 @@ function MessageRow(props: { msg: Message; grouped: boolean; ctx: Ctx; inThread?
       {!pending && !deleted && (
         <div class="actions" role="toolbar" aria-label="Message actions">
           <button type="button" title="React" aria-label="React" onClick={() => setPicker(!picker)} data-testid="react">
-            ☺
+            <Icon name="smile" size={17} />
           </button>
           <button type="button" title="Reply" aria-label="Reply" onClick={() => ctx.reply(msg)} data-testid="reply">
-            ↩
+            <Icon name="reply" size={17} />
           </button>
           {!props.inThread && (
             <button type="button" title="Thread" aria-label="Open thread" onClick={() => ctx.openThread(msg)} data-testid="thread">
-              ☰
+              <Icon name="thread" size={17} />
             </button>
           )}
           {mine && msg.type !== "IMAGE" && msg.type !== "FILE" && (
             <button type="button" title="Edit" aria-label="Edit" onClick={() => ctx.edit(msg)} data-testid="edit">
-              ✎
+              <Icon name="edit" size={17} />
             </button>
           )}
           {(mine || ctx.canModerate) && (
@@ -192,7 +193,7 @@ function MessageRow(props: { msg: Message; grouped: boolean; ctx: Ctx; inThread?
                 if (confirm("Delete this message for everyone?")) void client.remove(msg.conversationId, msg.id);
               }}
             >
-              🗑
+              <Icon name="trash" size={17} />
             </button>
           )}
           {picker && (
@@ -315,7 +316,7 @@ function Composer(props: {
               props.onDone();
             }}
           >
-            ✕
+            <Icon name="close" size={14} />
           </button>
         </div>
       )}
@@ -325,7 +326,7 @@ function Composer(props: {
             <span class="chip" key={i}>
               {f.name} ({formatSize(f.size)})
               <button type="button" class="icon" aria-label="Remove" onClick={() => setFiles(files.filter((_, j) => j !== i))}>
-                ✕
+                <Icon name="close" size={14} />
               </button>
             </span>
           ))}
@@ -351,7 +352,7 @@ function Composer(props: {
         {!props.editing && (
           <>
             <button type="button" class="icon attach" aria-label="Attach a file" title="Attach" onClick={() => fileInput.current?.click()}>
-              📎
+              <Icon name="clip" />
             </button>
             <input
               ref={fileInput}
@@ -501,7 +502,10 @@ function ChatBody(props: { conv: Conversation; error: string | null; onBack: () 
   const online = other ? (presence[other.userId] ?? other.user?.isOnline ?? false) : null;
   const typers = Object.entries(cs?.typing ?? {})
     .filter(([uid]) => uid !== meId)
-    .map(([, t]) => t.username);
+    .map(([uid, t]) => {
+      const p = conv.participants.find((x) => x.userId === uid);
+      return p?.user ? displayName(p.user) : t.username;
+    });
   const activeMembers = conv.participants.filter((p) => p.status === "ACTIVE" || !p.status);
   const subtitle =
     conv.type === "PRIVATE"
@@ -531,7 +535,7 @@ function ChatBody(props: { conv: Conversation; error: string | null; onBack: () 
       <div class="chat-main">
         <header class="chat-header">
           <button type="button" class="icon back" aria-label="Back" onClick={props.onBack}>
-            ←
+            <Icon name="back" />
           </button>
           <Avatar id={other?.userId ?? conv.id} name={title} size={36} online={online} group={conv.type !== "PRIVATE"} />
           <div class="chat-title">
@@ -549,7 +553,7 @@ function ChatBody(props: { conv: Conversation; error: string | null; onBack: () 
               aria-label={conv.notificationsEnabled ? "Mute" : "Unmute"}
               onClick={() => void client.settings(conv.id, { notificationsEnabled: !conv.notificationsEnabled })}
             >
-              {conv.notificationsEnabled ? "🔔" : "🔕"}
+              <Icon name={conv.notificationsEnabled ? "bell" : "bellOff"} />
             </button>
             <button
               type="button"
@@ -559,7 +563,7 @@ function ChatBody(props: { conv: Conversation; error: string | null; onBack: () 
               aria-label={conv.isArchived ? "Unarchive" : "Archive"}
               onClick={() => void client.settings(conv.id, { isArchived: !conv.isArchived })}
             >
-              {conv.isArchived ? "📤" : "🗄"}
+              <Icon name={conv.isArchived ? "unarchive" : "archive"} />
             </button>
             <button
               type="button"
@@ -572,7 +576,7 @@ function ChatBody(props: { conv: Conversation; error: string | null; onBack: () 
                 setInfo(!info);
               }}
             >
-              ⓘ
+              <Icon name="info" />
             </button>
           </div>
         </header>
@@ -641,7 +645,7 @@ function ThreadPanel(props: { conv: Conversation; root: Message; ctx: Ctx; onClo
       <header class="panel-header">
         <h3>Thread</h3>
         <button type="button" class="icon" aria-label="Close thread" onClick={props.onClose}>
-          ✕
+<Icon name="close" size={16} />
         </button>
       </header>
       <div class="panel-body">
@@ -681,7 +685,7 @@ function InfoPanel(props: { conv: Conversation; onClose: () => void }) {
       <header class="panel-header">
         <h3>{conv.type === "PRIVATE" ? "Details" : "Group details"}</h3>
         <button type="button" class="icon" aria-label="Close details" onClick={props.onClose}>
-          ✕
+<Icon name="close" size={16} />
         </button>
       </header>
       <div class="panel-body">
@@ -731,7 +735,7 @@ function InfoPanel(props: { conv: Conversation; onClose: () => void }) {
                 )}
                 {manageable && (
                   <button type="button" class="icon" aria-label="Remove member" title="Remove" onClick={() => void act(client.removeMember(conv.id, p.userId))}>
-                    ✕
+                    <Icon name="close" size={14} />
                   </button>
                 )}
               </li>
@@ -808,7 +812,7 @@ export function UserPicker(props: { exclude?: string[]; single?: boolean; action
             <span class="chip on" key={p.id}>
               {p.name}
               <button type="button" class="icon" aria-label="Remove" onClick={() => setPicked(picked.filter((x) => x.id !== p.id))}>
-                ✕
+                <Icon name="close" size={14} />
               </button>
             </span>
           ))}

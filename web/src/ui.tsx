@@ -2,6 +2,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { useClient } from "./hooks";
+import { Icon } from "./icons";
 import { segment } from "./rows";
 import type { Attachment } from "./types";
 
@@ -128,7 +129,7 @@ export function AttachmentView(props: { att: Attachment }) {
   return (
     <a class="att-file" href={full ?? undefined} download={a.filename} rel="noopener noreferrer" data-testid="attachment-file">
       <span class="file-icon" aria-hidden="true">
-        ⬇
+        <Icon name="file" />
       </span>
       <span class="file-meta">
         <span class="file-name">{a.filename}</span>
