@@ -2,7 +2,7 @@
 // typing, read receipts, reactions, replies and threads, edit/delete, attachments,
 // mentions, day separators and the "new messages" marker.
 
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { useChat, useClient } from "./hooks";
 import { buildRows, mentionedIds, type Row } from "./rows";
 import { conversationTitle, displayName, otherParticipant, seenBy, type PendingMessage } from "./store";
@@ -159,9 +159,9 @@ function MessageRow(props: { msg: Message; grouped: boolean; ctx: Ctx; inThread?
             {msg.replyCount === 1 ? "1 reply" : `${msg.replyCount} replies`}
           </button>
         )}
-        {seenNames && seenNames.length > 0 && (
+        {seenNames && seenNames.length > 0 && ctx.conv.type !== "PRIVATE" && (
           <div class="seen" data-testid="seen-by">
-            {ctx.conv.type === "PRIVATE" ? "Seen" : `Seen by ${seenNames.join(", ")}`}
+            Seen by {seenNames.join(", ")}
           </div>
         )}
       </div>
@@ -238,9 +238,11 @@ function Composer(props: {
   const mineP = conv.participants.find((p) => p.userId === meId);
   const canSend = mineP?.canSendMessages !== false;
 
-  useEffect(() => {
+  // Layout effect: the text box holds the message before any further input is handled.
+  useLayoutEffect(() => {
     if (props.editing) {
       setText(props.editing.content);
+      if (input.current) input.current.value = props.editing.content;
       input.current?.focus();
     }
   }, [props.editing?.id]);
@@ -263,6 +265,7 @@ function Composer(props: {
     const caret = el?.selectionStart ?? value.length;
     const m = /(^|\s)@([A-Za-z0-9_.-]*)$/.exec(value.slice(0, caret));
     setMention(m ? m[2] : null);
+    if (props.editing) return;
     if (value.trim()) client.typing(conv.id);
     else client.stopTyping(conv.id);
   };

@@ -236,7 +236,12 @@ export class ChatClient {
       return;
     }
     this.afterApply(gap, message.conversationId);
-    if (isNew && message.conversationId === this.store.state.activeConversation) this.markRead(message.conversationId);
+    if (!isNew || message.senderId === this.me?.id || message.type === "SYSTEM") return;
+    const reading =
+      message.conversationId === this.store.state.activeConversation && document.visibilityState !== "hidden";
+    // The server sends exact counts after reads and with the list; between those, count here.
+    if (reading) this.markRead(message.conversationId);
+    else this.store.bumpUnread(message.conversationId);
   }
 
   private onUserUpdated(user: User): void {

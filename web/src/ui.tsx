@@ -66,7 +66,7 @@ export function MessageText(props: { text: string; usernames: Record<string, str
             {p.text}
           </span>
         ) : (
-          p.text
+          <span key={i}>{p.text}</span>
         ),
       )}
     </span>

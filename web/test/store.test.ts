@@ -258,3 +258,13 @@ describe("selectors", () => {
     ]);
   });
 });
+
+describe("unread counts", () => {
+  it("counts new messages locally until the server's exact count arrives", () => {
+    store.bumpUnread(C1);
+    store.bumpUnread(C1);
+    expect(store.state.conversations[C1].unreadCount).toBe(2);
+    store.setUnread(C1, 0);
+    expect(store.state.conversations[C1].unreadCount).toBe(0);
+  });
+});
