@@ -16,6 +16,8 @@ interface Props<T> {
   onNearTop?: () => void;
   /** Scroll so this key is in view (change `nonce` to ask again). */
   jump?: { key: string; nonce: number } | null;
+  /** Change to scroll to the bottom and stick there (e.g. after the user sends). */
+  toBottom?: number;
   class?: string;
 }
 
@@ -104,6 +106,10 @@ export function VirtualList<T>(props: Props<T>) {
     stick.current = false;
     anchor.current = { key: props.jump.key, delta: -48 };
   }, [props.jump?.nonce, props.jump?.key]);
+
+  useLayoutEffect(() => {
+    if (props.toBottom) stick.current = true;
+  }, [props.toBottom]);
 
   // After every render: keep the bottom, or keep the anchored row where it was.
   useLayoutEffect(() => {

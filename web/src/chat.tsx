@@ -21,6 +21,8 @@ interface Ctx {
   usernames: Record<string, string>;
   byId: Map<string, Message>;
   lastOwnSeen: { id: string; names: string[] } | null;
+  /** The lowest read marker among the other participants: messages up to it are seen by all. */
+  othersRead: number;
   canModerate: boolean;
   selected: string | null;
   select: (id: string | null) => void;
@@ -121,7 +123,7 @@ function MessageRow(props: { msg: Message; grouped: boolean; ctx: Ctx; inThread?
             {mine && !deleted && (
               <span class={`status status-${msg.status.toLowerCase()}`} data-testid="message-status">
                 {" · "}
-                {statusLabel(msg, Boolean(seenNames?.length))}
+                {statusLabel(msg, !pending && msg.seq <= ctx.othersRead)}
               </span>
             )}
           </span>
@@ -226,6 +228,7 @@ function Composer(props: {
   usernames: Record<string, string>;
   threadRoot?: Message | null;
   testid?: string;
+  onSent?: () => void;
 }) {
   const client = useClient();
   const { conv } = props;
@@ -294,6 +297,7 @@ function Composer(props: {
     const metadata = /(^|\s)@all\b/.test(content) ? { mentionAll: true } : undefined;
     const parentId = props.parent?.id ?? props.threadRoot?.id ?? null;
     client.send(conv.id, { content, parentMessageId: parentId, mentions, metadata }, files);
+    props.onSent?.();
     client.stopTyping(conv.id);
     setText("");
     setFiles([]);
@@ -398,7 +402,12 @@ function Composer(props: {
   );
 }
 
-function useCtx(conv: Conversation, messages: Message[], pending: Message[], extra: Omit<Ctx, "conv" | "meId" | "usernames" | "byId" | "lastOwnSeen" | "canModerate">): Ctx {
+function useCtx(
+  conv: Conversation,
+  messages: Message[],
+  pending: Message[],
+  extra: Omit<Ctx, "conv" | "meId" | "usernames" | "byId" | "lastOwnSeen" | "othersRead" | "canModerate">,
+): Ctx {
   const client = useClient();
   const meId = client.me?.id ?? "";
   const usernames = useMemo(() => {
@@ -419,7 +428,9 @@ function useCtx(conv: Conversation, messages: Message[], pending: Message[], ext
   const myRole = conv.participants.find((p) => p.userId === meId)?.role ?? conv.myRole ?? "MEMBER";
   const canModerate = myRole === "OWNER" || myRole === "ADMIN" || myRole === "MODERATOR";
   void pending;
-  return { conv, meId, usernames, byId, lastOwnSeen, canModerate, ...extra };
+  const others = conv.participants.filter((p) => p.userId !== meId && (!p.status || p.status === "ACTIVE"));
+  const othersRead = others.length ? Math.min(...others.map((p) => p.lastReadSeq ?? 0)) : 0;
+  return { conv, meId, usernames, byId, lastOwnSeen, othersRead, canModerate, ...extra };
 }
 
 function typingText(names: string[]): string {
@@ -461,6 +472,7 @@ function ChatBody(props: { conv: Conversation; error: string | null; onBack: () 
   const [info, setInfo] = useState(false);
   const [selected, setSelected] = useState<string | null>(null);
   const [jump, setJump] = useState<{ key: string; nonce: number } | null>(null);
+  const [toBottom, setToBottom] = useState(0);
 
   const messages = cs?.messages ?? EMPTY;
   const pending = cs?.pending ?? EMPTY_PENDING;
@@ -597,6 +609,7 @@ function ChatBody(props: { conv: Conversation; error: string | null; onBack: () 
             render={renderRow}
             estimate={56}
             jump={jump}
+            toBottom={toBottom}
             onNearTop={() => void client.loadOlder(conv.id)}
           />
         )}
@@ -608,6 +621,7 @@ function ChatBody(props: { conv: Conversation; error: string | null; onBack: () 
           parent={replyTo}
           editing={editing}
           usernames={ctx.usernames}
+          onSent={() => setToBottom((n) => n + 1)}
           onDone={() => {
             setReplyTo(null);
             setEditing(null);
