@@ -199,13 +199,15 @@ const CONNECTION_TEXT: Record<ConnectionState, string> = {
 function ConnectionPill() {
   const client = useClient();
   const state = useChat((s) => s.connection);
+  const transport = useChat((s) => s.transport);
   return (
     <button
       type="button"
       class={`conn conn-${state}`}
       data-testid="connection"
       data-state={state}
-      title={state === "online" ? "Connected" : "Click to reconnect"}
+      data-transport={transport ?? ""}
+      title={state === "online" ? `Connected (${transport ?? "…"})` : "Click to reconnect"}
       onClick={() => state !== "online" && client.reconnect()}
     >
       <span class="dot" aria-hidden="true" />

@@ -91,20 +91,32 @@ export class ChatClient {
       tryAllTransports: true,
       reconnectionDelay: 500,
       reconnectionDelayMax: 5000,
+      timeout: 8000,
     });
     this.socket = socket;
     this.store.setConnection("connecting");
 
     socket.on("connect", () => {
       this.attempts.clear();
+      const engine = socket.io.engine;
+      this.store.setTransport(engine.transport.name);
+      engine.once("upgrade", (t: { name: string }) => this.store.setTransport(t.name));
       this.store.setConnection("syncing");
       void this.afterConnect();
     });
     socket.on("disconnect", (reason) => {
       this.attempts.clear();
+      this.store.setTransport(null);
       this.store.setConnection(reason === "io client disconnect" ? "offline" : "reconnecting");
     });
     socket.on("connect_error", (err: Error) => {
+      // A WebSocket that errors falls back to polling at once (tryAllTransports); one that
+      // is silently dropped (a proxy) only times out: then start with polling, which
+      // still upgrades to WebSocket when it can.
+      const opts = socket.io.opts;
+      if (err.message !== "unauthorized" && navigator.onLine !== false && opts.transports?.[0] === "websocket") {
+        opts.transports = ["polling", "websocket"];
+      }
       if (err.message === "unauthorized") {
         // The access token expired or was revoked: refresh, then try again.
         this.api

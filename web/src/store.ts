@@ -67,6 +67,8 @@ export interface ChatState {
   presence: Record<string, boolean>;
   spaces: Record<string, Space>;
   connection: ConnectionState;
+  /** The Engine.IO transport in use ("websocket" or "polling"), when connected. */
+  transport: string | null;
   activeConversation: string | null;
 }
 
@@ -109,6 +111,7 @@ export function initialState(): ChatState {
     presence: {},
     spaces: {},
     connection: "offline",
+    transport: null,
     activeConversation: null,
   };
 }
@@ -204,6 +207,10 @@ export class ChatStore {
 
   setConnection(connection: ConnectionState): void {
     if (connection !== this.state.connection) this.set({ ...this.state, connection });
+  }
+
+  setTransport(transport: string | null): void {
+    if (transport !== this.state.transport) this.set({ ...this.state, transport });
   }
 
   setActive(id: string | null): void {
