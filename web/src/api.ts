@@ -185,14 +185,19 @@ export class Api {
 
   /** Resume a stored session (after a reload): refresh, then who am I. */
   async resume(): Promise<Me | null> {
-    if (!this.refreshToken) return null;
-    try {
-      await this.refresh();
-      const { user } = await this.get<{ user: Me }>("/users/me");
-      return user;
-    } catch {
-      return null;
+    // A network failure (offline, server restarting) is retried; only a refused
+    // session (the server answered) sends the user to the sign-in page.
+    for (let attempt = 0; this.refreshToken; attempt++) {
+      try {
+        await this.refresh();
+        const { user } = await this.get<{ user: Me }>("/users/me");
+        return user;
+      } catch (err) {
+        if (err instanceof ApiError) return null;
+        await new Promise((r) => setTimeout(r, Math.min(5000, 500 * 2 ** attempt)));
+      }
     }
+    return null;
   }
 
   async logout(): Promise<void> {

@@ -236,7 +236,7 @@ function Shell(props: { onLogout: () => void }) {
     <div class={`shell ${chatId ? "has-chat" : ""}`}>
       <aside class="sidebar">
         <header class="side-header">
-          {me && <Avatar id={me.id} name={displayName(me)} size={36} />}
+          {me && <Avatar id={me.id} name={displayName(me)} size={36} src={me.avatar} />}
           <div class="me">
             <strong data-testid="me-name">{me ? displayName(me) : ""}</strong>
             <ConnectionPill />
@@ -357,7 +357,7 @@ function ConversationList(props: { archived: boolean; spaceId: string | null | u
               data-title={title}
               onClick={() => props.onOpen(c.id)}
             >
-              <Avatar id={other?.userId ?? c.id} name={title} online={online} group={c.type !== "PRIVATE"} />
+              <Avatar id={other?.userId ?? c.id} name={title} online={online} group={c.type !== "PRIVATE"} src={other?.user?.avatar ?? c.avatar} />
               <span class="conv-main">
                 <span class="conv-top">
                   <span class="conv-title">{title}</span>

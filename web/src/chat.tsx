@@ -70,7 +70,7 @@ function MessageRow(props: { msg: Message; grouped: boolean; ctx: Ctx; inThread?
       data-optimistic-id={msg.optimisticId ?? ""}
     >
       {!mine && !props.grouped ? (
-        <Avatar id={msg.senderId} name={name} size={32} />
+        <Avatar id={msg.senderId} name={name} size={32} src={msg.sender?.avatar} />
       ) : (
         !mine && <span class="avatar-gap" />
       )}
@@ -552,7 +552,7 @@ function ChatBody(props: { conv: Conversation; error: string | null; onBack: () 
           <button type="button" class="icon back" aria-label="Back" onClick={props.onBack}>
             <Icon name="back" />
           </button>
-          <Avatar id={other?.userId ?? conv.id} name={title} size={36} online={online} group={conv.type !== "PRIVATE"} />
+          <Avatar id={other?.userId ?? conv.id} name={title} size={36} online={online} group={conv.type !== "PRIVATE"} src={other?.user?.avatar ?? conv.avatar} />
           <div class="chat-title">
             <h2 data-testid="chat-title">{title}</h2>
             <span class={`sub ${typers.length ? "typing" : ""}`} data-testid="chat-subtitle">
@@ -727,7 +727,7 @@ function InfoPanel(props: { conv: Conversation; onClose: () => void }) {
             const manageable = isGroup && p.userId !== meId && (myRole === "OWNER" || (canManage && RANK[p.role] < RANK[myRole]));
             return (
               <li key={p.userId} data-testid="member">
-                <Avatar id={p.userId} name={displayName(p.user)} size={32} online={presence[p.userId] ?? p.user?.isOnline ?? false} />
+                <Avatar id={p.userId} name={displayName(p.user)} size={32} online={presence[p.userId] ?? p.user?.isOnline ?? false} src={p.user?.avatar} />
                 <span class="member-name">
                   {displayName(p.user)}
                   {p.userId === meId && <span class="muted"> (you)</span>}

@@ -20,13 +20,25 @@ export function initials(name: string): string {
   return s.toUpperCase();
 }
 
-export function Avatar(props: { id: string; name: string; size?: number; online?: boolean | null; group?: boolean }) {
+export function Avatar(props: {
+  id: string;
+  name: string;
+  size?: number;
+  online?: boolean | null;
+  group?: boolean;
+  src?: string | null;
+}) {
   const size = props.size ?? 40;
+  const src = useFileUrl(props.src ?? null);
   return (
     <span class="avatar" style={{ width: `${size}px`, height: `${size}px`, background: colorFor(props.id) }} aria-hidden="true">
-      <span class="avatar-text" style={{ fontSize: `${Math.round(size * 0.38)}px` }}>
-        {props.group ? "#" : initials(props.name)}
-      </span>
+      {src ? (
+        <img class="avatar-img" src={src} alt="" width={size} height={size} />
+      ) : (
+        <span class="avatar-text" style={{ fontSize: `${Math.round(size * 0.38)}px` }}>
+          {props.group ? "#" : initials(props.name)}
+        </span>
+      )}
       {props.online !== undefined && props.online !== null && (
         <span class={`presence ${props.online ? "on" : "off"}`} data-testid="presence" data-online={String(props.online)} />
       )}
@@ -79,10 +91,23 @@ export function formatSize(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
+/** Only this server's own files are loaded; the bearer token never goes anywhere else. */
+export function ownUrl(url: string | null | undefined): string | null {
+  if (!url) return null;
+  if (url.startsWith("blob:")) return url;
+  try {
+    const u = new URL(url, location.href);
+    return u.origin === location.origin && (u.protocol === "http:" || u.protocol === "https:") ? u.href : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Files are served to participants only: signed URLs load directly, others via fetch + bearer. */
-export function useFileUrl(url: string | null | undefined): string | null {
+export function useFileUrl(raw: string | null | undefined): string | null {
   const client = useClient();
-  const direct = !url || url.startsWith("blob:") || url.startsWith("data:") || /[?&]sig=/.test(url);
+  const url = ownUrl(raw);
+  const direct = !url || url.startsWith("blob:") || /[?&]sig=/.test(url);
   const [resolved, setResolved] = useState<string | null>(direct ? (url ?? null) : null);
   useEffect(() => {
     if (direct) {
