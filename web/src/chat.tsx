@@ -14,6 +14,7 @@ import { Icon } from "./icons";
 const QUICK = ["👍", "❤️", "😂", "😮", "😢", "🎉"];
 const EMPTY: Message[] = [];
 const EMPTY_PENDING: PendingMessage[] = [];
+const NO_MARKERS: Record<string, number> = {};
 
 interface Ctx {
   conv: Conversation;
@@ -23,6 +24,8 @@ interface Ctx {
   lastOwnSeen: { id: string; names: string[] } | null;
   /** The lowest read marker among the other participants: messages up to it are seen by all. */
   othersRead: number;
+  /** Likewise for delivery (a read message counts as delivered). */
+  othersDelivered: number;
   canModerate: boolean;
   selected: string | null;
   select: (id: string | null) => void;
@@ -32,11 +35,11 @@ interface Ctx {
   jumpTo: (id: string) => void;
 }
 
-function statusLabel(m: Message, seen: boolean): string {
+function statusLabel(m: Message, seen: boolean, delivered: boolean): string {
   if (m.status === "FAILED") return "Not sent";
   if (m.status === "PENDING") return "Sending…";
   if (seen || m.status === "READ") return "Seen";
-  if (m.status === "DELIVERED") return "Delivered";
+  if (delivered || m.status === "DELIVERED") return "Delivered";
   return "Sent";
 }
 
@@ -123,7 +126,7 @@ function MessageRow(props: { msg: Message; grouped: boolean; ctx: Ctx; inThread?
             {mine && !deleted && (
               <span class={`status status-${msg.status.toLowerCase()}`} data-testid="message-status">
                 {" · "}
-                {statusLabel(msg, !pending && msg.seq <= ctx.othersRead)}
+                {statusLabel(msg, !pending && msg.seq <= ctx.othersRead, !pending && msg.seq <= ctx.othersDelivered)}
               </span>
             )}
           </span>
@@ -405,8 +408,8 @@ function Composer(props: {
 function useCtx(
   conv: Conversation,
   messages: Message[],
-  pending: Message[],
-  extra: Omit<Ctx, "conv" | "meId" | "usernames" | "byId" | "lastOwnSeen" | "othersRead" | "canModerate">,
+  delivered: Record<string, number>,
+  extra: Omit<Ctx, "conv" | "meId" | "usernames" | "byId" | "lastOwnSeen" | "othersRead" | "othersDelivered" | "canModerate">,
 ): Ctx {
   const client = useClient();
   const meId = client.me?.id ?? "";
@@ -427,10 +430,12 @@ function useCtx(
   }, [messages, conv.participants, meId]);
   const myRole = conv.participants.find((p) => p.userId === meId)?.role ?? conv.myRole ?? "MEMBER";
   const canModerate = myRole === "OWNER" || myRole === "ADMIN" || myRole === "MODERATOR";
-  void pending;
   const others = conv.participants.filter((p) => p.userId !== meId && (!p.status || p.status === "ACTIVE"));
   const othersRead = others.length ? Math.min(...others.map((p) => p.lastReadSeq ?? 0)) : 0;
-  return { conv, meId, usernames, byId, lastOwnSeen, othersRead, canModerate, ...extra };
+  const othersDelivered = others.length
+    ? Math.min(...others.map((p) => Math.max(p.lastReadSeq ?? 0, delivered[p.userId] ?? 0)))
+    : 0;
+  return { conv, meId, usernames, byId, lastOwnSeen, othersRead, othersDelivered, canModerate, ...extra };
 }
 
 function typingText(names: string[]): string {
@@ -490,7 +495,7 @@ function ChatBody(props: { conv: Conversation; error: string | null; onBack: () 
     if (rows.some((r) => r.kind === "new")) setJump({ key: "new-marker", nonce: Date.now() });
   }, [cs?.loaded]);
 
-  const ctx = useCtx(conv, messages, pending, {
+  const ctx = useCtx(conv, messages, cs?.delivered ?? NO_MARKERS, {
     selected,
     select: setSelected,
     reply: (m) => {

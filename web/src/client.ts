@@ -146,6 +146,9 @@ export class ChatClient {
     socket.on("messages_read", (e: { conversationId: string; userId: string; messageId: string; seq: number }) =>
       this.store.setReadMarker(e.conversationId, e.userId, e.seq, e.messageId),
     );
+    socket.on("messages_delivered", (e: { conversationId: string; userId: string; seq: number }) =>
+      this.store.setDeliveredMarker(e.conversationId, e.userId, e.seq),
+    );
     socket.on("unread_count", (e: { conversationId: string; unreadCount: number }) =>
       this.store.setUnread(e.conversationId, e.unreadCount),
     );
@@ -253,7 +256,10 @@ export class ChatClient {
       message.conversationId === this.store.state.activeConversation && document.visibilityState !== "hidden";
     // The server sends exact counts after reads and with the list; between those, count here.
     if (reading) this.markRead(message.conversationId);
-    else this.store.bumpUnread(message.conversationId);
+    else {
+      this.store.bumpUnread(message.conversationId);
+      this.socket?.emit("mark_as_delivered", { conversationId: message.conversationId, messageId: message.id });
+    }
   }
 
   private onUserUpdated(user: User): void {

@@ -58,6 +58,8 @@ export interface ConvState {
   typing: Record<string, TypingUser>;
   /** `seq` of the first unread message when the conversation was opened. */
   firstUnreadSeq: number | null;
+  /** Per other participant, the highest seq delivered to one of their devices. */
+  delivered: Record<string, number>;
 }
 
 export interface ChatState {
@@ -100,6 +102,7 @@ export function emptyConv(): ConvState {
     ahead: [],
     typing: {},
     firstUnreadSeq: null,
+    delivered: {},
   };
 }
 
@@ -287,6 +290,12 @@ export class ChatStore {
         : p,
     );
     this.patchConversation(conversationId, { participants });
+  }
+
+  setDeliveredMarker(conversationId: string, userId: string, seq: number): void {
+    const cs = this.conv(conversationId);
+    if ((cs.delivered[userId] ?? 0) >= seq) return;
+    this.patchConv(conversationId, { delivered: { ...cs.delivered, [userId]: seq } });
   }
 
   setPresence(userId: string, online: boolean): void {
