@@ -18,6 +18,7 @@ import io
 import os
 import re
 import secrets
+import socket
 import subprocess
 import sys
 import time
@@ -30,7 +31,6 @@ import pytest
 from PIL import Image
 
 from tests.conftest import IN_CI
-from tests.test_cli import free_port
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -52,6 +52,12 @@ PHONE = {"width": 390, "height": 844}
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 expect.set_options(timeout=10_000)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
