@@ -66,7 +66,17 @@ export class Api {
   private refreshing: Promise<string> | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(readonly base = "") {}
+  constructor(readonly base = "") {
+    // Signing out in another tab removes the shared refresh token: end this tab's session too.
+    if (typeof window !== "undefined") {
+      window.addEventListener("storage", (e) => {
+        if (e.key === REFRESH_KEY && e.newValue === null && this.accessToken) {
+          this.accessToken = null;
+          this.onSessionEnded();
+        }
+      });
+    }
+  }
 
   get refreshToken(): string | null {
     return storage()?.getItem(REFRESH_KEY) ?? null;
