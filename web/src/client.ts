@@ -23,6 +23,7 @@ import type {
 const SEND_TIMEOUT_MS = 15000;
 const TYPING_REFRESH_MS = 2500;
 const PAGE = 50;
+const MAX_AUTO_RETRIES = 3;
 
 interface Ack {
   ok: boolean;
@@ -34,6 +35,7 @@ export class ChatClient {
   readonly store = new ChatStore();
   socket: Socket | null = null;
   private attempts = new Map<string, number>();
+  private autoRetries = new Map<string, number>();
   private files = new Map<string, Blob[]>();
   private typingSent = new Map<string, number>();
   private syncTimer: ReturnType<typeof setTimeout> | null = null;
@@ -135,7 +137,7 @@ export class ChatClient {
       if (e?.message) this.afterApply(this.store.confirmSent(e.optimisticId, e.message).gap, e.message.conversationId);
     });
     socket.on("message_error", (e: { optimisticId: string; error?: AckError }) => {
-      if (e?.optimisticId) this.store.failPending(e.optimisticId, e.error?.message ?? "Not sent");
+      if (e?.optimisticId) this.sendFailed(e.optimisticId, e.error);
     });
     socket.on("typing", (e: { conversationId: string; userId: string; username: string }) => {
       if (e.userId !== this.me?.id) this.store.setTyping(e.conversationId, e.userId, e.username);
@@ -427,6 +429,7 @@ export class ChatClient {
 
   /** Retry a failed message with its original optimisticId (never stored twice). */
   retry(optimisticId: string): void {
+    this.autoRetries.delete(optimisticId);
     const p = this.store.retryPending(optimisticId);
     if (p) void this.emitSend(p);
   }
@@ -496,9 +499,31 @@ export class ChatClient {
         this.files.delete(p.optimisticId);
         this.afterApply(this.store.confirmSent(p.optimisticId, ack.message).gap, p.conversationId);
       } else if (ack && !ack.ok) {
-        this.store.failPending(p.optimisticId, ack.error?.message ?? "Not sent");
+        this.sendFailed(p.optimisticId, ack.error);
       }
     });
+  }
+
+  /**
+   * A refused send: a transient refusal (rate limited, storage unavailable) is retried
+   * by itself a few times with the same optimisticId; anything else waits for the user.
+   */
+  private sendFailed(optimisticId: string, error: AckError | undefined): void {
+    const p = this.store.findPending(optimisticId);
+    if (!p) return;
+    const tries = (this.autoRetries.get(optimisticId) ?? 0) + 1;
+    const transient = error?.code === "rate_limited" || error?.code === "unavailable";
+    if (transient && tries <= MAX_AUTO_RETRIES) {
+      this.autoRetries.set(optimisticId, tries);
+      const wait = error?.retryAfter ? error.retryAfter * 1000 : 500 * 2 ** tries;
+      setTimeout(() => {
+        const still = this.store.findPending(optimisticId);
+        if (still && still.status === "PENDING") void this.emitSend(still);
+      }, wait);
+      return;
+    }
+    this.autoRetries.delete(optimisticId);
+    this.store.failPending(optimisticId, error?.message ?? "Not sent");
   }
 
   // ---- changing messages -----------------------------------------------------------

@@ -140,3 +140,34 @@ describe("resume after a reconnect", () => {
     expect(client.store.syncRequest()).toEqual({ "c-1": 5 });
   });
 });
+
+describe("refused sends", () => {
+  it("retries a rate-limited send by itself with the same optimisticId", async () => {
+    vi.useFakeTimers();
+    let calls = 0;
+    const { client, socket } = clientWith({
+      send_message: (p) =>
+        ++calls === 1
+          ? { ok: false, error: { code: "rate_limited", message: "slow down", retryAfter: 1 } }
+          : { ok: true, message: msg(4, { senderId: ME.id, content: p.content, optimisticId: p.optimisticId }) },
+    });
+    const p = client.send("c-1", { content: "eventually" });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(client.store.findPending(p.optimisticId)?.status).toBe("PENDING");
+    await vi.advanceTimersByTimeAsync(1000);
+    const ids = socket.emitted.filter((e) => e.event === "send_message").map((e) => e.payload.optimisticId);
+    expect(ids).toEqual([p.optimisticId, p.optimisticId]);
+    expect(client.store.findPending(p.optimisticId)).toBeUndefined();
+    expect(client.store.state.convs["c-1"].messages.at(-1)?.content).toBe("eventually");
+  });
+
+  it("marks a send refused for good as failed, for the user to retry", async () => {
+    const { client } = clientWith({
+      send_message: () => ({ ok: false, error: { code: "forbidden", message: "You cannot send here" } }),
+    });
+    const p = client.send("c-1", { content: "no" });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(client.store.findPending(p.optimisticId)?.status).toBe("FAILED");
+    expect(client.store.findPending(p.optimisticId)?.error).toBe("You cannot send here");
+  });
+});
