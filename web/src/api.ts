@@ -222,7 +222,13 @@ export class Api {
   }
 
   /** multipart upload with progress (XMLHttpRequest: fetch has no upload progress). */
-  upload(file: Blob, filename: string, onProgress: (fraction: number) => void, retried = false): Promise<UploadedFile> {
+  upload(
+    file: Blob,
+    filename: string,
+    onProgress: (fraction: number) => void,
+    retried = false,
+    kind: "message_attachment" | "avatar" = "message_attachment",
+  ): Promise<UploadedFile> {
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
       xhr.open("POST", this.base + "/files/upload");
@@ -234,7 +240,7 @@ export class Api {
       xhr.onload = () => {
         if (xhr.status === 401 && !retried && this.refreshToken) {
           this.refresh()
-            .then(() => this.upload(file, filename, onProgress, true))
+            .then(() => this.upload(file, filename, onProgress, true, kind))
             .then(resolve, reject);
           return;
         }
@@ -253,7 +259,7 @@ export class Api {
       };
       const form = new FormData();
       form.append("file", file, filename);
-      form.append("type", "message_attachment");
+      form.append("type", kind);
       xhr.send(form);
     });
   }

@@ -221,7 +221,7 @@ function Shell(props: { onLogout: () => void }) {
   const me = useChat((s) => s.me);
   const [route, go] = useRoute();
   const [theme, setTheme] = useTheme();
-  const [dialog, setDialog] = useState<null | "new" | "space">(null);
+  const [dialog, setDialog] = useState<null | "new" | "space" | "profile">(null);
   const [tab, setTab] = useState<"chats" | "archived" | "spaces">(route.view === "space" ? "spaces" : "chats");
   const conversations = useChat((s) => s.conversations);
 
@@ -236,7 +236,9 @@ function Shell(props: { onLogout: () => void }) {
     <div class={`shell ${chatId ? "has-chat" : ""}`}>
       <aside class="sidebar">
         <header class="side-header">
-          {me && <Avatar id={me.id} name={displayName(me)} size={36} src={me.avatar} />}
+          <button type="button" class="me-button" aria-label="Your profile" data-testid="open-profile" onClick={() => setDialog("profile")}>
+            {me && <Avatar id={me.id} name={displayName(me)} size={36} src={me.avatar} />}
+          </button>
           <div class="me">
             <strong data-testid="me-name">{me ? displayName(me) : ""}</strong>
             <ConnectionPill />
@@ -307,6 +309,7 @@ function Shell(props: { onLogout: () => void }) {
           }}
         />
       )}
+      {dialog === "profile" && <ProfileDialog onClose={() => setDialog(null)} />}
       {dialog === "space" && (
         <NewSpaceDialog
           onClose={() => setDialog(null)}
@@ -589,5 +592,71 @@ function SpacesPane(props: { route: Route; go: (r: Route) => void; onCreate: () 
         </ul>
       )}
     </div>
+  );
+}
+
+function ProfileDialog(props: { onClose: () => void }) {
+  const client = useClient();
+  const me = useChat((s) => s.me);
+  const [name, setName] = useState(me?.displayName ?? "");
+  const [bio, setBio] = useState(me?.bio ?? "");
+  const [progress, setProgress] = useState<number | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  if (!me) return null;
+  return (
+    <Modal title="Your profile" onClose={props.onClose}>
+      <div class="profile-head">
+        <Avatar id={me.id} name={displayName(me)} size={64} src={me.avatar} />
+        <div>
+          <strong>{displayName(me)}</strong>
+          <div class="muted">
+            @{me.username} · {me.email}
+          </div>
+          <label class="link-like">
+            Change photo
+            <input
+              type="file"
+              accept="image/png,image/jpeg,image/gif,image/webp"
+              hidden
+              onChange={(e) => {
+                const f = (e.currentTarget as HTMLInputElement).files?.[0];
+                if (!f) return;
+                setProgress(0);
+                client
+                  .uploadAvatar(f, setProgress)
+                  .then(() => setProgress(null))
+                  .catch((err) => {
+                    setProgress(null);
+                    setError(err.message);
+                  });
+              }}
+            />
+          </label>
+          {progress !== null && <progress max={1} value={progress} />}
+        </div>
+      </div>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          client
+            .updateProfile(name.trim() ? { displayName: name.trim(), bio: bio.trim() } : { bio: bio.trim() })
+            .then(props.onClose)
+            .catch((err) => setError(err.message));
+        }}
+      >
+        <label class="field">
+          Display name
+          <input value={name} maxLength={100} data-testid="profile-name" onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} />
+        </label>
+        <label class="field">
+          About you
+          <textarea rows={3} maxLength={500} value={bio} onInput={(e) => setBio((e.currentTarget as HTMLTextAreaElement).value)} />
+        </label>
+        {error && <div class="error">{error}</div>}
+        <button type="submit" class="primary" data-testid="profile-save">
+          Save
+        </button>
+      </form>
+    </Modal>
   );
 }

@@ -551,6 +551,18 @@ export class ChatClient {
     if (current) this.store.applyMessage({ ...current, reactions });
   }
 
+  // ---- profile ---------------------------------------------------------------------
+
+  async updateProfile(body: { displayName?: string; bio?: string; avatar?: string }): Promise<void> {
+    const { user } = await this.api.put<{ user: Me }>("/users/me", body);
+    this.store.setMe(user);
+  }
+
+  async uploadAvatar(file: File, onProgress: (f: number) => void): Promise<void> {
+    const up = await this.api.upload(file, file.name, onProgress, false, "avatar");
+    await this.updateProfile({ avatar: up.url });
+  }
+
   // ---- conversations, groups, spaces -----------------------------------------------
 
   async searchUsers(q: string): Promise<User[]> {
