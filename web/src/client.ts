@@ -281,11 +281,23 @@ export class ChatClient {
   // ---- loading ---------------------------------------------------------------------
 
   async loadConversations(): Promise<void> {
-    const [active, archived] = await Promise.all([
-      this.api.get<{ conversations: Conversation[] }>("/conversations?limit=100"),
-      this.api.get<{ conversations: Conversation[] }>("/conversations?limit=100&archived=true"),
-    ]);
-    this.store.upsertConversations([...active.conversations, ...archived.conversations]);
+    const [active, archived] = await Promise.all([this.listAll(false), this.listAll(true)]);
+    this.store.upsertConversations([...active, ...archived]);
+  }
+
+  /** Every conversation of the list (pages of 100 by the `before` cursor, 20 pages at most). */
+  private async listAll(archived: boolean): Promise<Conversation[]> {
+    const out: Conversation[] = [];
+    let before: string | null = null;
+    for (let page = 0; page < 20; page++) {
+      const q: string = `/conversations?limit=100${archived ? "&archived=true" : ""}${before ? `&before=${encodeURIComponent(before)}` : ""}`;
+      const { conversations, total } = await this.api.get<{ conversations: Conversation[]; total?: number }>(q);
+      out.push(...conversations);
+      const last = conversations[conversations.length - 1];
+      if (conversations.length < 100 || (total !== undefined && out.length >= total) || !last?.lastMessageAt) break;
+      before = last.lastMessageAt;
+    }
+    return out;
   }
 
   async loadSpaces(): Promise<void> {
