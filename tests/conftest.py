@@ -22,7 +22,7 @@ import asyncpg
 import httpx
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 
 from hubbub.app import Node, create_app
 from hubbub.config import Settings
@@ -136,6 +136,10 @@ def make_settings(backend: Backend, **overrides: Any) -> Settings:
 
 async def empty_database(node: Node) -> None:
     async with node.services.db.write() as session:
+        if node.services.db.dialect == "postgresql":
+            names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+            await session.execute(text(f"TRUNCATE {names} CASCADE"))
+            return
         for table in reversed(Base.metadata.sorted_tables):
             await session.execute(delete(table))
 

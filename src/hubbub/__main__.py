@@ -2,4 +2,6 @@ import sys
 
 from hubbub.cli import main
 
-sys.exit(main())
+# Guarded: `hubbub bench` spawns worker processes, which import this module by name.
+if __name__ == "__main__":
+    sys.exit(main())

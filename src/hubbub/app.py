@@ -18,7 +18,7 @@ from starlette.types import ASGIApp
 
 from hubbub import __version__
 from hubbub.api.http import GuardMiddleware, install_error_handlers
-from hubbub.api.routes import auth, conversations, messages, ops, spaces, users
+from hubbub.api.routes import auth, conversations, files, messages, ops, spaces, users
 from hubbub.api.webui import install_web
 from hubbub.config import Settings
 from hubbub.services.container import Services, build_services
@@ -69,6 +69,7 @@ def create_app(settings: Settings) -> Node:
         conversations.router,
         messages.router,
         spaces.router,
+        files.router,
         ops.router,
     ):
         http.include_router(router)

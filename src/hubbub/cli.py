@@ -1,4 +1,4 @@
-"""The `hubbub` command: serve, migrate, createuser.
+"""The `hubbub` command: serve, migrate, createuser, bench.
 
 Reads settings (environment, `.env`, flags), runs the start-up checks, and hands the
 settings to the composition root. A setting that cannot work ends the command with
@@ -48,6 +48,16 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--password", default=None, help="read from the terminal (or stdin) when omitted"
     )
+    from hubbub.bench.main import add_arguments as add_bench_arguments
+
+    add_bench_arguments(
+        sub.add_parser(
+            "bench",
+            help="the load generator and benchmark suite",
+            description="Run a benchmark scenario against a real server on loopback and "
+            "print medians beside their budgets (QUALITY.md, Performance).",
+        )
+    )
     return parser
 
 
@@ -67,6 +77,10 @@ def load_settings(args: argparse.Namespace) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "bench":
+        from hubbub.bench.main import main as bench_main
+
+        return bench_main(args)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     max_json_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     max_avatar_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    # Uploaded images with more pixels are refused (422) before they are decoded: a small
+    # file can declare a huge canvas (a decompression bomb). 8192 x 8192 by default.
+    max_image_pixels: int = Field(default=8192 * 8192, ge=1)
 
     @field_validator("database_url", "redis_url", "jwt_secret", mode="before")
     @classmethod

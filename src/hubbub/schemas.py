@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import orjson
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -66,6 +67,21 @@ def trimmed(min_length: int, max_length: int) -> AfterValidator:
 
 
 Timestamp = Annotated[datetime, PlainSerializer(_iso_utc, return_type=str, when_used="json")]
+
+
+def _exists_in_utc(value: datetime) -> datetime:
+    """A time with a zone must exist in UTC too (0001-01-01T00:00+14:00 does not)."""
+    if value.tzinfo is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("is out of range in UTC") from None
+    return value
+
+
+# Times given by clients; AwareInputTime also requires a zone.
+InputTime = Annotated[datetime, AfterValidator(_exists_in_utc)]
+AwareInputTime = Annotated[AwareDatetime, AfterValidator(_exists_in_utc)]
 
 Username = Annotated[
     CleanStr, StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")
@@ -203,6 +219,9 @@ def _json_metadata(value: dict[str, Any]) -> dict[str, Any]:
         encoded = orjson.dumps(value)
     except (TypeError, orjson.JSONEncodeError):
         raise ValueError("must be a JSON object of plain values") from None
+    if orjson.loads(encoded) != value:
+        # NaN and ±Infinity (which the JSON parser lets through) came out as null.
+        raise ValueError("must hold only finite numbers")
     if len(encoded) > MAX_METADATA_BYTES:
         raise ValueError(f"must be at most {MAX_METADATA_BYTES} bytes as JSON")
     if b"\\u0000" in encoded:
@@ -215,6 +234,9 @@ def _emoji(value: str) -> str:
         raise ValueError("must be a non-blank emoji without surrounding spaces")
     if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value):
         raise ValueError("must not contain control characters")
+    if "/" in value or value in (".", ".."):
+        # DELETE …/reactions/:emoji must be able to name it as one path segment.
+        raise ValueError("must be usable in a URL path (no '/', not '.' or '..')")
     return value
 
 
@@ -406,7 +428,7 @@ class SendMessage(InputModel):
     mentions: Annotated[list[uuid.UUID], Field(max_length=100)] = Field(default_factory=list)
     metadata: Metadata = Field(default_factory=dict)
     optimistic_id: OptimisticId | None = None
-    client_timestamp: datetime | None = None
+    client_timestamp: InputTime | None = None
 
 
 class EditMessage(InputModel):

@@ -32,6 +32,9 @@ async def get_principal(
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+# The bearer credentials if any, unchecked: for routes where a token is one way in of
+# several (file downloads also take a signed URL); check them with `get_principal`.
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 def client_address(request: Request) -> str:

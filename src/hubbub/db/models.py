@@ -266,6 +266,13 @@ class Message(Base):
         UniqueConstraint("sender_id", "optimistic_id"),
         Index("ix_messages_conversation_id_change_seq", "conversation_id", "change_seq"),
         Index("ix_messages_thread_id_seq", "thread_id", "seq"),
+        # Replies only (partial): serves the self-referencing foreign key's checks.
+        Index(
+            "ix_messages_parent_message_id",
+            "parent_message_id",
+            postgresql_where=text("parent_message_id IS NOT NULL"),
+            sqlite_where=text("parent_message_id IS NOT NULL"),
+        ),
     )
 
 

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from hubbub.config import Settings
+from hubbub.db.blobs import LocalBlobStore
 from hubbub.db.database import Database, open_database
 from hubbub.security.passwords import Passwords
 from hubbub.security.tokens import TokenSigner
 from hubbub.security.urls import FileUrlSigner
 from hubbub.services.auth import AuthService, LoginLimits
 from hubbub.services.conversations import ConversationService
+from hubbub.services.files import FileService, UploadLimits
 from hubbub.services.messages import MessageService, SendLimits
 from hubbub.services.spaces import SpaceService
 from hubbub.services.users import UserService
@@ -45,6 +47,7 @@ class Services:
     conversations: ConversationService
     spaces: SpaceService
     messages: MessageService
+    files: FileService
 
     async def readiness_problems(self) -> list[str]:
         problems: list[str] = []
@@ -110,6 +113,18 @@ def build_services(settings: Settings) -> Services:
         limiter,
         SendLimits(rate_per_s=settings.send_rate_per_s, burst=settings.send_burst),
     )
+    blobs = LocalBlobStore(settings.data_dir)
+    blobs.sweep_temp()
+    files = FileService(
+        db,
+        blobs,
+        file_urls,
+        limits=UploadLimits(
+            max_upload_bytes=settings.max_upload_bytes,
+            max_avatar_bytes=settings.max_avatar_bytes,
+        ),
+        max_image_pixels=settings.max_image_pixels,
+    )
     return Services(
         settings=settings,
         db=db,
@@ -125,4 +140,5 @@ def build_services(settings: Settings) -> Services:
         conversations=conversations,
         spaces=spaces,
         messages=messages,
+        files=files,
     )

@@ -123,7 +123,7 @@ class ConversationService:
     # Reading ---------------------------------------------------------------------------
 
     async def list_for(
-        self, viewer: uuid.UUID, *, limit: int, before: datetime | None, archived: bool | None
+        self, viewer: uuid.UUID, *, limit: int, before: datetime | None, archived: bool
     ) -> ConversationList:
         base = (
             select(Conversation, Participant)
@@ -131,8 +131,7 @@ class ConversationService:
             .where(Participant.user_id == viewer)
             .where(Participant.status == ParticipantStatus.ACTIVE)
         )
-        if archived is not None:
-            base = base.where(Participant.is_archived.is_(archived))
+        base = base.where(Participant.is_archived.is_(archived))
         async with self._db.read() as session:
             total = await session.scalar(select(func.count()).select_from(base.subquery()))
             page = base

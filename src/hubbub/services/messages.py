@@ -422,10 +422,10 @@ class MessageService:
         before: uuid.UUID | None,
     ) -> SearchPage:
         match = fts_condition(self._db.dialect, query)
-        if match is None:
-            return SearchPage(messages=[], has_more=False)
         async with self._db.read() as session:
             if conversation_id is not None:
+                # Before anything else: a conversation the caller is not in is a 404,
+                # whatever the query.
                 await access_conversation(session, viewer, conversation_id)
                 scope = Message.conversation_id == conversation_id
             else:
@@ -434,6 +434,8 @@ class MessageService:
                     .where(Participant.user_id == viewer)
                     .where(Participant.status == ParticipantStatus.ACTIVE)
                 )
+            if match is None:
+                return SearchPage(messages=[], has_more=False)
             conditions = [scope, match, Message.deleted_at.is_(None)]
             if before is not None:
                 cursor = await session.get(Message, before)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -69,6 +69,19 @@ def unread_condition(participant_user: uuid.UUID | Any) -> list[ColumnElement[bo
     ]
 
 
+def _unread_after_marker(user: uuid.UUID | Any) -> ScalarSelect[int]:
+    # Correlated per participant row: always an index range scan on (conversation_id, seq)
+    # from the marker on, whatever the planner thinks of joining whole conversations.
+    return (
+        select(func.count(Message.id))
+        .where(Message.conversation_id == Participant.conversation_id)
+        .where(Message.seq > Participant.last_read_seq)
+        .where(*unread_condition(user))
+        .correlate(Participant)
+        .scalar_subquery()
+    )
+
+
 async def unread_counts(
     session: AsyncSession, user_id: uuid.UUID, conversation_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, int]:
@@ -76,21 +89,12 @@ async def unread_counts(
     ids = list(conversation_ids)
     if not ids:
         return {}
-    counts: dict[uuid.UUID, int] = dict.fromkeys(ids, 0)
     rows = await session.execute(
-        select(Participant.conversation_id, func.count(Message.id))
-        .join(
-            Message,
-            and_(
-                Message.conversation_id == Participant.conversation_id,
-                Message.seq > Participant.last_read_seq,
-            ),
-        )
+        select(Participant.conversation_id, _unread_after_marker(user_id))
         .where(Participant.user_id == user_id)
         .where(Participant.conversation_id.in_(ids))
-        .where(*unread_condition(user_id))
-        .group_by(Participant.conversation_id)
     )
+    counts: dict[uuid.UUID, int] = dict.fromkeys(ids, 0)
     for cid, count in rows.all():
         counts[cid] = int(count)
     return counts
@@ -101,18 +105,9 @@ async def unread_counts_of_everyone(
 ) -> dict[uuid.UUID, int]:
     """Every ACTIVE participant's unread count in one conversation, in one query."""
     rows = await session.execute(
-        select(Participant.user_id, func.count(Message.id))
-        .join(
-            Message,
-            and_(
-                Message.conversation_id == Participant.conversation_id,
-                Message.seq > Participant.last_read_seq,
-            ),
-        )
+        select(Participant.user_id, _unread_after_marker(Participant.user_id))
         .where(Participant.conversation_id == conversation_id)
         .where(Participant.status == ParticipantStatus.ACTIVE)
-        .where(*unread_condition(Participant.user_id))
-        .group_by(Participant.user_id)
     )
     return {uid: int(count) for uid, count in rows.all()}
 

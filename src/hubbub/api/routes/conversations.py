@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -13,6 +12,7 @@ from hubbub.api.deps import PrincipalDep, ServicesDep
 from hubbub.api.http import json_response
 from hubbub.schemas import (
     AddParticipants,
+    AwareInputTime,
     ConversationEnvelope,
     ConversationList,
     ConversationSettings,
@@ -31,8 +31,10 @@ async def list_conversations(
     principal: PrincipalDep,
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    before: Annotated[datetime | None, Query(description="a lastMessageAt cursor")] = None,
-    archived: bool | None = None,
+    before: Annotated[AwareInputTime | None, Query(description="a lastMessageAt cursor")] = None,
+    archived: Annotated[
+        bool, Query(description="false (default): the active list; true: the archived ones")
+    ] = False,
 ) -> Response:
     page = await services.conversations.list_for(
         principal.user_id, limit=limit, before=before, archived=archived
