@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from tests.conftest import IN_CI
 
@@ -193,7 +193,17 @@ def message(page: Any, text: str) -> Any:
 
 
 def png_bytes() -> bytes:
-    image = Image.new("RGB", (64, 48), (91, 110, 225))
+    """A small diagram-like picture: a warm gradient with a few shapes."""
+    image = Image.new("RGB", (240, 160))
+    pixels = image.load()
+    assert pixels is not None
+    for x in range(240):
+        for y in range(160):
+            pixels[x, y] = (250 - y // 2, 170 + x // 6, 90 + y // 3)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((30, 40, 110, 120), fill=(255, 255, 255))
+    draw.rectangle((130, 50, 210, 110), outline=(40, 40, 60), width=4)
+    draw.line((110, 80, 130, 80), fill=(40, 40, 60), width=4)
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
