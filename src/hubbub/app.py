@@ -8,12 +8,14 @@ module creates nothing.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import socketio
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from hubbub import __version__
@@ -21,7 +23,10 @@ from hubbub.api.http import GuardMiddleware, install_error_handlers
 from hubbub.api.routes import auth, conversations, files, messages, ops, spaces, users
 from hubbub.api.webui import install_web
 from hubbub.config import Settings
+from hubbub.gateway.hub import Hub
+from hubbub.gateway.namespace import GatewayServer, MessagingNamespace
 from hubbub.services.container import Services, build_services
+from hubbub.state.bus import RedisEventBus
 
 
 @dataclass
@@ -30,7 +35,7 @@ class Node:
 
     asgi: ASGIApp
     http: FastAPI
-    sio: socketio.AsyncServer
+    sio: GatewayServer
 
     @property
     def services(self) -> Services:
@@ -39,9 +44,12 @@ class Node:
 
 
 def create_app(settings: Settings) -> Node:
-    sio = socketio.AsyncServer(
+    sio = GatewayServer(
         async_mode="asgi",
-        cors_allowed_origins=settings.origins,
+        # Origins are checked in the namespace's connect handler, so a refused browser
+        # gets `connect_error` "unauthorized"; CORS headers come from the middleware.
+        cors_allowed_origins=[],
+        max_http_buffer_size=settings.max_socket_message_bytes,
         logger=False,
         engineio_logger=False,
     )
@@ -50,9 +58,23 @@ def create_app(settings: Settings) -> Node:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings)
         app.state.services = services
+        hub = Hub(sio, services.metrics, max_backlog=settings.max_socket_backlog)
+        hub.contacts_of = services.users.contacts_of
+        namespace = MessagingNamespace(
+            services, hub, services.metrics, allowed_origins=settings.origins
+        )
+        sio.register_namespace(namespace)
+        services.bus.subscribe(hub.deliver)
+        if isinstance(services.bus, RedisEventBus):
+            services.bus.set_reconnect_hook(namespace.resync_memberships)
+        await services.bus.start()
+        refresher = asyncio.create_task(namespace.refresh_presence_forever())
+        app.state.hub = hub
         try:
             yield
         finally:
+            refresher.cancel()
+            await namespace.close()
             await services.close()
 
     http = FastAPI(
@@ -79,6 +101,12 @@ def create_app(settings: Settings) -> Node:
     guarded = GuardMiddleware(
         http, max_body=settings.max_json_body_bytes, streaming_prefixes=("/files/upload",)
     )
-    asgi = socketio.ASGIApp(sio, other_asgi_app=guarded, socketio_path="socket.io")
+    asgi = CORSMiddleware(
+        socketio.ASGIApp(sio, other_asgi_app=guarded, socketio_path="socket.io"),
+        allow_origins=settings.origins,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["Authorization", "Content-Type"],
+    )
     http.state.sio = sio
     return Node(asgi=asgi, http=http, sio=sio)

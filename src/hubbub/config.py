@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     send_rate_per_s: float = Field(default=10.0, gt=0)
     send_burst: int = Field(default=30, ge=1)
 
+    max_socket_message_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_socket_backlog: int = Field(default=1000, ge=10)
+
     max_json_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     max_avatar_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)

@@ -7,6 +7,7 @@ services built on them. Built in the app's lifespan, never at import time.
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -14,6 +15,7 @@ from redis.asyncio import Redis
 from hubbub.config import Settings
 from hubbub.db.blobs import LocalBlobStore
 from hubbub.db.database import Database, open_database
+from hubbub.metrics import Metrics
 from hubbub.security.passwords import Passwords
 from hubbub.security.tokens import TokenSigner
 from hubbub.security.urls import FileUrlSigner
@@ -24,9 +26,10 @@ from hubbub.services.messages import MessageService, SendLimits
 from hubbub.services.spaces import SpaceService
 from hubbub.services.users import UserService
 from hubbub.services.views import Views
-from hubbub.state.bus import EventBus, InProcessEventBus
-from hubbub.state.presence import MemoryPresence, Presence
+from hubbub.state.bus import EventBus, InProcessEventBus, RedisEventBus
+from hubbub.state.presence import MemoryPresence, Presence, RedisPresence
 from hubbub.state.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from hubbub.state.typing import MemoryTypingState, RedisTypingState, TypingState
 
 log = logging.getLogger("hubbub")
 
@@ -38,6 +41,9 @@ class Services:
     redis: Redis | None
     bus: EventBus
     presence: Presence
+    typing: TypingState
+    metrics: Metrics
+    node_id: str
     limiter: RateLimiter
     passwords: Passwords
     signer: TokenSigner
@@ -65,6 +71,7 @@ class Services:
         return problems
 
     async def close(self) -> None:
+        await self.bus.stop()
         if self.redis is not None:
             await self.redis.aclose()
         await self.db.dispose()
@@ -74,13 +81,32 @@ def build_services(settings: Settings) -> Services:
     db = open_database(settings.effective_database_url)
     redis: Redis | None = None
     limiter: RateLimiter
+    bus: EventBus
+    presence: Presence
+    typing: TypingState
+    metrics = Metrics()
+    node_id = secrets.token_hex(6)
     if settings.redis_url is not None:
-        redis = Redis.from_url(settings.redis_url)
-        limiter = RedisRateLimiter(redis, settings.redis_prefix)
+        redis = Redis.from_url(settings.redis_url, health_check_interval=10)
+        prefix = settings.redis_prefix
+        limiter = RedisRateLimiter(redis, prefix)
+        bus = RedisEventBus(
+            redis,
+            prefix,
+            node_id=node_id,
+            on_failure=lambda kind: (
+                metrics.redis_reconnects.inc()
+                if kind == "reconnect"
+                else metrics.redis_failures.labels(kind).inc()
+            ),
+        )
+        presence = RedisPresence(redis, prefix, node_id=node_id)
+        typing = RedisTypingState(redis, prefix)
     else:
         limiter = MemoryRateLimiter()
-    bus: EventBus = InProcessEventBus()
-    presence: Presence = MemoryPresence()
+        bus = InProcessEventBus()
+        presence = MemoryPresence()
+        typing = MemoryTypingState()
     passwords = Passwords(
         time_cost=settings.argon2_time_cost,
         memory_kib=settings.argon2_memory_kib,
@@ -131,6 +157,9 @@ def build_services(settings: Settings) -> Services:
         redis=redis,
         bus=bus,
         presence=presence,
+        typing=typing,
+        metrics=metrics,
+        node_id=node_id,
         limiter=limiter,
         passwords=passwords,
         signer=signer,

@@ -208,6 +208,20 @@ class ConversationService:
         views = await self.views_for_everyone(conversation_id, only=only)
         return [build(view, uid) for uid, view in views.items()]
 
+    async def conversation_ids_of(self, user_id: uuid.UUID) -> list[uuid.UUID]:
+        """The conversations whose live events the user's sockets receive."""
+        async with self._db.read() as session:
+            rows = await session.scalars(
+                select(Participant.conversation_id)
+                .where(Participant.user_id == user_id)
+                .where(Participant.status == ParticipantStatus.ACTIVE)
+            )
+            return list(rows.all())
+
+    async def require_member(self, user_id: uuid.UUID, conversation_id: uuid.UUID) -> None:
+        async with self._db.read() as session:
+            await access_conversation(session, user_id, conversation_id)
+
     # Creating --------------------------------------------------------------------------
 
     async def create(

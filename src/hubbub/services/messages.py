@@ -35,7 +35,7 @@ from hubbub.db.models import (
     new_id,
     utcnow,
 )
-from hubbub.errors import BadRequest, Conflict, RateLimited, ValidationFailed
+from hubbub.errors import BadRequest, Conflict, NotFound, RateLimited, ValidationFailed
 from hubbub.schemas import (
     MAX_CONTENT,
     ChangesPage,
@@ -411,6 +411,25 @@ class MessageService:
             last_seq=last,
             has_more=has_more,
         )
+
+    async def sync(
+        self, viewer: uuid.UUID, known: dict[uuid.UUID, int], *, limit: int
+    ) -> tuple[dict[uuid.UUID, ChangesPage], list[uuid.UUID]]:
+        """Resume (PROTOCOL.md): per known conversation, the changes after the client's
+        number; conversations the viewer is no longer in come back as `removed`."""
+        pages: dict[uuid.UUID, ChangesPage] = {}
+        removed: list[uuid.UUID] = []
+        async with self._db.read() as session:
+            for conversation_id, since in known.items():
+                try:
+                    access = await access_conversation(session, viewer, conversation_id)
+                except NotFound:
+                    removed.append(conversation_id)
+                    continue
+                pages[conversation_id] = await self._changes(
+                    session, access, viewer, since=since, limit=limit
+                )
+        return pages, removed
 
     async def search(
         self,

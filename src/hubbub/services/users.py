@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import aliased
 
 from hubbub.db.database import Database
-from hubbub.db.models import User, utcnow
+from hubbub.db.models import Participant, ParticipantStatus, SpaceMember, User, utcnow
 from hubbub.errors import NotFound
 from hubbub.schemas import Me, SenderPublic, UpdateMe, UserList, UserPublic
 from hubbub.state.bus import Event, EventBus
@@ -101,6 +103,50 @@ class UserService:
         if user is None or not user.is_active:
             raise NotFound("User not found", code="user_not_found")
         return user_public(user, online=await self._is_online(user_id))
+
+    async def contacts_of(self, user_id: uuid.UUID) -> set[uuid.UUID]:
+        """Users who share an ACTIVE conversation or a space with `user_id` (itself included)."""
+        me = aliased(Participant)
+        other = aliased(Participant)
+        mine = aliased(SpaceMember)
+        theirs = aliased(SpaceMember)
+        async with self._db.read() as session:
+            via_conversations = await session.scalars(
+                select(other.user_id)
+                .join(me, me.conversation_id == other.conversation_id)
+                .where(me.user_id == user_id)
+                .where(me.status == ParticipantStatus.ACTIVE)
+                .where(other.status == ParticipantStatus.ACTIVE)
+                .distinct()
+            )
+            found = set(via_conversations.all())
+            via_spaces = await session.scalars(
+                select(theirs.user_id)
+                .join(mine, mine.space_id == theirs.space_id)
+                .where(mine.user_id == user_id)
+                .distinct()
+            )
+            found |= set(via_spaces.all())
+        found.add(user_id)
+        return found
+
+    async def presence(
+        self, viewer: uuid.UUID, user_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, tuple[bool, datetime | None]]:
+        """Online state and last seen of the asked users the viewer shares something with."""
+        visible = set(user_ids) & await self.contacts_of(viewer)
+        if not visible:
+            return {}
+        async with self._db.read() as session:
+            rows = (
+                await session.execute(select(User.id, User.last_seen).where(User.id.in_(visible)))
+            ).all()
+        online = await self._presence.online(visible)
+        return {uid: (uid in online, seen) for uid, seen in rows}
+
+    async def mark_seen(self, user_id: uuid.UUID, when: datetime) -> None:
+        async with self._db.write() as session:
+            await session.execute(update(User).where(User.id == user_id).values(last_seen=when))
 
     async def search(self, query: str, limit: int) -> UserList:
         pattern = escape_like(query.lower()) + "%"

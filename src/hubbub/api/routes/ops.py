@@ -16,6 +16,13 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+@router.get("/metrics")
+async def metrics(services: ServicesDep) -> Response:
+    return Response(
+        content=services.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
+    )
+
+
 @router.get("/readyz")
 async def readyz(services: ServicesDep) -> Response:
     problems = await services.readiness_problems()
