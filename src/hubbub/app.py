@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 from hubbub import __version__
 from hubbub.api.http import GuardMiddleware, install_error_handlers
 from hubbub.api.routes import auth, conversations, files, messages, ops, spaces, users
+from hubbub.api.webui import install_web
 from hubbub.config import Settings
 from hubbub.gateway.hub import Hub
 from hubbub.gateway.namespace import GatewayServer, MessagingNamespace
@@ -94,6 +95,8 @@ def create_app(settings: Settings) -> Node:
         ops.router,
     ):
         http.include_router(router)
+    # The web client at / (after the API, so API paths keep their own answers).
+    install_web(http)
 
     guarded = GuardMiddleware(
         http, max_body=settings.max_json_body_bytes, streaming_prefixes=("/files/upload",)
