@@ -20,23 +20,9 @@ from hubbub.bench.profile import summarize_collapsed
 from hubbub.bench.seeding import message_uuid
 from hubbub.bench.setup import group_layout
 from hubbub.bench.wire import OP_TEXT, ws_frame
-from tests.conftest import BACKEND, JWT_SECRET
+from tests.conftest import BACKEND
 
 GATEWAY_SCENARIOS = ["fanout", "throughput", "connections", "storm"]
-
-
-def has_messaging_gateway() -> bool:
-    from hubbub.app import create_app
-    from hubbub.config import Settings
-
-    node = create_app(Settings(_env_file=None, jwt_secret=JWT_SECRET))  # type: ignore[call-arg]
-    sio: Any = node.sio
-    return "/messaging" in getattr(sio, "handlers", {}) or "/messaging" in getattr(
-        sio, "namespace_handlers", {}
-    )
-
-
-NO_GATEWAY = "the /messaging gateway does not exist yet on this branch"
 
 
 def bench(tmp_path: Path, *args: str) -> dict[str, Any]:
@@ -162,8 +148,6 @@ def test_conversations_scenario_on_hubbub(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("scenario", GATEWAY_SCENARIOS)
 def test_gateway_scenario_on_hubbub(tmp_path: Path, scenario: str) -> None:
-    if not has_messaging_gateway():
-        pytest.skip(NO_GATEWAY)
     figs = figures(bench(tmp_path, scenario, *backend_args()))
     if scenario == "fanout":
         assert_delivered(figs)
@@ -177,8 +161,6 @@ def test_gateway_scenario_on_hubbub(tmp_path: Path, scenario: str) -> None:
 
 @pytest.mark.postgres_only
 def test_fanout_across_two_hubbub_nodes(tmp_path: Path) -> None:
-    if not has_messaging_gateway():
-        pytest.skip(NO_GATEWAY)
     document = bench(tmp_path, "fanout", "--backend", "postgresql", "--nodes", "2")
     assert document["servers"][0]["nodes"] == 2
     assert_delivered(figures(document))
