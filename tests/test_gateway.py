@@ -545,6 +545,57 @@ async def test_mark_as_read_and_delivered(http: httpx.AsyncClient, connect: Conn
     assert bad["error"]["code"] == "conversation_not_found"
 
 
+# Changes to messages, conversations and users ------------------------------------------
+
+
+async def test_edits_deletes_reactions_and_updates_reach_participants(
+    http: httpx.AsyncClient, connect: Connect
+) -> None:
+    a, b, stranger = await register(http), await register(http), await register(http)
+    cid = await group(http, a, b)
+    a1: Client = await connect(a)
+    b1: Client = await connect(b)
+    s1: Client = await connect(stranger)
+    message = await a1.send(cid, "draft")
+    r = await http.patch(
+        f"/conversations/{cid}/messages/{message['id']}", headers=a.headers, json={"content": "v2"}
+    )
+    assert r.status_code == 200, r.text
+    edited = r.json()["message"]
+    for c in (a1, b1):
+        assert await c.wait_for("message_updated") == {"message": edited, "conversationId": cid}
+    assert edited["content"] == "v2"
+    assert edited["changeSeq"] > message["changeSeq"]
+    r = await http.post(
+        f"/conversations/{cid}/messages/{message['id']}/reactions",
+        headers=b.headers,
+        json={"emoji": "🎉"},
+    )
+    assert r.status_code in (200, 201), r.text
+    reacted = await a1.wait_for("message_updated", count=2)
+    assert reacted["message"]["reactions"] == [{"emoji": "🎉", "count": 1, "userIds": [b.id]}]
+    r = await http.delete(f"/conversations/{cid}/messages/{message['id']}", headers=a.headers)
+    assert r.status_code == 200, r.text
+    deleted = r.json()["message"]
+    for c in (a1, b1):
+        assert await c.wait_for("message_deleted") == {"message": deleted, "conversationId": cid}
+    assert deleted["status"] == "DELETED"
+    r = await http.patch(f"/conversations/{cid}", headers=a.headers, json={"name": "renamed"})
+    assert r.status_code == 200, r.text
+    for c in (a1, b1):
+        updated = await c.wait_for("conversation_updated")
+        assert updated["conversation"]["id"] == cid
+        assert updated["conversation"]["name"] == "renamed"
+    r = await http.put("/users/me", headers=a.headers, json={"displayName": "A New Name"})
+    assert r.status_code == 200, r.text
+    for c in (a1, b1):
+        user = (await c.wait_for("user_updated"))["user"]
+        assert user["id"] == a.id
+        assert user["displayName"] == "A New Name"
+    await s1.barrier()
+    assert chatter(s1, stranger) == []
+
+
 # Resume --------------------------------------------------------------------------------
 
 
