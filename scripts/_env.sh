@@ -28,8 +28,7 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   echo "setting up .venv from $LOCK ..." >&2
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$LOCK" >&2
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . >&2 \
-    || "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e . >&2
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e . >&2
   rm -f "$VENV"/.installed-*
   echo "$WANT" > "$STAMP"
 fi

@@ -294,11 +294,7 @@ class MessageService:
     async def _thread_root(
         self, session: AsyncSession, conversation_id: uuid.UUID, parent_id: uuid.UUID
     ) -> tuple[Message, uuid.UUID]:
-        parent = await session.scalar(
-            select(Message)
-            .where(Message.id == parent_id)
-            .where(Message.conversation_id == conversation_id)
-        )
+        parent = await _message_in(session, conversation_id, parent_id)
         if parent is None:
             raise ValidationFailed("parentMessageId: no such message in this conversation")
         if parent.thread_id is None:
@@ -365,11 +361,7 @@ class MessageService:
     async def _cursor(
         self, session: AsyncSession, conversation_id: uuid.UUID, message_id: uuid.UUID
     ) -> Message:
-        cursor = await session.scalar(
-            select(Message)
-            .where(Message.id == message_id)
-            .where(Message.conversation_id == conversation_id)
-        )
+        cursor = await _message_in(session, conversation_id, message_id)
         if cursor is None:
             raise invalid_cursor()
         return cursor
@@ -666,14 +658,21 @@ class MessageService:
     async def _cursor_or_404(
         self, session: AsyncSession, conversation_id: uuid.UUID, message_id: uuid.UUID
     ) -> Message:
-        message = await session.scalar(
-            select(Message)
-            .where(Message.id == message_id)
-            .where(Message.conversation_id == conversation_id)
-        )
+        message = await _message_in(session, conversation_id, message_id)
         if message is None:
             raise message_not_found()
         return message
+
+
+async def _message_in(
+    session: AsyncSession, conversation_id: uuid.UUID, message_id: uuid.UUID
+) -> Message | None:
+    """The message with this id, if it belongs to this conversation."""
+    return await session.scalar(
+        select(Message)
+        .where(Message.id == message_id)
+        .where(Message.conversation_id == conversation_id)
+    )
 
 
 async def _page(
