@@ -67,6 +67,7 @@ def create_app(settings: Settings) -> Node:
         services.bus.subscribe(hub.deliver)
         if isinstance(services.bus, RedisEventBus):
             services.bus.set_reconnect_hook(namespace.resync_memberships)
+        services.db.start()
         await services.bus.start()
         refresher = asyncio.create_task(namespace.refresh_presence_forever())
         app.state.hub = hub

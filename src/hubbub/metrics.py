@@ -28,6 +28,12 @@ class Metrics:
             "hubbub_socket_events_total", "Client events received, by type", ["event"], registry=r
         )
         self.messages_sent = Counter("hubbub_messages_sent_total", "Messages stored", registry=r)
+        self.send_batch_size = Histogram(
+            "hubbub_send_batch_size",
+            "Sends stored together in one transaction (group commit)",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=r,
+        )
         self.fanout_seconds = Histogram(
             "hubbub_fanout_seconds",
             "From commit to the last local socket write of an event",

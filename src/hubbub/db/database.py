@@ -3,7 +3,9 @@
 Services open `db.read()` for queries and `db.write()` for a transaction that changes
 state; a write session commits when its block ends without error. On PostgreSQL both
 come from one engine. On SQLite writes go through a single connection that starts with
-BEGIN IMMEDIATE (one writer at a time, in process order), reads through a small pool.
+BEGIN IMMEDIATE (one writer at a time, in process order), reads through a small pool,
+all of them calling sqlite3 inline (`hubbub.db.sqlite_driver`); `start()` runs that
+driver's WAL checkpoints in the background.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -21,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from hubbub.db.dialect import async_url, configure_sqlite, is_sqlite_url
+from hubbub.db.sqlite_driver import Checkpointer, inline_connector
 
 
 @dataclass
@@ -30,6 +33,7 @@ class Database:
     write_engine: AsyncEngine
     _read_sessions: async_sessionmaker[AsyncSession]
     _write_sessions: async_sessionmaker[AsyncSession]
+    checkpointer: Checkpointer | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -54,7 +58,14 @@ class Database:
         async with self.read_engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
+    def start(self) -> None:
+        """Background upkeep (SQLite: WAL checkpoints); call on the serving loop."""
+        if self.checkpointer is not None:
+            self.checkpointer.start()
+
     async def dispose(self) -> None:
+        if self.checkpointer is not None:
+            await self.checkpointer.stop()
         await self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             await self.write_engine.dispose()
@@ -63,11 +74,19 @@ class Database:
 def open_database(url: str, *, pool_size: int = 10, sqlite_synchronous: str = "NORMAL") -> Database:
     """Build engines for `url` (no connection is made until first use)."""
     driver_url = async_url(url)
+    checkpointer: Checkpointer | None = None
     if is_sqlite_url(url):
-        write_engine = create_async_engine(driver_url, pool_size=1, max_overflow=0, pool_timeout=60)
-        read_engine = create_async_engine(driver_url, pool_size=4, max_overflow=0, pool_timeout=60)
+        path = make_url(driver_url).database or ""
+        connect = inline_connector(path)
+        write_engine = create_async_engine(
+            driver_url, pool_size=1, max_overflow=0, pool_timeout=60, async_creator=connect
+        )
+        read_engine = create_async_engine(
+            driver_url, pool_size=4, max_overflow=0, pool_timeout=60, async_creator=connect
+        )
         configure_sqlite(write_engine, write=True, synchronous=sqlite_synchronous)
         configure_sqlite(read_engine, write=False, synchronous=sqlite_synchronous)
+        checkpointer = Checkpointer(path)
     else:
         write_engine = create_async_engine(
             driver_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
@@ -79,4 +98,5 @@ def open_database(url: str, *, pool_size: int = 10, sqlite_synchronous: str = "N
         write_engine=write_engine,
         _read_sessions=async_sessionmaker(read_engine, expire_on_commit=False),
         _write_sessions=async_sessionmaker(write_engine, expire_on_commit=False),
+        checkpointer=checkpointer,
     )

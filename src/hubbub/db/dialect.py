@@ -32,6 +32,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from hubbub.db.sqlite_driver import BUSY_TIMEOUT_MS
+
 
 def async_url(url: str) -> str:
     """Map a user-facing URL (`sqlite:///…`, `postgresql://…`) to its async driver."""
@@ -120,7 +122,7 @@ def configure_sqlite(engine: AsyncEngine, *, write: bool, synchronous: str = "NO
         # survives a power cut too, at a large cost in sends per second.
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -13,9 +13,10 @@ One condition per line, so each can be read and tested on its own.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.db.models import (
@@ -80,6 +81,34 @@ async def access_conversation(
     if row is None:
         raise conversation_not_found()
     return ConversationAccess(conversation=row.Conversation, me=row.Participant)
+
+
+async def access_conversations(
+    session: AsyncSession, pairs: Collection[tuple[uuid.UUID, uuid.UUID]]
+) -> dict[tuple[uuid.UUID, uuid.UUID], ConversationAccess]:
+    """`access_conversation` for many (user, conversation) pairs in one query.
+
+    The answer holds only the pairs whose user is ACTIVE in the conversation; a pair
+    missing from it is NotFound for that user (the group commit of sends asks this).
+    """
+    if not pairs:
+        return {}
+    query = (
+        select(Participant, Conversation)
+        .join(Conversation, Conversation.id == Participant.conversation_id)
+        .where(
+            tuple_(Participant.conversation_id, Participant.user_id).in_(
+                [(conversation_id, user_id) for user_id, conversation_id in pairs]
+            )
+        )
+        .where(Participant.status == ParticipantStatus.ACTIVE)
+    )
+    return {
+        (row.Participant.user_id, row.Participant.conversation_id): ConversationAccess(
+            conversation=row.Conversation, me=row.Participant
+        )
+        for row in (await session.execute(query)).all()
+    }
 
 
 async def access_message(

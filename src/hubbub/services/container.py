@@ -71,6 +71,7 @@ class Services:
         return problems
 
     async def close(self) -> None:
+        await self.messages.close()
         await self.bus.stop()
         if self.redis is not None:
             await self.redis.aclose()

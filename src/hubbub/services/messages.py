@@ -36,7 +36,7 @@ from hubbub.db.models import (
     new_id,
     utcnow,
 )
-from hubbub.errors import BadRequest, Conflict, NotFound, RateLimited, ValidationFailed
+from hubbub.errors import BadRequest, NotFound, RateLimited, ValidationFailed
 from hubbub.metrics import Metrics
 from hubbub.schemas import (
     MAX_CONTENT,
@@ -60,6 +60,7 @@ from hubbub.services.access import (
     require_can_send,
     require_not_deleted,
 )
+from hubbub.services.send_batch import PendingSend, SendBatcher, Stored, optimistic_id_taken
 from hubbub.services.sequence import take_seq
 from hubbub.services.views import Views, unread_counts
 from hubbub.state.bus import Event, EventBus
@@ -114,6 +115,10 @@ class MessageService:
         self._limiter = limiter
         self._send_limits = send_limits
         self._metrics = metrics
+        self._batcher = SendBatcher(db, views, self._store_batched_alone, metrics=metrics)
+
+    async def close(self) -> None:
+        await self._batcher.close()
 
     # Sending ---------------------------------------------------------------------------
 
@@ -134,18 +139,21 @@ class MessageService:
         )
         if wait > 0:
             raise RateLimited(wait, "Sending too fast; slow down")
-        try:
-            view, root_view, created = await self._store(
-                sender, conversation_id, req, content, attachment_ids
-            )
-        except IntegrityError:
-            # An identical send (same optimisticId) committed first; it is the original.
-            if req.optimistic_id is None:
-                raise
-            original = await self._original(sender, conversation_id, req.optimistic_id)
-            if original is None:
-                raise
-            return SendOutcome(original, created=False)
+        mentions = list(dict.fromkeys(req.mentions))
+        pending = PendingSend(
+            sender=sender,
+            conversation_id=conversation_id,
+            req=req,
+            content=content,
+            mentions=mentions,
+            client_timestamp=_as_utc(req.client_timestamp),
+        )
+        root_view: MessagePublic | None = None
+        if attachment_ids or req.parent_message_id is not None:
+            # Files and threads have checks and writes of their own: a transaction alone.
+            view, root_view, created = await self._store_alone(pending, attachment_ids)
+        else:
+            view, created = await self._batcher.submit(pending)
         if not created:
             return SendOutcome(view, created=False)
         if self._metrics is not None:
@@ -155,6 +163,27 @@ class MessageService:
             published.append(events.message_updated(root_view))
         await events.publish_all(self._bus, published)
         return SendOutcome(view, created=True)
+
+    async def _store_alone(
+        self, pending: PendingSend, attachment_ids: list[uuid.UUID]
+    ) -> tuple[MessagePublic, MessagePublic | None, bool]:
+        """One send in its own transaction: (message, updated thread root, created)."""
+        try:
+            return await self._store(pending, attachment_ids)
+        except IntegrityError:
+            # An identical send (same optimisticId) committed first; it is the original.
+            if pending.req.optimistic_id is None:
+                raise
+            original = await self._original(
+                pending.sender, pending.conversation_id, pending.req.optimistic_id
+            )
+            if original is None:
+                raise
+            return original, None, False
+
+    async def _store_batched_alone(self, pending: PendingSend) -> Stored:
+        view, _, created = await self._store_alone(pending, [])
+        return view, created
 
     async def _original(
         self, sender: uuid.UUID, conversation_id: uuid.UUID, optimistic_id: str
@@ -169,22 +198,15 @@ class MessageService:
             if original is None:
                 return None
             if original.conversation_id != conversation_id:
-                raise Conflict(
-                    "optimisticId was already used for another conversation",
-                    code="duplicate_optimistic_id",
-                )
+                raise optimistic_id_taken()
             (view,) = await self._views.messages(session, [original], sender)
             return view
 
     async def _store(
-        self,
-        sender: uuid.UUID,
-        conversation_id: uuid.UUID,
-        req: SendMessage,
-        content: str,
-        attachment_ids: list[uuid.UUID],
+        self, pending: PendingSend, attachment_ids: list[uuid.UUID]
     ) -> tuple[MessagePublic, MessagePublic | None, bool]:
         """The send's one transaction: (message, updated thread root, created)."""
+        sender, conversation_id, req = pending.sender, pending.conversation_id, pending.req
         now = utcnow()
         async with self._db.write() as session:
             access = await access_conversation(session, sender, conversation_id)
@@ -196,10 +218,7 @@ class MessageService:
                 )
                 if original is not None:
                     if original.conversation_id != conversation_id:
-                        raise Conflict(
-                            "optimisticId was already used for another conversation",
-                            code="duplicate_optimistic_id",
-                        )
+                        raise optimistic_id_taken()
                     (view,) = await self._views.messages(session, [original], sender)
                     return view, None, False
             require_can_send(access)
@@ -207,7 +226,7 @@ class MessageService:
             if attachment_ids:
                 require_can_attach(access)
                 files = await self._check_attachments(session, sender, attachment_ids)
-            mentions = list(dict.fromkeys(req.mentions))
+            mentions = pending.mentions
             if mentions:
                 await self._check_mentions(session, conversation_id, mentions)
             root: Message | None = None
@@ -225,7 +244,7 @@ class MessageService:
                 conversation_id=conversation_id,
                 sender_id=sender,
                 type=req.type,
-                content=content,
+                content=pending.content,
                 status=MessageStatus.SENT,
                 seq=seq,
                 change_seq=seq,
@@ -234,7 +253,7 @@ class MessageService:
                 reply_count=0,
                 metadata_=dict(req.metadata),
                 mentions=mentions,
-                client_timestamp=_as_utc(req.client_timestamp),
+                client_timestamp=pending.client_timestamp,
                 server_timestamp=now,
                 created_at=now,
                 updated_at=now,

@@ -5,15 +5,19 @@ writing transaction. That UPDATE takes the conversation row's lock (PostgreSQL) 
 the database's write lock (SQLite) until commit, so within a conversation number order
 is commit order: a reader that has seen number N has seen every change below N
 (DATA.md, "Sequence numbers"; PROTOCOL.md, "Resume").
+
+`take_seqs` numbers a whole batch of new messages (the group commit of sends): it locks
+the batch's conversations in id order (so two batches never wait on each other in a
+cycle), then moves every one of them with one executemany UPDATE.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.db.models import Conversation, Message, MessageStatus, MessageType, new_id, utcnow
@@ -43,6 +47,54 @@ async def take_seq(
     if seq is None:
         raise LookupError(f"conversation {conversation_id} vanished")
     return int(seq)
+
+
+async def take_seqs(
+    session: AsyncSession, new_messages: dict[uuid.UUID, list[uuid.UUID]], now: datetime
+) -> dict[uuid.UUID, int]:
+    """Numbers for new messages, per conversation: {conversation: first number}.
+
+    `new_messages` maps each conversation to its new message ids in order; message i of
+    conversation c gets number first[c] + i, and the last one becomes c's last message.
+    A conversation that no longer exists is missing from the answer.
+    """
+    ids = sorted(new_messages)
+    current = dict(
+        (
+            await session.execute(
+                select(Conversation.id, Conversation.last_seq)
+                .where(Conversation.id.in_(ids))
+                .order_by(Conversation.id)
+                .with_for_update()
+            )
+        ).all()
+    )
+    table = cast(Table, Conversation.__table__)
+    moves = [
+        {
+            "b_id": cid,
+            "b_seq": current[cid] + len(new_messages[cid]),
+            "b_count": len(new_messages[cid]),
+            "b_last": new_messages[cid][-1],
+            "b_at": now,
+        }
+        for cid in ids
+        if cid in current
+    ]
+    if moves:
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                last_seq=bindparam("b_seq"),
+                message_count=table.c.message_count + bindparam("b_count"),
+                last_message_id=bindparam("b_last"),
+                last_message_at=bindparam("b_at"),
+                updated_at=bindparam("b_at"),
+            ),
+            moves,
+        )
+    return {cid: int(last) + 1 for cid, last in current.items()}
 
 
 async def write_system_message(

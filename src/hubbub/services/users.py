@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, union, update
 from sqlalchemy.orm import aliased
 
 from hubbub.db.database import Database
@@ -51,6 +51,22 @@ def sender_public(user: User) -> SenderPublic:
 def escape_like(text: str) -> str:
     """Make `%`, `_` and the escape character itself match literally in LIKE."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# Built once: presence events ask this for every handshake and disconnect, and building
+# the aliased statement costs more than running it.
+_me, _other = aliased(Participant), aliased(Participant)
+_mine, _theirs = aliased(SpaceMember), aliased(SpaceMember)
+_CONTACTS = union(
+    select(_other.user_id)
+    .join(_me, _me.conversation_id == _other.conversation_id)
+    .where(_me.user_id == bindparam("user_id"))
+    .where(_me.status == ParticipantStatus.ACTIVE)
+    .where(_other.status == ParticipantStatus.ACTIVE),
+    select(_theirs.user_id)
+    .join(_mine, _mine.space_id == _theirs.space_id)
+    .where(_mine.user_id == bindparam("user_id")),
+)
 
 
 class UserService:
@@ -106,27 +122,8 @@ class UserService:
 
     async def contacts_of(self, user_id: uuid.UUID) -> set[uuid.UUID]:
         """Users who share an ACTIVE conversation or a space with `user_id` (itself included)."""
-        me = aliased(Participant)
-        other = aliased(Participant)
-        mine = aliased(SpaceMember)
-        theirs = aliased(SpaceMember)
         async with self._db.read() as session:
-            via_conversations = await session.scalars(
-                select(other.user_id)
-                .join(me, me.conversation_id == other.conversation_id)
-                .where(me.user_id == user_id)
-                .where(me.status == ParticipantStatus.ACTIVE)
-                .where(other.status == ParticipantStatus.ACTIVE)
-                .distinct()
-            )
-            found = set(via_conversations.all())
-            via_spaces = await session.scalars(
-                select(theirs.user_id)
-                .join(mine, mine.space_id == theirs.space_id)
-                .where(mine.user_id == user_id)
-                .distinct()
-            )
-            found |= set(via_spaces.all())
+            found = set((await session.scalars(_CONTACTS, {"user_id": user_id})).all())
         found.add(user_id)
         return found
 

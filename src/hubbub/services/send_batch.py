@@ -1,0 +1,355 @@
+"""Group commit of sends: many `send_message` calls, one transaction, acks after commit.
+
+Edge -> `MessageService.send_message` -> here -> storage; the caller publishes once its
+send is answered, which is after the commit. One writer task per node takes every send
+that is waiting (up to `max_batch`) and stores them together: one access query for all
+(sender, conversation) pairs, one idempotency lookup, one mention check, the batch's
+conversations locked in id order and renumbered with one executemany UPDATE, one
+multi-row INSERT, one commit. No timer: while a batch commits the next one gathers, so
+under light load a batch is a single send and waits for nothing, and under heavy load
+the commit and the round trips are shared by everyone in it.
+
+A send the batch refuses (not a participant, muted, a mention of a non-participant, an
+optimisticId already used for another conversation) fails alone and the rest go on. If
+the transaction fails as a whole on a unique constraint (an identical send committed
+meanwhile, say on another node), each send of the batch is stored alone through the
+one-send path, which finds the original. Any other failure (the database is away) fails
+every send of the batch: none was acknowledged, each client retries with its
+optimisticId.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import insert, select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hubbub.db.database import Database
+from hubbub.db.models import (
+    Message,
+    MessageStatus,
+    Participant,
+    ParticipantStatus,
+    User,
+    new_id,
+    utcnow,
+)
+from hubbub.errors import Conflict, HubbubError, ValidationFailed
+from hubbub.metrics import Metrics
+from hubbub.schemas import MessagePublic, SendMessage
+from hubbub.services.access import access_conversations, conversation_not_found, require_can_send
+from hubbub.services.sequence import take_seqs
+from hubbub.services.views import Views
+
+log = logging.getLogger("hubbub.messages")
+
+# What a send comes to: its message and whether this call stored it (False: the
+# optimisticId repeated and this is the original).
+Stored = tuple[MessagePublic, bool]
+
+
+@dataclass(eq=False)
+class PendingSend:
+    """A validated send waiting for its batch (content checked, mentions deduplicated)."""
+
+    sender: uuid.UUID
+    conversation_id: uuid.UUID
+    req: SendMessage
+    content: str
+    mentions: list[uuid.UUID]
+    client_timestamp: datetime | None
+    future: asyncio.Future[Stored] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.future = asyncio.get_running_loop().create_future()
+
+    @property
+    def key(self) -> tuple[uuid.UUID, str] | None:
+        if self.req.optimistic_id is None:
+            return None
+        return (self.sender, self.req.optimistic_id)
+
+
+def optimistic_id_taken() -> Conflict:
+    return Conflict(
+        "optimisticId was already used for another conversation", code="duplicate_optimistic_id"
+    )
+
+
+class SendBatcher:
+    def __init__(
+        self,
+        db: Database,
+        views: Views,
+        store_alone: Callable[[PendingSend], Awaitable[Stored]],
+        *,
+        metrics: Metrics | None = None,
+        max_batch: int = 256,
+    ) -> None:
+        self._db = db
+        self._metrics = metrics
+        self._views = views
+        self._store_alone = store_alone
+        self._max_batch = max_batch
+        self._queue: deque[PendingSend] = deque()
+        self._wakeup: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def submit(self, pending: PendingSend) -> Stored:
+        """Store `pending` with whatever else is waiting; answers after the commit."""
+        if self._task is None or self._task.done():
+            # Started by the first send, on the serving loop (nothing runs at import).
+            self._wakeup = asyncio.Event()
+            self._task = asyncio.create_task(self._run(), name="hubbub-send-batcher")
+        assert self._wakeup is not None
+        self._queue.append(pending)
+        self._wakeup.set()
+        return await pending.future
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        while self._queue:
+            pending = self._queue.popleft()
+            if not pending.future.done():
+                pending.future.cancel()
+
+    async def _run(self) -> None:
+        assert self._wakeup is not None
+        while True:
+            while not self._queue:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+            batch: list[PendingSend] = []
+            while self._queue and len(batch) < self._max_batch:
+                pending = self._queue.popleft()
+                if not pending.future.done():  # its caller went away before it was stored
+                    batch.append(pending)
+            if batch:
+                if self._metrics is not None:
+                    self._metrics.send_batch_size.observe(len(batch))
+                await self._store_batch(batch)
+
+    async def _store_batch(self, batch: list[PendingSend]) -> None:
+        try:
+            outcomes = await self._transaction(batch)
+        except IntegrityError:
+            # Raced by an identical send elsewhere: one at a time, each finds its original.
+            for pending in batch:
+                try:
+                    _answer(pending, await self._store_alone(pending))
+                except Exception as exc:  # handed to the one caller it belongs to
+                    _answer(pending, exc)
+            return
+        except asyncio.CancelledError:
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.cancel()
+            raise
+        except Exception as exc:  # the database is away: no send of this batch was stored
+            log.warning("storing a batch of %d sends failed: %r", len(batch), exc)
+            for pending in batch:
+                _answer(pending, exc)
+            return
+        for pending, outcome in outcomes.items():
+            _answer(pending, outcome)
+
+    async def _transaction(
+        self, batch: list[PendingSend]
+    ) -> dict[PendingSend, Stored | HubbubError]:
+        outcomes: dict[PendingSend, Stored | HubbubError] = {}
+        now = utcnow()
+        async with self._db.write() as session:
+            accesses = await access_conversations(
+                session, {(p.sender, p.conversation_id) for p in batch}
+            )
+            admitted: list[PendingSend] = []
+            for pending in batch:
+                if (pending.sender, pending.conversation_id) not in accesses:
+                    outcomes[pending] = conversation_not_found()
+                else:
+                    admitted.append(pending)
+            fresh, repeats = await self._originals(session, admitted, outcomes)
+            for pending in fresh:
+                try:
+                    require_can_send(accesses[(pending.sender, pending.conversation_id)])
+                except HubbubError as exc:
+                    outcomes[pending] = exc
+            fresh = [p for p in fresh if p not in outcomes]
+            fresh = await self._check_mentions(session, fresh, outcomes)
+            if fresh:
+                await self._insert(session, fresh, now, outcomes)
+        # Repeats within the batch share the outcome of the first send with their key.
+        for pending, first in repeats:
+            outcome = outcomes[first]
+            if first.conversation_id != pending.conversation_id:
+                outcomes[pending] = optimistic_id_taken()
+            elif isinstance(outcome, HubbubError):
+                outcomes[pending] = outcome
+            else:
+                outcomes[pending] = (outcome[0], False)
+        return outcomes
+
+    async def _originals(
+        self,
+        session: AsyncSession,
+        admitted: list[PendingSend],
+        outcomes: dict[PendingSend, Stored | HubbubError],
+    ) -> tuple[list[PendingSend], list[tuple[PendingSend, PendingSend]]]:
+        """Answer the sends whose optimisticId is stored already; split the others into
+        sends to store and repeats of an earlier send of this batch."""
+        keys = {p.key for p in admitted if p.key is not None}
+        stored: dict[tuple[uuid.UUID, str], Message] = {}
+        if keys:
+            for message in (
+                await session.scalars(
+                    select(Message).where(
+                        tuple_(Message.sender_id, Message.optimistic_id).in_(list(keys))
+                    )
+                )
+            ).all():
+                assert message.optimistic_id is not None
+                stored[(message.sender_id, message.optimistic_id)] = message
+        fresh: list[PendingSend] = []
+        repeats: list[tuple[PendingSend, PendingSend]] = []
+        first_with: dict[tuple[uuid.UUID, str], PendingSend] = {}
+        for pending in admitted:
+            key = pending.key
+            if key is None:
+                fresh.append(pending)
+                continue
+            original = stored.get(key)
+            if original is not None:
+                if original.conversation_id != pending.conversation_id:
+                    outcomes[pending] = optimistic_id_taken()
+                else:
+                    (view,) = await self._views.messages(session, [original], pending.sender)
+                    outcomes[pending] = (view, False)
+            elif key in first_with:
+                repeats.append((pending, first_with[key]))
+            else:
+                first_with[key] = pending
+                fresh.append(pending)
+        return fresh, repeats
+
+    async def _check_mentions(
+        self,
+        session: AsyncSession,
+        fresh: list[PendingSend],
+        outcomes: dict[PendingSend, Stored | HubbubError],
+    ) -> list[PendingSend]:
+        wanted = {(p.conversation_id, u) for p in fresh for u in p.mentions}
+        if not wanted:
+            return fresh
+        present = set(
+            (
+                await session.execute(
+                    select(Participant.conversation_id, Participant.user_id)
+                    .where(
+                        tuple_(Participant.conversation_id, Participant.user_id).in_(list(wanted))
+                    )
+                    .where(Participant.status == ParticipantStatus.ACTIVE)
+                )
+            ).all()
+        )
+        kept: list[PendingSend] = []
+        for pending in fresh:
+            if all((pending.conversation_id, u) in present for u in pending.mentions):
+                kept.append(pending)
+            else:
+                outcomes[pending] = ValidationFailed(
+                    "mentions: every mentioned user must be a participant"
+                )
+        return kept
+
+    async def _insert(
+        self,
+        session: AsyncSession,
+        fresh: list[PendingSend],
+        now: datetime,
+        outcomes: dict[PendingSend, Stored | HubbubError],
+    ) -> None:
+        ids = {p: new_id() for p in fresh}
+        by_conversation: dict[uuid.UUID, list[PendingSend]] = {}
+        for pending in fresh:
+            by_conversation.setdefault(pending.conversation_id, []).append(pending)
+        firsts = await take_seqs(
+            session, {cid: [ids[p] for p in sends] for cid, sends in by_conversation.items()}, now
+        )
+        messages: list[Message] = []
+        for cid, sends in by_conversation.items():
+            if cid not in firsts:
+                for pending in sends:
+                    outcomes[pending] = conversation_not_found()
+                continue
+            for offset, pending in enumerate(sends):
+                seq = firsts[cid] + offset
+                messages.append(
+                    Message(
+                        id=ids[pending],
+                        conversation_id=cid,
+                        sender_id=pending.sender,
+                        type=pending.req.type,
+                        content=pending.content,
+                        status=MessageStatus.SENT,
+                        seq=seq,
+                        change_seq=seq,
+                        parent_message_id=None,
+                        thread_id=None,
+                        reply_count=0,
+                        metadata_=dict(pending.req.metadata),
+                        mentions=pending.mentions,
+                        client_timestamp=pending.client_timestamp,
+                        server_timestamp=now,
+                        created_at=now,
+                        updated_at=now,
+                        edited_at=None,
+                        deleted_at=None,
+                        optimistic_id=pending.req.optimistic_id,
+                    )
+                )
+        if not messages:
+            return
+        await session.execute(insert(Message), [_row(m) for m in messages])
+        authors = {
+            u.id: u
+            for u in (
+                await session.scalars(
+                    select(User).where(User.id.in_({m.sender_id for m in messages}))
+                )
+            ).all()
+        }
+        by_id = {ids[p]: p for p in fresh}
+        for message in messages:
+            # A new message has no reactions, no files and nobody has read it: its view
+            # needs no further queries.
+            view = self._views.new_message(message, authors.get(message.sender_id), [])
+            outcomes[by_id[message.id]] = (view, True)
+
+
+_COLUMNS = tuple(Message.__mapper__.column_attrs.keys())
+
+
+def _row(message: Message) -> dict[str, object]:
+    return {name: getattr(message, name) for name in _COLUMNS}
+
+
+def _answer(pending: PendingSend, outcome: Stored | BaseException) -> None:
+    if pending.future.done():
+        return
+    if isinstance(outcome, BaseException):
+        pending.future.set_exception(outcome)
+    else:
+        pending.future.set_result(outcome)

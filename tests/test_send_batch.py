@@ -1,0 +1,204 @@
+"""The group commit of sends (`hubbub.services.send_batch`), batch by batch.
+
+Each test hands the batcher one exact batch, so what is decided together is known:
+numbering across conversations, sends refused alone while the rest commit, repeats of an
+optimisticId inside one batch, the fallback when the batch loses a unique-constraint race,
+and a database failure that fails the whole batch and stores nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from hubbub.app import Node
+from hubbub.db.models import Message
+from hubbub.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hubbub.schemas import SendMessage
+from hubbub.services import send_batch
+from hubbub.services.send_batch import PendingSend, SendBatcher
+from tests.chat import create_group, send
+from tests.conftest import RegisterFn, count_rows
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return {"send_rate_per_s": 1000.0, "send_burst": 1000}
+
+
+def batcher_of(node: Node) -> SendBatcher:
+    batcher: SendBatcher = node.services.messages._batcher
+    return batcher
+
+
+def pending(sender: uuid.UUID, conversation_id: str, content: str, **fields: Any) -> PendingSend:
+    req = SendMessage.model_validate({"content": content, **fields})
+    return PendingSend(
+        sender=sender,
+        conversation_id=uuid.UUID(conversation_id),
+        req=req,
+        content=content,
+        mentions=list(dict.fromkeys(req.mentions)),
+        client_timestamp=None,
+    )
+
+
+async def outcome(p: PendingSend) -> Any:
+    try:
+        return await p.future
+    except Exception as exc:
+        return exc
+
+
+async def seqs_of(node: Node, conversation_id: str) -> list[int]:
+    async with node.services.db.read() as session:
+        rows = await session.scalars(
+            select(Message.seq)
+            .where(Message.conversation_id == uuid.UUID(conversation_id))
+            .order_by(Message.seq)
+        )
+        return list(rows.all())
+
+
+async def test_one_batch_numbers_every_conversation_and_refuses_sends_alone(
+    client: httpx.AsyncClient, node: Node, register: RegisterFn
+) -> None:
+    ann, ben, cat, dan = [await register(n) for n in ("ann", "ben", "cat", "dan")]
+    first = await create_group(client, ann, ben, dan, name="first")
+    second = await create_group(client, ann, ben, name="second")
+    await send(client, ann, first, "before", optimisticId="stored-before")
+    muted = await client.patch(
+        f"/conversations/{first}/participants/{dan.id}",
+        headers=ann.headers,
+        json={"canSendMessages": False},
+    )
+    assert muted.status_code == 200, muted.text
+
+    batch = [
+        a1 := pending(ann.id, first, "a1"),
+        b1 := pending(ben.id, first, "b1"),
+        a2 := pending(ann.id, second, "a2"),
+        outsider := pending(cat.id, first, "not a member"),
+        silenced := pending(dan.id, first, "muted"),
+        bad_mention := pending(ann.id, first, "hi @cat", mentions=[str(cat.id)]),
+        good_mention := pending(ben.id, first, "hi @ann", mentions=[str(ann.id)]),
+        keyed := pending(ann.id, first, "keyed", optimisticId="k"),
+        repeat := pending(ann.id, first, "keyed again", optimisticId="k"),
+        elsewhere := pending(ann.id, second, "keyed elsewhere", optimisticId="k"),
+        retry := pending(ann.id, first, "retry", optimisticId="stored-before"),
+        b2 := pending(ben.id, second, "b2"),
+    ]
+    await batcher_of(node)._store_batch(batch)
+    results = {id(p): await outcome(p) for p in batch}
+
+    assert isinstance(results[id(outsider)], NotFound)
+    assert isinstance(results[id(silenced)], Forbidden)
+    assert isinstance(results[id(bad_mention)], ValidationFailed)
+    assert isinstance(results[id(elsewhere)], Conflict)
+    stored = [a1, b1, good_mention, keyed, a2, b2]
+    for p in stored:
+        view, created = results[id(p)]
+        assert created is True
+        assert view.content == p.content
+        assert view.sender_id == p.sender
+    # Numbers follow the batch's order within each conversation, with no gap.
+    assert [results[id(p)][0].seq for p in (a1, b1, good_mention, keyed)] == [2, 3, 4, 5]
+    assert [results[id(p)][0].seq for p in (a2, b2)] == [1, 2]
+    repeat_view, repeat_created = results[id(repeat)]
+    assert repeat_created is False
+    assert repeat_view.id == results[id(keyed)][0].id
+    retry_view, retry_created = results[id(retry)]
+    assert retry_created is False
+    assert retry_view.seq == 1
+    assert retry_view.content == "before"
+
+    assert await seqs_of(node, first) == [1, 2, 3, 4, 5]
+    assert await seqs_of(node, second) == [1, 2]
+    page = (await client.get(f"/conversations/{first}/messages", headers=ben.headers)).json()
+    assert page["totalCount"] == 5
+    listed = (await client.get(f"/conversations/{first}", headers=ben.headers)).json()
+    assert listed["conversation"]["lastMessage"]["id"] == str(results[id(keyed)][0].id)
+
+
+async def test_a_lost_unique_race_stores_each_send_alone_and_finds_the_original(
+    client: httpx.AsyncClient, node: Node, register: RegisterFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ann, ben = await register("ann"), await register("ben")
+    cid = await create_group(client, ann, ben)
+    original = await send(client, ann, cid, "first try", optimisticId="dup")
+    batcher = batcher_of(node)
+    real_originals = batcher._originals
+
+    async def blind(session: Any, admitted: list[PendingSend], outcomes: Any) -> Any:
+        # As if the original committed on another node after this batch looked.
+        return list(admitted), []
+
+    monkeypatch.setattr(batcher, "_originals", blind)
+    batch = [pending(ben.id, cid, "other"), pending(ann.id, cid, "second try", optimisticId="dup")]
+    await batcher._store_batch(batch)
+    monkeypatch.setattr(batcher, "_originals", real_originals)
+
+    other, retried = [await outcome(p) for p in batch]
+    assert other[1] is True
+    assert other[0].seq == 2
+    assert retried[1] is False
+    assert str(retried[0].id) == original["id"]
+    assert await count_rows(node, "messages") == 2
+    assert await seqs_of(node, cid) == [1, 2]
+
+
+async def test_a_database_failure_fails_the_whole_batch_and_stores_nothing(
+    client: httpx.AsyncClient, node: Node, register: RegisterFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ann, ben = await register("ann"), await register("ben")
+    cid = await create_group(client, ann, ben)
+    await send(client, ann, cid, "before")
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("UPDATE conversations", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(send_batch, "take_seqs", broken)
+    batch = [pending(ann.id, cid, "lost 1"), pending(ben.id, cid, "lost 2", optimisticId="x")]
+    await batcher_of(node)._store_batch(batch)
+    results = [await outcome(p) for p in batch]
+    assert all(isinstance(r, OperationalError) for r in results)
+    assert await count_rows(node, "messages") == 1
+    monkeypatch.undo()
+
+    # Nothing was acknowledged: the client's retry with the same key is stored once.
+    again = await send(client, ben, cid, "lost 2", optimisticId="x")
+    assert again["seq"] == 2
+    assert await seqs_of(node, cid) == [1, 2]
+
+
+async def test_concurrent_sends_share_commits(
+    client: httpx.AsyncClient, node: Node, register: RegisterFn
+) -> None:
+    ann, ben = await register("ann"), await register("ben")
+    cid = await create_group(client, ann, ben)
+    messages = node.services.messages
+    metrics = node.services.metrics
+
+    def batches() -> float:
+        samples = metrics.send_batch_size.collect()[0].samples
+        return sum(s.value for s in samples if s.name.endswith("_count"))
+
+    before = batches()
+    outcomes = await asyncio.gather(
+        *(
+            messages.send_message(ann.id, uuid.UUID(cid), SendMessage(content=f"m{i}"))
+            for i in range(30)
+        )
+    )
+    assert sorted(o.message.seq for o in outcomes) == list(range(1, 31))
+    assert all(o.created for o in outcomes)
+    # 30 sends waiting at once are stored in fewer commits than sends.
+    assert batches() - before < 30
+    async with node.services.db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Message)) == 30
