@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
 from hubbub.app import Node
@@ -202,3 +202,55 @@ async def test_concurrent_sends_share_commits(
     assert batches() - before < 30
     async with node.services.db.read() as session:
         assert await session.scalar(select(func.count()).select_from(Message)) == 30
+
+
+async def test_the_batch_lookups_use_indexes(
+    client: httpx.AsyncClient, node: Node, register: RegisterFn
+) -> None:
+    """The idempotency, access and mention lookups of a batch never scan `messages` or
+    `conversation_participants` (EXPLAINed on the backend the suite runs on)."""
+    ann, ben = await register("ann"), await register("ben")
+    cid = await create_group(client, ann, ben)
+    for i in range(50):
+        await send(client, ben, cid, f"filler {i}", optimisticId=f"f{i}")
+    db = node.services.db
+    captured: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            captured.append((statement, parameters))
+
+    engine = db.write_engine.sync_engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        batch = [
+            pending(ann.id, cid, "one", optimisticId="a"),
+            pending(ben.id, cid, "two", optimisticId="f3", mentions=[str(ann.id)]),
+            pending(ann.id, cid, "three", optimisticId="b", mentions=[str(ben.id)]),
+        ]
+        await batcher_of(node)._store_batch(batch)
+        assert [(await outcome(p))[1] for p in batch] == [True, False, True]
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+
+    assert len(captured) >= 4
+    scanned = ("SCAN messages", "SCAN conversation_participants")
+    if not db.is_sqlite:
+        scanned = ("Seq Scan on messages", "Seq Scan on conversation_participants")
+    scans: list[str] = []
+    async with db.read_engine.connect() as conn:
+        for statement, parameters in captured:
+            if db.is_sqlite:
+                rows = await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+                plan = " | ".join(str(r[-1]) for r in rows.all())
+                if any(s in plan for s in scanned):
+                    scans.append(plan + "\n" + statement)
+            else:
+                # A few rows make a scan cheapest; asked to avoid scans, PostgreSQL still
+                # scans when no index can serve the condition.
+                await conn.exec_driver_sql("SET enable_seqscan = off")
+                rows = await conn.exec_driver_sql("EXPLAIN " + statement, tuple(parameters))
+                plan = " | ".join(str(r[0]) for r in rows.all())
+                if any(s in plan for s in scanned):
+                    scans.append(plan + "\n" + statement)
+    assert not scans, "\n\n".join(scans)

@@ -25,6 +25,10 @@ from sqlalchemy.ext.asyncio import (
 from hubbub.db.dialect import async_url, configure_sqlite, is_sqlite_url
 from hubbub.db.sqlite_driver import Checkpointer, inline_connector
 
+# Compiled statements kept per engine. The group commit's lookups have one shape per batch
+# size (an OR of up to 256 pairs), on top of every other statement the services send.
+QUERY_CACHE_SIZE = 2000
+
 
 @dataclass
 class Database:
@@ -79,17 +83,31 @@ def open_database(url: str, *, pool_size: int = 10, sqlite_synchronous: str = "N
         path = make_url(driver_url).database or ""
         connect = inline_connector(path)
         write_engine = create_async_engine(
-            driver_url, pool_size=1, max_overflow=0, pool_timeout=60, async_creator=connect
+            driver_url,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
+            async_creator=connect,
+            query_cache_size=QUERY_CACHE_SIZE,
         )
         read_engine = create_async_engine(
-            driver_url, pool_size=4, max_overflow=0, pool_timeout=60, async_creator=connect
+            driver_url,
+            pool_size=4,
+            max_overflow=0,
+            pool_timeout=60,
+            async_creator=connect,
+            query_cache_size=QUERY_CACHE_SIZE,
         )
         configure_sqlite(write_engine, write=True, synchronous=sqlite_synchronous)
         configure_sqlite(read_engine, write=False, synchronous=sqlite_synchronous)
         checkpointer = Checkpointer(path)
     else:
         write_engine = create_async_engine(
-            driver_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            driver_url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            query_cache_size=QUERY_CACHE_SIZE,
         )
         read_engine = write_engine
     return Database(

@@ -9,6 +9,7 @@ full-text search DDL and queries, and "lock this row for update".
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,9 +21,11 @@ from sqlalchemy import (
     DateTime,
     Select,
     Uuid,
+    and_,
     event,
     func,
     literal_column,
+    or_,
     select,
     text,
 )
@@ -98,6 +101,14 @@ class UuidList(TypeDecorator[list[uuid.UUID]]):
         if value is None:
             return None
         return [v if isinstance(v, uuid.UUID) else uuid.UUID(str(v)) for v in value]
+
+
+def any_pair(first: Any, second: Any, pairs: Iterable[tuple[Any, Any]]) -> ColumnElement[bool]:
+    """`(first, second)` is one of `pairs`, written as an OR of pairs: SQLite plans a
+    row-value IN over a composite index as a full scan, an OR of pairs as index lookups
+    (PostgreSQL serves both with its index)."""
+    matches: ColumnElement[bool] = or_(*(and_(first == a, second == b) for a, b in pairs))
+    return matches
 
 
 def uuid_column_type() -> Uuid[uuid.UUID]:

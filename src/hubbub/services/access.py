@@ -16,9 +16,10 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select, tuple_
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hubbub.db.dialect import any_pair
 from hubbub.db.models import (
     Conversation,
     ConversationType,
@@ -96,11 +97,7 @@ async def access_conversations(
     query = (
         select(Participant, Conversation)
         .join(Conversation, Conversation.id == Participant.conversation_id)
-        .where(
-            tuple_(Participant.conversation_id, Participant.user_id).in_(
-                [(conversation_id, user_id) for user_id, conversation_id in pairs]
-            )
-        )
+        .where(any_pair(Participant.user_id, Participant.conversation_id, pairs))
         .where(Participant.status == ParticipantStatus.ACTIVE)
     )
     return {

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Row, exists, or_, select, update
+from sqlalchemy import Row, bindparam, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +33,15 @@ from hubbub.security.tokens import (
 from hubbub.services.users import me_public
 from hubbub.state.bus import Event, EventBus
 from hubbub.state.ratelimit import RateLimiter
+
+# Every HTTP call and every handshake asks this: built once (building it costs more than
+# running it). The token's own id and its session's mark are the two revocations.
+_PRINCIPAL = select(
+    User.id,
+    User.username,
+    User.is_active,
+    exists().where(RevokedToken.jti.in_([bindparam("jti"), bindparam("sid")])).label("revoked"),
+).where(User.id == bindparam("user_id"))
 
 
 @dataclass(frozen=True)
@@ -222,15 +231,15 @@ class AuthService:
         return await self._principal(claims)
 
     async def _principal(self, claims: AccessClaims) -> Principal:
-        revoked = exists().where(
-            RevokedToken.jti.in_([claims.jti, "sid:" + str(claims.session_id)])
-        )
         async with self._db.read() as session:
             row = (
                 await session.execute(
-                    select(User.id, User.username, User.is_active, revoked.label("revoked")).where(
-                        User.id == claims.user_id
-                    )
+                    _PRINCIPAL,
+                    {
+                        "user_id": claims.user_id,
+                        "jti": claims.jti,
+                        "sid": "sid:" + str(claims.session_id),
+                    },
                 )
             ).first()
         if row is None or not row.is_active or row.revoked:

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -114,6 +114,14 @@ def display(user: User) -> str:
     return user.display_name or user.username
 
 
+# Asked at every handshake: built once.
+_CONVERSATION_IDS_OF = (
+    select(Participant.conversation_id)
+    .where(Participant.user_id == bindparam("user_id"))
+    .where(Participant.status == ParticipantStatus.ACTIVE)
+)
+
+
 class ConversationService:
     def __init__(self, db: Database, bus: EventBus, views: Views) -> None:
         self._db = db
@@ -211,11 +219,7 @@ class ConversationService:
     async def conversation_ids_of(self, user_id: uuid.UUID) -> list[uuid.UUID]:
         """The conversations whose live events the user's sockets receive."""
         async with self._db.read() as session:
-            rows = await session.scalars(
-                select(Participant.conversation_id)
-                .where(Participant.user_id == user_id)
-                .where(Participant.status == ParticipantStatus.ACTIVE)
-            )
+            rows = await session.scalars(_CONVERSATION_IDS_OF, {"user_id": user_id})
             return list(rows.all())
 
     async def require_member(self, user_id: uuid.UUID, conversation_id: uuid.UUID) -> None:

@@ -29,11 +29,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.db.database import Database
+from hubbub.db.dialect import any_pair
 from hubbub.db.models import (
     Message,
     MessageStatus,
@@ -215,9 +216,7 @@ class SendBatcher:
         if keys:
             for message in (
                 await session.scalars(
-                    select(Message).where(
-                        tuple_(Message.sender_id, Message.optimistic_id).in_(list(keys))
-                    )
+                    select(Message).where(any_pair(Message.sender_id, Message.optimistic_id, keys))
                 )
             ).all():
                 assert message.optimistic_id is not None
@@ -257,9 +256,7 @@ class SendBatcher:
             (
                 await session.execute(
                     select(Participant.conversation_id, Participant.user_id)
-                    .where(
-                        tuple_(Participant.conversation_id, Participant.user_id).in_(list(wanted))
-                    )
+                    .where(any_pair(Participant.conversation_id, Participant.user_id, wanted))
                     .where(Participant.status == ParticipantStatus.ACTIVE)
                 )
             ).all()
