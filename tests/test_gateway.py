@@ -694,6 +694,40 @@ async def test_polling_transport(http: httpx.AsyncClient, connect: Connect) -> N
     assert (await a1.wait_for("typing"))["userId"] == b.id
 
 
+def counter(metrics: str, name: str) -> float:
+    lines = [line for line in metrics.splitlines() if line.startswith(name + " ")]
+    return float(lines[0].split()[1])
+
+
+async def test_a_burst_arrives_in_order_over_both_write_paths(
+    http: httpx.AsyncClient, connect: Connect
+) -> None:
+    """Frames written straight to a WebSocket and frames queued behind python-socketio's
+    own packets (acks) keep their order on the socket; polling sockets get the same."""
+    a, b, c = await register(http), await register(http), await register(http)
+    cid = await group(http, a, b, c)
+    a1: Client = await connect(a)
+    b1: Client = await connect(b)
+    c1: Client = await connect(c, transports=["polling"])
+    before = counter((await http.get("/metrics")).text, "hubbub_direct_writes_total")
+    acks = await asyncio.gather(
+        *(
+            a1.call(
+                "send_message", {"conversationId": cid, "content": f"m{i}", "optimisticId": f"b{i}"}
+            )
+            for i in range(25)
+        )
+    )
+    assert all(ack["ok"] for ack in acks), acks
+    seqs = sorted(ack["message"]["seq"] for ack in acks)
+    for receiver in (b1, c1):
+        await receiver.wait_for("new_message", count=25)
+        got = [e["message"]["seq"] for e in receiver.named("new_message")]
+        assert got == seqs  # every one, once, in number order
+    after = counter((await http.get("/metrics")).text, "hubbub_direct_writes_total")
+    assert after - before >= 25  # b1's frames at least went straight to its transport
+
+
 async def test_logout_disconnects_that_sessions_sockets(
     http: httpx.AsyncClient, connect: Connect
 ) -> None:

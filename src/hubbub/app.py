@@ -9,6 +9,7 @@ module creates nothing.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -43,7 +44,9 @@ class Node:
         return services
 
 
-def create_app(settings: Settings) -> Node:
+def create_app(settings: Settings, *, serving: bool = False) -> Node:
+    """`serving=True` (the `hubbub serve` process, not tests) also tunes the garbage
+    collector for a long-lived server, once start-up is done (`_tune_gc`)."""
     sio = GatewayServer(
         async_mode="asgi",
         # Origins are checked in the namespace's connect handler, so a refused browser
@@ -71,6 +74,8 @@ def create_app(settings: Settings) -> Node:
         await services.bus.start()
         refresher = asyncio.create_task(namespace.refresh_presence_forever())
         app.state.hub = hub
+        if serving:
+            _tune_gc()
         try:
             yield
         finally:
@@ -111,3 +116,13 @@ def create_app(settings: Settings) -> Node:
     )
     http.state.sio = sio
     return Node(asgi=asgi, http=http, sio=sio)
+
+
+def _tune_gc() -> None:
+    """Fewer, cheaper cyclic collections. Under load a node allocates fast and holds many
+    long-lived objects (statement caches, sockets, services); with the default
+    thresholds the collector ran often and rescanned all of them (about 12 % of a busy
+    node's CPU). What start-up built is moved out of the collector's sight for good."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)

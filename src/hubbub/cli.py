@@ -112,7 +112,7 @@ def _serve(settings: Settings) -> int:
     from hubbub.startup import prepare_to_serve
 
     asyncio.run(prepare_to_serve(settings))
-    node = create_app(settings)
+    node = create_app(settings, serving=True)
     print(f"hubbub listening on http://{settings.host}:{settings.port}  (API docs: /docs)")
     uvicorn.run(
         node.asgi,

@@ -43,6 +43,11 @@ class Metrics:
         self.deliveries = Counter(
             "hubbub_deliveries_total", "Event frames written to sockets", registry=r
         )
+        self.direct_writes = Counter(
+            "hubbub_direct_writes_total",
+            "Event frames written straight to a WebSocket transport (the rest were queued)",
+            registry=r,
+        )
         self.errors = Counter(
             "hubbub_errors_total", "Errors answered, by code", ["code"], registry=r
         )

@@ -20,6 +20,7 @@ from pydantic import (
     EmailStr,
     Field,
     PlainSerializer,
+    PrivateAttr,
     StrictBool,
     StrictStr,
     StringConstraints,
@@ -278,6 +279,15 @@ class MessagePublic(WireModel):
     edited_at: Timestamp | None
     deleted_at: Timestamp | None
     optimistic_id: str | None
+
+    _wired: dict[str, Any] | None = PrivateAttr(default=None)
+
+    def wire(self) -> dict[str, Any]:
+        # Dumped once: a new message goes out twice (its event, the sender's ack). The
+        # dict is shared, so it is never changed after this.
+        if self._wired is None:
+            self._wired = super().wire()
+        return self._wired
 
 
 class ParticipantPublic(WireModel):

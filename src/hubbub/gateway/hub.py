@@ -2,10 +2,12 @@
 
 The gateway keeps its own index (socket -> user, session, conversations; conversation
 -> sockets; user -> sockets) rather than python-socketio's rooms, so that delivering an
-event is: find the audience, encode the Socket.IO packet once, and put the same frame
-on each recipient's Engine.IO queue. No task per recipient, no per-recipient encode.
-A socket whose queue already holds `max_backlog` frames is a slow consumer: it is
-disconnected (it recovers with `sync`), and nobody else waits for it.
+event is: find the audience, encode the Socket.IO packet and its WebSocket frame once,
+and write the same bytes to each recipient's transport (`hubbub.gateway.direct`), or
+put the packet on its Engine.IO queue where earlier frames still wait there. No task
+per recipient, no per-recipient encode. A socket already `max_backlog` frames (or as
+many KiB) behind is a slow consumer: it is disconnected (it recovers with `sync`), and
+nobody else waits for it.
 
 Membership changes arrive as events (`conversation_created`, `participant_added`,
 `participant_removed`) and update the index before (added) or after (removed) the
@@ -25,6 +27,7 @@ import orjson
 import socketio
 from engineio import packet as eio_packet
 
+from hubbub.gateway.direct import websocket_text_frame
 from hubbub.metrics import Metrics
 from hubbub.state.bus import Event
 
@@ -55,6 +58,8 @@ class Hub:
         self._sio = sio
         self._metrics = metrics
         self._max_backlog = max_backlog
+        # The same backlog for frames written straight to the transport, in bytes.
+        self._max_buffered = max_backlog * 1024
         self.sockets: dict[str, SocketState] = {}
         self._by_conversation: dict[uuid.UUID, set[str]] = {}
         self._by_user: dict[uuid.UUID, set[str]] = {}
@@ -158,10 +163,12 @@ class Hub:
         return sids
 
     async def write(self, sids: Iterable[str], frame: str) -> None:
-        """One encoded frame to many sockets: a queue put each, no task each."""
+        """One encoded frame to many sockets: a transport write each (or a queue put
+        where an earlier frame still waits), no task each."""
         eio = self._sio.eio
         slow: list[str] = []
-        written = 0
+        wire: bytes | None = None
+        written = direct = 0
         for sid in sids:
             state = self.sockets.get(sid)
             if state is None:
@@ -169,12 +176,23 @@ class Hub:
             socket = eio.sockets.get(state.eio_sid)
             if socket is None or socket.closed:
                 continue
-            if socket.queue.qsize() >= self._max_backlog:
+            ws = getattr(socket, "hubbub_ws", None)
+            if ws is not None and ws.can_write_now():
+                if ws.buffered() > self._max_buffered:
+                    slow.append(sid)
+                    continue
+                if wire is None:
+                    wire = websocket_text_frame("4" + frame)  # Engine.IO MESSAGE
+                ws.write(wire)
+                direct += 1
+            elif socket.queue.qsize() >= self._max_backlog:
                 slow.append(sid)
                 continue
-            socket.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, data=frame))
+            else:
+                socket.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, data=frame))
             written += 1
         self._metrics.deliveries.inc(written)
+        self._metrics.direct_writes.inc(direct)
         for sid in slow:
             self._metrics.slow_consumers.inc()
             log.warning("disconnecting slow consumer %s", sid)

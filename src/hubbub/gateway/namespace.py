@@ -36,6 +36,7 @@ from hubbub.errors import (
     Unavailable,
     ValidationFailed,
 )
+from hubbub.gateway.direct import DirectEngineIO
 from hubbub.gateway.hub import NAMESPACE, Hub, SocketState
 from hubbub.gateway.protocol import (
     ConversationRef,
@@ -65,7 +66,11 @@ Handler = Callable[[SocketState, Any], Awaitable[dict[str, Any]]]
 
 
 class GatewayServer(socketio.AsyncServer):  # type: ignore[misc]
-    """python-socketio's server, telling handlers whether the client wants an ack."""
+    """python-socketio's server, telling handlers whether the client wants an ack, on an
+    Engine.IO server whose sockets the hub can write to directly."""
+
+    def _engineio_server_class(self) -> type[DirectEngineIO]:
+        return DirectEngineIO
 
     async def _handle_event_internal(
         self, server: Any, sid: str, eio_sid: str, data: Any, namespace: str, id: Any

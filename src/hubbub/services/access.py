@@ -34,8 +34,10 @@ from hubbub.db.models import (
     Space,
     SpaceMember,
     StoredFile,
+    User,
 )
 from hubbub.errors import Forbidden, NotFound
+from hubbub.schemas import SenderPublic
 
 ROLE_RANK = {Role.OWNER: 4, Role.ADMIN: 3, Role.MODERATOR: 2, Role.MEMBER: 1}
 
@@ -84,28 +86,58 @@ async def access_conversation(
     return ConversationAccess(conversation=row.Conversation, me=row.Participant)
 
 
-async def access_conversations(
-    session: AsyncSession, pairs: Collection[tuple[uuid.UUID, uuid.UUID]]
-) -> dict[tuple[uuid.UUID, uuid.UUID], ConversationAccess]:
-    """`access_conversation` for many (user, conversation) pairs in one query.
+@dataclass(frozen=True)
+class SenderAccess:
+    """What a send needs of its sender in a conversation, for the group commit of sends:
+    may they send, the conversation's last number (read under its lock), and who they
+    are as the message's `sender`."""
 
-    The answer holds only the pairs whose user is ACTIVE in the conversation; a pair
-    missing from it is NotFound for that user (the group commit of sends asks this).
+    can_send: bool
+    last_seq: int
+    sender: SenderPublic
+
+
+async def access_for_sending(
+    session: AsyncSession, pairs: Collection[tuple[uuid.UUID, uuid.UUID]]
+) -> dict[tuple[uuid.UUID, uuid.UUID], SenderAccess]:
+    """For many (user, conversation) pairs in one query: the pairs whose user is ACTIVE
+    in the conversation (a pair missing from the answer is NotFound for that user).
+
+    The conversations found are locked (PostgreSQL: FOR UPDATE, in id order, so two
+    batches never wait on each other in a cycle; SQLite: the write transaction holds the
+    database), so their `last_seq` stays the last number until this transaction ends.
     """
     if not pairs:
         return {}
     query = (
-        select(Participant, Conversation)
+        select(
+            Participant.user_id,
+            Participant.conversation_id,
+            Participant.can_send_messages,
+            Conversation.last_seq,
+            User.username,
+            User.display_name,
+            User.avatar,
+        )
         .join(Conversation, Conversation.id == Participant.conversation_id)
+        .join(User, User.id == Participant.user_id)
         .where(any_pair(Participant.user_id, Participant.conversation_id, pairs))
         .where(Participant.status == ParticipantStatus.ACTIVE)
+        .order_by(Conversation.id)
+        .with_for_update(of=Conversation)
     )
-    return {
-        (row.Participant.user_id, row.Participant.conversation_id): ConversationAccess(
-            conversation=row.Conversation, me=row.Participant
+    found: dict[tuple[uuid.UUID, uuid.UUID], SenderAccess] = {}
+    for user_id, conversation_id, can_send, last_seq, username, display_name, avatar in (
+        await session.execute(query)
+    ).all():
+        found[(user_id, conversation_id)] = SenderAccess(
+            can_send=can_send,
+            last_seq=last_seq,
+            sender=SenderPublic.model_construct(
+                id=user_id, username=username, display_name=display_name, avatar=avatar
+            ),
         )
-        for row in (await session.execute(query)).all()
-    }
+    return found
 
 
 async def access_message(
@@ -179,7 +211,16 @@ def outranks(actor: Role, target: Role) -> bool:
 
 def require_can_send(access: ConversationAccess) -> None:
     if not access.me.can_send_messages:
-        raise Forbidden("You cannot send messages in this conversation")
+        raise cannot_send()
+
+
+def require_sender_can_send(access: SenderAccess) -> None:
+    if not access.can_send:
+        raise cannot_send()
+
+
+def cannot_send() -> Forbidden:
+    return Forbidden("You cannot send messages in this conversation")
 
 
 def require_can_attach(access: ConversationAccess) -> None:

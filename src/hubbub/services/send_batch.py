@@ -28,8 +28,9 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,16 +41,20 @@ from hubbub.db.models import (
     MessageStatus,
     Participant,
     ParticipantStatus,
-    User,
     new_id,
     utcnow,
 )
 from hubbub.errors import Conflict, HubbubError, ValidationFailed
 from hubbub.metrics import Metrics
 from hubbub.schemas import MessagePublic, SendMessage
-from hubbub.services.access import access_conversations, conversation_not_found, require_can_send
+from hubbub.services.access import (
+    SenderAccess,
+    access_for_sending,
+    conversation_not_found,
+    require_sender_can_send,
+)
 from hubbub.services.sequence import take_seqs
-from hubbub.services.views import Views
+from hubbub.services.views import Views, fresh_message_view
 
 log = logging.getLogger("hubbub.messages")
 
@@ -173,7 +178,7 @@ class SendBatcher:
         outcomes: dict[PendingSend, Stored | HubbubError] = {}
         now = utcnow()
         async with self._db.write() as session:
-            accesses = await access_conversations(
+            accesses = await access_for_sending(
                 session, {(p.sender, p.conversation_id) for p in batch}
             )
             admitted: list[PendingSend] = []
@@ -185,13 +190,13 @@ class SendBatcher:
             fresh, repeats = await self._originals(session, admitted, outcomes)
             for pending in fresh:
                 try:
-                    require_can_send(accesses[(pending.sender, pending.conversation_id)])
+                    require_sender_can_send(accesses[(pending.sender, pending.conversation_id)])
                 except HubbubError as exc:
                     outcomes[pending] = exc
             fresh = [p for p in fresh if p not in outcomes]
             fresh = await self._check_mentions(session, fresh, outcomes)
             if fresh:
-                await self._insert(session, fresh, now, outcomes)
+                await self._insert(session, fresh, accesses, now, outcomes)
         # Repeats within the batch share the outcome of the first send with their key.
         for pending, first in repeats:
             outcome = outcomes[first]
@@ -212,15 +217,19 @@ class SendBatcher:
         """Answer the sends whose optimisticId is stored already; split the others into
         sends to store and repeats of an earlier send of this batch."""
         keys = {p.key for p in admitted if p.key is not None}
-        stored: dict[tuple[uuid.UUID, str], Message] = {}
+        stored: dict[tuple[uuid.UUID, str], tuple[uuid.UUID, uuid.UUID]] = {}
         if keys:
-            for message in (
-                await session.scalars(
-                    select(Message).where(any_pair(Message.sender_id, Message.optimistic_id, keys))
+            for message_id, conversation_id, sender_id, optimistic_id in (
+                await session.execute(
+                    select(
+                        Message.id,
+                        Message.conversation_id,
+                        Message.sender_id,
+                        Message.optimistic_id,
+                    ).where(any_pair(Message.sender_id, Message.optimistic_id, keys))
                 )
             ).all():
-                assert message.optimistic_id is not None
-                stored[(message.sender_id, message.optimistic_id)] = message
+                stored[(sender_id, str(optimistic_id))] = (message_id, conversation_id)
         fresh: list[PendingSend] = []
         repeats: list[tuple[PendingSend, PendingSend]] = []
         first_with: dict[tuple[uuid.UUID, str], PendingSend] = {}
@@ -231,11 +240,15 @@ class SendBatcher:
                 continue
             original = stored.get(key)
             if original is not None:
-                if original.conversation_id != pending.conversation_id:
+                message_id, conversation_id = original
+                if conversation_id != pending.conversation_id:
                     outcomes[pending] = optimistic_id_taken()
-                else:
-                    (view,) = await self._views.messages(session, [original], pending.sender)
-                    outcomes[pending] = (view, False)
+                    continue
+                # A retry of a stored send (rare): its current view, reactions and all.
+                message = await session.get(Message, message_id)
+                assert message is not None
+                (view,) = await self._views.messages(session, [message], pending.sender)
+                outcomes[pending] = (view, False)
             elif key in first_with:
                 repeats.append((pending, first_with[key]))
             else:
@@ -275,6 +288,7 @@ class SendBatcher:
         self,
         session: AsyncSession,
         fresh: list[PendingSend],
+        accesses: dict[tuple[uuid.UUID, uuid.UUID], SenderAccess],
         now: datetime,
         outcomes: dict[PendingSend, Stored | HubbubError],
     ) -> None:
@@ -282,65 +296,76 @@ class SendBatcher:
         by_conversation: dict[uuid.UUID, list[PendingSend]] = {}
         for pending in fresh:
             by_conversation.setdefault(pending.conversation_id, []).append(pending)
+        last_seqs = {
+            cid: accesses[(sends[0].sender, cid)].last_seq for cid, sends in by_conversation.items()
+        }
         firsts = await take_seqs(
-            session, {cid: [ids[p] for p in sends] for cid, sends in by_conversation.items()}, now
+            session,
+            {cid: [ids[p] for p in sends] for cid, sends in by_conversation.items()},
+            last_seqs,
+            now,
         )
-        messages: list[Message] = []
+        rows: list[dict[str, Any]] = []
         for cid, sends in by_conversation.items():
-            if cid not in firsts:
-                for pending in sends:
-                    outcomes[pending] = conversation_not_found()
-                continue
             for offset, pending in enumerate(sends):
                 seq = firsts[cid] + offset
-                messages.append(
-                    Message(
-                        id=ids[pending],
-                        conversation_id=cid,
-                        sender_id=pending.sender,
-                        type=pending.req.type,
-                        content=pending.content,
-                        status=MessageStatus.SENT,
-                        seq=seq,
-                        change_seq=seq,
-                        parent_message_id=None,
-                        thread_id=None,
-                        reply_count=0,
-                        metadata_=dict(pending.req.metadata),
-                        mentions=pending.mentions,
-                        client_timestamp=pending.client_timestamp,
-                        server_timestamp=now,
-                        created_at=now,
-                        updated_at=now,
-                        edited_at=None,
-                        deleted_at=None,
-                        optimistic_id=pending.req.optimistic_id,
-                    )
+                row = new_message_row(
+                    ids[pending],
+                    cid,
+                    pending.sender,
+                    pending.req,
+                    content=pending.content,
+                    mentions=pending.mentions,
+                    client_timestamp=pending.client_timestamp,
+                    seq=seq,
+                    now=now,
                 )
-        if not messages:
-            return
-        await session.execute(insert(Message), [_row(m) for m in messages])
-        authors = {
-            u.id: u
-            for u in (
-                await session.scalars(
-                    select(User).where(User.id.in_({m.sender_id for m in messages}))
-                )
-            ).all()
-        }
-        by_id = {ids[p]: p for p in fresh}
-        for message in messages:
-            # A new message has no reactions, no files and nobody has read it: its view
-            # needs no further queries.
-            view = self._views.new_message(message, authors.get(message.sender_id), [])
-            outcomes[by_id[message.id]] = (view, True)
+                rows.append(row)
+                sender = accesses[(pending.sender, cid)].sender
+                # A new message has no reactions, no files and nobody has read it: its
+                # view needs no further queries.
+                outcomes[pending] = (fresh_message_view(row, sender, []), True)
+        await session.execute(insert(_MESSAGES), rows)
 
 
-_COLUMNS = tuple(Message.__mapper__.column_attrs.keys())
+_MESSAGES = cast(Table, Message.__table__)
 
 
-def _row(message: Message) -> dict[str, object]:
-    return {name: getattr(message, name) for name in _COLUMNS}
+def new_message_row(
+    message_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    sender: uuid.UUID,
+    req: SendMessage,
+    *,
+    content: str,
+    mentions: list[uuid.UUID],
+    client_timestamp: datetime | None,
+    seq: int,
+    now: datetime,
+) -> dict[str, Any]:
+    """The `messages` row of a new message (not a reply), by column name."""
+    return {
+        "id": message_id,
+        "conversation_id": conversation_id,
+        "sender_id": sender,
+        "type": req.type,
+        "content": content,
+        "status": MessageStatus.SENT,
+        "seq": seq,
+        "change_seq": seq,
+        "parent_message_id": None,
+        "thread_id": None,
+        "reply_count": 0,
+        "metadata": dict(req.metadata),
+        "mentions": mentions,
+        "client_timestamp": client_timestamp,
+        "server_timestamp": now,
+        "created_at": now,
+        "updated_at": now,
+        "edited_at": None,
+        "deleted_at": None,
+        "optimistic_id": req.optimistic_id,
+    }
 
 
 def _answer(pending: PendingSend, outcome: Stored | BaseException) -> None:

@@ -6,9 +6,8 @@ the database's write lock (SQLite) until commit, so within a conversation number
 is commit order: a reader that has seen number N has seen every change below N
 (DATA.md, "Sequence numbers"; PROTOCOL.md, "Resume").
 
-`take_seqs` numbers a whole batch of new messages (the group commit of sends): it locks
-the batch's conversations in id order (so two batches never wait on each other in a
-cycle), then moves every one of them with one executemany UPDATE.
+`take_seqs` numbers a whole batch of new messages (the group commit of sends), whose
+conversations `access_for_sending` has locked, with one executemany UPDATE.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.db.models import Conversation, Message, MessageStatus, MessageType, new_id, utcnow
@@ -50,51 +49,41 @@ async def take_seq(
 
 
 async def take_seqs(
-    session: AsyncSession, new_messages: dict[uuid.UUID, list[uuid.UUID]], now: datetime
+    session: AsyncSession,
+    new_messages: dict[uuid.UUID, list[uuid.UUID]],
+    last_seqs: dict[uuid.UUID, int],
+    now: datetime,
 ) -> dict[uuid.UUID, int]:
     """Numbers for new messages, per conversation: {conversation: first number}.
 
     `new_messages` maps each conversation to its new message ids in order; message i of
     conversation c gets number first[c] + i, and the last one becomes c's last message.
-    A conversation that no longer exists is missing from the answer.
+    `last_seqs` are the conversations' numbers as read under their lock in this
+    transaction (`access_for_sending`); one executemany UPDATE moves them all.
     """
-    ids = sorted(new_messages)
-    current = dict(
-        (
-            await session.execute(
-                select(Conversation.id, Conversation.last_seq)
-                .where(Conversation.id.in_(ids))
-                .order_by(Conversation.id)
-                .with_for_update()
-            )
-        ).all()
-    )
     table = cast(Table, Conversation.__table__)
-    moves = [
-        {
-            "b_id": cid,
-            "b_seq": current[cid] + len(new_messages[cid]),
-            "b_count": len(new_messages[cid]),
-            "b_last": new_messages[cid][-1],
-            "b_at": now,
-        }
-        for cid in ids
-        if cid in current
-    ]
-    if moves:
-        await session.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(
-                last_seq=bindparam("b_seq"),
-                message_count=table.c.message_count + bindparam("b_count"),
-                last_message_id=bindparam("b_last"),
-                last_message_at=bindparam("b_at"),
-                updated_at=bindparam("b_at"),
-            ),
-            moves,
-        )
-    return {cid: int(last) + 1 for cid, last in current.items()}
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            last_seq=bindparam("b_seq"),
+            message_count=table.c.message_count + bindparam("b_count"),
+            last_message_id=bindparam("b_last"),
+            last_message_at=bindparam("b_at"),
+            updated_at=bindparam("b_at"),
+        ),
+        [
+            {
+                "b_id": cid,
+                "b_seq": last_seqs[cid] + len(ids),
+                "b_count": len(ids),
+                "b_last": ids[-1],
+                "b_at": now,
+            }
+            for cid, ids in sorted(new_messages.items())
+        ],
+    )
+    return {cid: last_seqs[cid] + 1 for cid in new_messages}
 
 
 async def write_system_message(

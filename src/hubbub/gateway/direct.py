@@ -1,0 +1,120 @@
+"""Direct frame writes: fan-out that skips Engine.IO's per-socket queue and writer task.
+
+Hub -> here -> the socket's transport. Engine.IO gives every socket a queue and a writer
+task: each frame queued wakes that task, which awaits a `wait_for`, builds an ASGI
+message, and hands it to the server, which frames it and writes. Per recipient of a
+fan-out that is a task switch and a few dictionaries. Here the WebSocket frame of an
+event is built once (`websocket_text_frame`) and written to each recipient's transport
+as it is.
+
+Order on a socket stays the order of sending: a frame goes direct only when nothing
+queued earlier is still waiting to be written (`DirectWebSocket.can_write_now`: the
+queue is empty and the writer holds no packet it has taken but not yet written);
+otherwise it is queued like any other. python-socketio's own packets (CONNECT, acks)
+and Engine.IO's pings keep using the queue. Direct writes need the transport of
+uvicorn's WebSocket protocol (what `hubbub serve` runs); under any other server every
+frame is queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from typing import Any
+
+import engineio
+from engineio.async_drivers.asgi import WebSocket as AsgiWebSocket
+
+
+def websocket_text_frame(text: str) -> bytes:
+    """A final, unmasked RFC 6455 text frame (server to client) carrying `text`."""
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x81, size))
+    elif size < 65536:
+        header = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, size)
+    return header + payload
+
+
+class CountingQueue(asyncio.Queue[Any]):
+    """A socket's Engine.IO queue that knows how many packets its writer has taken and
+    not yet written (`taken`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.taken = 0
+
+    def _get(self) -> Any:
+        # Every way out of an asyncio.Queue (get, get_nowait) takes its item here.
+        item = super()._get()
+        if item is not None:
+            self.taken += 1
+        return item
+
+
+class DirectWebSocket(AsgiWebSocket):  # type: ignore[misc]
+    """Engine.IO's ASGI WebSocket wrapper, registered on its socket so the hub can
+    write to the transport beneath it."""
+
+    def __init__(self, handler: Any, server: Any) -> None:
+        super().__init__(handler, server)
+        self._socket: Any = getattr(handler, "__self__", None)
+        self._protocol: Any = None
+
+    async def __call__(self, environ: dict[str, Any]) -> str:
+        protocol = getattr(environ.get("asgi.send"), "__self__", None)
+        transport = getattr(protocol, "transport", None)
+        # Only sockets that opened over WebSocket: one upgraded from polling has had its
+        # queue drained by HTTP responses, which the count does not follow.
+        opened_here = "sid=" not in environ.get("QUERY_STRING", "")
+        if (
+            self._socket is not None
+            and opened_here
+            # uvloop's transports are not asyncio.Transport subclasses: duck typing.
+            and callable(getattr(transport, "write", None))
+            and callable(getattr(transport, "get_write_buffer_size", None))
+            and hasattr(protocol, "close_sent")
+        ):
+            self._protocol = protocol
+            self._socket.hubbub_ws = self
+        result: str = await super().__call__(environ)
+        return result
+
+    async def send(self, message: Any) -> None:
+        try:
+            await super().send(message)
+        finally:
+            queue = getattr(self._socket, "queue", None)
+            if isinstance(queue, CountingQueue) and queue.taken > 0:
+                queue.taken -= 1
+
+    def can_write_now(self) -> bool:
+        protocol = self._protocol
+        if protocol is None or protocol.close_sent or protocol.transport.is_closing():
+            return False
+        queue = self._socket.queue
+        return isinstance(queue, CountingQueue) and queue.taken == 0 and queue.empty()
+
+    def buffered(self) -> int:
+        """Bytes written but not yet taken by the kernel (a slow reader's backlog)."""
+        size: int = self._protocol.transport.get_write_buffer_size()
+        return size
+
+    def write(self, frame: bytes) -> None:
+        self._protocol.transport.write(frame)
+
+
+class DirectEngineIO(engineio.AsyncServer):  # type: ignore[misc]
+    """Engine.IO server whose sockets count their queue and register their WebSocket."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A copy: the driver's table is shared by every server of the process.
+        drivers: dict[str, Any] = self._async  # type: ignore[has-type]
+        self._async = dict(drivers, websocket=DirectWebSocket)
+
+    def create_queue(self, *args: Any, **kwargs: Any) -> asyncio.Queue[Any]:
+        return CountingQueue()
