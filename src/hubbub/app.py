@@ -24,6 +24,7 @@ from hubbub.api.http import GuardMiddleware, install_error_handlers
 from hubbub.api.routes import auth, conversations, files, messages, ops, spaces, users
 from hubbub.api.webui import install_web
 from hubbub.config import Settings
+from hubbub.gateway.direct import JsonPacket
 from hubbub.gateway.hub import Hub
 from hubbub.gateway.namespace import GatewayServer, MessagingNamespace
 from hubbub.services.container import Services, build_services
@@ -53,6 +54,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> Node:
         # gets `connect_error` "unauthorized"; CORS headers come from the middleware.
         cors_allowed_origins=[],
         max_http_buffer_size=settings.max_socket_message_bytes,
+        serializer=JsonPacket,
         logger=False,
         engineio_logger=False,
     )

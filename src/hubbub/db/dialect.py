@@ -25,7 +25,6 @@ from sqlalchemy import (
     event,
     func,
     literal_column,
-    or_,
     select,
     text,
 )
@@ -103,12 +102,16 @@ class UuidList(TypeDecorator[list[uuid.UUID]]):
         return [v if isinstance(v, uuid.UUID) else uuid.UUID(str(v)) for v in value]
 
 
-def any_pair(first: Any, second: Any, pairs: Iterable[tuple[Any, Any]]) -> ColumnElement[bool]:
-    """`(first, second)` is one of `pairs`, written as an OR of pairs: SQLite plans a
-    row-value IN over a composite index as a full scan, an OR of pairs as index lookups
-    (PostgreSQL serves both with its index)."""
-    matches: ColumnElement[bool] = or_(*(and_(first == a, second == b) for a, b in pairs))
-    return matches
+def among_pairs(first: Any, second: Any, pairs: Iterable[tuple[Any, Any]]) -> ColumnElement[bool]:
+    """Rows whose `(first, second)` may be one of `pairs`: `first IN (…) AND second IN
+    (…)`, a superset the caller narrows to its pairs. Both databases serve it from a
+    composite index on (first, second), and its expanding IN lists keep it one cached
+    statement whatever the number of pairs (a row-value IN is a full scan on SQLite; an
+    OR of pairs is a new statement to compile for every size)."""
+    firsts = {a for a, _ in pairs}
+    seconds = {b for _, b in pairs}
+    condition: ColumnElement[bool] = and_(first.in_(firsts), second.in_(seconds))
+    return condition
 
 
 def uuid_column_type() -> Uuid[uuid.UUID]:

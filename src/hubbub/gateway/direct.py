@@ -19,10 +19,13 @@ frame is queued.
 from __future__ import annotations
 
 import asyncio
+import json
 import struct
 from typing import Any
 
 import engineio
+import orjson
+import socketio
 from engineio.async_drivers.asgi import WebSocket as AsgiWebSocket
 
 
@@ -118,3 +121,42 @@ class DirectEngineIO(engineio.AsyncServer):  # type: ignore[misc]
 
     def create_queue(self, *args: Any, **kwargs: Any) -> asyncio.Queue[Any]:
         return CountingQueue()
+
+    async def send(self, sid: str, data: Any) -> None:
+        """python-socketio's packets (CONNECT, acks) the same way: straight to the
+        transport when nothing waits before them."""
+        socket = self.sockets.get(sid)
+        ws = getattr(socket, "hubbub_ws", None)
+        if isinstance(data, str) and ws is not None and not socket.closed and ws.can_write_now():
+            ws.write(websocket_text_frame("4" + data))  # Engine.IO MESSAGE
+            return
+        await super().send(sid, data)
+
+
+class FastJson:
+    """The JSON module python-socketio encodes packets with: orjson where it can (an
+    ack carries a whole message), the standard library where orjson refuses (integers
+    beyond 64 bits); decoding stays the standard library's, which every existing
+    client's payloads were written against."""
+
+    @staticmethod
+    def dumps(obj: Any, **kwargs: Any) -> str:
+        try:
+            return orjson.dumps(obj).decode()
+        except TypeError:
+            return json.dumps(obj, **kwargs)
+
+    @staticmethod
+    def loads(text: str | bytes, **kwargs: Any) -> Any:
+        return json.loads(text, **kwargs)
+
+
+class JsonPacket(socketio.packet.Packet):  # type: ignore[misc]
+    """Socket.IO packets as hubbub sends them: JSON only, encoded with `FastJson`.
+    python-socketio walks every outgoing payload looking for bytes to send as binary
+    attachments (a sixth of a busy node's CPU, on acks that carry a whole message);
+    hubbub never sends bytes, so the walk is skipped. Incoming binary packets still
+    decode, and their payloads fail validation like any other wrong type."""
+
+    uses_binary_events = False
+    json = FastJson

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hubbub.db.dialect import any_pair
+from hubbub.db.dialect import among_pairs
 from hubbub.db.models import (
     Conversation,
     ConversationType,
@@ -121,7 +121,7 @@ async def access_for_sending(
         )
         .join(Conversation, Conversation.id == Participant.conversation_id)
         .join(User, User.id == Participant.user_id)
-        .where(any_pair(Participant.user_id, Participant.conversation_id, pairs))
+        .where(among_pairs(Participant.user_id, Participant.conversation_id, pairs))
         .where(Participant.status == ParticipantStatus.ACTIVE)
         .order_by(Conversation.id)
         .with_for_update(of=Conversation)
@@ -130,6 +130,8 @@ async def access_for_sending(
     for user_id, conversation_id, can_send, last_seq, username, display_name, avatar in (
         await session.execute(query)
     ).all():
+        if (user_id, conversation_id) not in pairs:
+            continue  # the query's superset
         found[(user_id, conversation_id)] = SenderAccess(
             can_send=can_send,
             last_seq=last_seq,

@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.db.database import Database
-from hubbub.db.dialect import any_pair
+from hubbub.db.dialect import among_pairs
 from hubbub.db.models import (
     Message,
     MessageStatus,
@@ -226,7 +226,7 @@ class SendBatcher:
                         Message.conversation_id,
                         Message.sender_id,
                         Message.optimistic_id,
-                    ).where(any_pair(Message.sender_id, Message.optimistic_id, keys))
+                    ).where(among_pairs(Message.sender_id, Message.optimistic_id, keys))
                 )
             ).all():
                 stored[(sender_id, str(optimistic_id))] = (message_id, conversation_id)
@@ -269,7 +269,7 @@ class SendBatcher:
             (
                 await session.execute(
                     select(Participant.conversation_id, Participant.user_id)
-                    .where(any_pair(Participant.conversation_id, Participant.user_id, wanted))
+                    .where(among_pairs(Participant.conversation_id, Participant.user_id, wanted))
                     .where(Participant.status == ParticipantStatus.ACTIVE)
                 )
             ).all()
