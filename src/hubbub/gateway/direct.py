@@ -42,13 +42,31 @@ def websocket_text_frame(text: str) -> bytes:
     return header + payload
 
 
+# python-engineio clients refuse a long-polling response of more than 16 packets (and
+# disconnect); a burst of events can queue more than that for one socket.
+MAX_PACKETS_PER_POLL = 16
+
+
 class CountingQueue(asyncio.Queue[Any]):
     """A socket's Engine.IO queue that knows how many packets its writer has taken and
-    not yet written (`taken`)."""
+    not yet written (`taken`), and hands out at most `MAX_PACKETS_PER_POLL` per wait
+    (Engine.IO's `poll` takes one with `get`, then drains with `get_nowait`)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.taken = 0
+        self._budget = MAX_PACKETS_PER_POLL
+
+    async def get(self) -> Any:
+        self._budget = MAX_PACKETS_PER_POLL
+        return await super().get()
+
+    def get_nowait(self) -> Any:
+        if self._budget <= 0:
+            raise asyncio.QueueEmpty  # the rest goes with the next poll
+        item = super().get_nowait()
+        self._budget -= 1
+        return item
 
     def _get(self) -> Any:
         # Every way out of an asyncio.Queue (get, get_nowait) takes its item here.

@@ -23,7 +23,8 @@ from typing import Any, Protocol
 
 import orjson
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+
+from hubbub.state.pipelining import Pipelined
 
 log = logging.getLogger("hubbub.bus")
 
@@ -131,6 +132,7 @@ class RedisEventBus:
         self._on_reconnect = on_reconnect
         self._on_failure = on_failure or (lambda _: None)
         self.connected = asyncio.Event()
+        self._outbox = Pipelined(redis, on_lost=self._publish_lost)
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
@@ -140,17 +142,21 @@ class RedisEventBus:
 
     async def publish(self, event: Event) -> None:
         await _deliver(self._subscribers, event)
-        try:
-            await self._redis.publish(self._channel, event.encode(self._node))
-        except (RedisError, OSError):
-            # The event is committed; other nodes' clients will fetch it with `sync`.
-            self._on_failure("publish")
-            log.warning("redis unavailable: %s not sent to other nodes", event.name)
+        payload = event.encode(self._node)
+        # Sent with whatever else this node publishes meanwhile, in order, unawaited.
+        self._outbox.fire(lambda pipe: pipe.publish(self._channel, payload))
+
+    def _publish_lost(self, exc: BaseException) -> None:
+        # The events are committed; other nodes' clients will fetch them with `sync`.
+        self._on_failure("publish")
+        log.warning("redis unavailable: events not sent to other nodes (%s)", exc)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="hubbub-redis-bus")
 
     async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._outbox.flush()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
