@@ -270,6 +270,11 @@ async def _outage_scenario(n1: Server, n2: Server, redis: RedisProcess) -> None:
         # Local delivery goes on without Redis.
         for m in during:
             await b1.wait_for("new_message", lambda d, m=m: d["message"]["id"] == m["id"])
+        # A new socket connects without Redis, and hears what is sent next.
+        b3: Client = await on1(b)
+        assert (await b3.wait_for("connection_success"))["userId"] == b.id
+        during.append(await send(a1, "during, to the new socket too"))
+        await b3.wait_for("new_message", lambda d: d["message"]["id"] == during[-1]["id"])
 
         redis.start()
         # Live delivery comes back on both nodes: keep sending until each side hears one.

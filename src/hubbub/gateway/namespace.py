@@ -148,7 +148,13 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         timer = self._offline_timers.pop(principal.user_id, None)
         if timer is not None:
             timer.cancel()
-        count = await self.services.presence.connected(principal.user_id, sid)
+        try:
+            count = await self.services.presence.connected(principal.user_id, sid)
+        except (RedisError, OSError):
+            # Presence is shared state in Redis; without it the socket still connects
+            # (QUALITY.md, 5) and this node's own sockets say whether it is the first.
+            self.metrics.redis_failures.labels("presence").inc()
+            count = len(self.hub.user_sockets(principal.user_id))
         took = time.perf_counter() - started
         self.metrics.handshake_seconds.observe(took)
         # The CONNECT packet goes out when this handler returns; what follows is queued
@@ -195,8 +201,13 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def _maybe_offline(self, user_id: uuid.UUID) -> None:
         self._offline_timers.pop(user_id, None)
-        if user_id in await self.services.presence.online([user_id]):
-            return
+        try:
+            if user_id in await self.services.presence.online([user_id]):
+                return
+        except (RedisError, OSError):
+            self.metrics.redis_failures.labels("presence").inc()
+            if self.hub.user_sockets(user_id):
+                return
         seen = utcnow()
         await self.services.users.mark_seen(user_id, seen)
         await self.services.bus.publish(

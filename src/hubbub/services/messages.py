@@ -36,7 +36,7 @@ from hubbub.db.models import (
     new_id,
     utcnow,
 )
-from hubbub.errors import BadRequest, NotFound, RateLimited, ValidationFailed
+from hubbub.errors import BadRequest, RateLimited, ValidationFailed
 from hubbub.metrics import Metrics
 from hubbub.schemas import (
     MAX_CONTENT,
@@ -52,6 +52,7 @@ from hubbub.services import events
 from hubbub.services.access import (
     ConversationAccess,
     access_conversation,
+    access_conversations_of,
     access_message,
     message_not_found,
     require_can_attach,
@@ -454,20 +455,44 @@ class MessageService:
         self, viewer: uuid.UUID, known: dict[uuid.UUID, int], *, limit: int
     ) -> tuple[dict[uuid.UUID, ChangesPage], list[uuid.UUID]]:
         """Resume (PROTOCOL.md): per known conversation, the changes after the client's
-        number; conversations the viewer is no longer in come back as `removed`."""
+        number; conversations the viewer is no longer in come back as `removed`.
+
+        A reconnect storm is many of these at once, so the work is shared: one access
+        query for every conversation, no query at all for one without changes, one page
+        query for each of the others, and one set of view queries for all their rows.
+        """
         pages: dict[uuid.UUID, ChangesPage] = {}
-        removed: list[uuid.UUID] = []
+        pending: list[tuple[uuid.UUID, list[Message], bool, int]] = []
         async with self._db.read() as session:
+            accesses = await access_conversations_of(session, viewer, list(known))
+            removed = [cid for cid in known if cid not in accesses]
             for conversation_id, since in known.items():
-                try:
-                    access = await access_conversation(session, viewer, conversation_id)
-                except NotFound:
-                    removed.append(conversation_id)
+                access = accesses.get(conversation_id)
+                if access is None:
                     continue
-                pages[conversation_id] = await self._changes(
-                    session, access, viewer, since=since, limit=limit
+                # The bound is read before the messages: a change committed in between
+                # has a higher number and waits for the next page, so nothing is skipped.
+                upto = access.conversation.last_seq
+                if upto <= since:
+                    pages[conversation_id] = ChangesPage(changes=[], last_seq=since, has_more=False)
+                    continue
+                rows, has_more = await _page(
+                    session,
+                    Message.conversation_id == conversation_id,
+                    Message.change_seq > since,
+                    Message.change_seq <= upto,
+                    limit=limit,
+                    order=Message.change_seq,
                 )
-        return pages, removed
+                last = rows[-1].change_seq if has_more else upto
+                pending.append((conversation_id, rows, has_more, last))
+            every_row = [m for _, rows, _, _ in pending for m in rows]
+            views = iter(await self._views.messages(session, every_row, viewer))
+        for conversation_id, rows, has_more, last in pending:
+            pages[conversation_id] = ChangesPage(
+                changes=[next(views) for _ in rows], last_seq=last, has_more=has_more
+            )
+        return {cid: pages[cid] for cid in known if cid in pages}, removed
 
     async def search(
         self,
