@@ -537,3 +537,33 @@ async def test_send_rate_limit(client: httpx.AsyncClient, register: RegisterFn, 
             f"/conversations/{cid}/messages", headers=ben.headers, json={"content": "b"}
         )
     ).status_code == 201
+
+
+async def test_resume_across_many_conversations_in_shared_queries(
+    client: httpx.AsyncClient, node: Node, register: RegisterFn
+) -> None:
+    """`sync` over more conversations than one resume query takes: each page holds exactly
+    the changes after its number, a full page says there is more, a conversation without
+    changes costs nothing, and one the user left comes back as removed."""
+    ann, ben = await register("ann"), await register("ben")
+    groups = [await create_group(client, ann, ben, name=f"g{i}") for i in range(55)]
+    for i, cid in enumerate(groups):
+        for n in range(i % 4):
+            await send(client, ben, cid, f"{i}.{n}")
+    left = await create_group(client, ben, ann, name="left")
+    await send(client, ben, left, "before leaving")
+    r = await client.delete(f"/conversations/{left}/participants/{ann.id}", headers=ann.headers)
+    assert r.status_code == 200, r.text
+
+    known = {uuid.UUID(cid): 1 for cid in groups} | {uuid.UUID(left): 0}
+    pages, removed = await node.services.messages.sync(ann.id, known, limit=2)
+    assert removed == [uuid.UUID(left)]
+    assert list(pages) == [uuid.UUID(cid) for cid in groups]  # in the order asked
+    for cid in groups:
+        history = await node.services.messages.history(ann.id, uuid.UUID(cid), limit=100)
+        after_one = [m.seq for m in history.messages if m.seq > 1]
+        page = pages[uuid.UUID(cid)]
+        assert [m.seq for m in page.changes] == after_one[:2], cid
+        assert page.has_more is (len(after_one) > 2)
+        last = max([1, *after_one])
+        assert page.last_seq == (after_one[1] if page.has_more else last)

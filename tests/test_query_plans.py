@@ -3,7 +3,7 @@
 A conversation with 200,000 messages (plus 200 other conversations for the same user)
 is loaded directly with INSERT … SELECT; the services then run their real queries for
 a history page (newest, before, after, around), the conversation list with unread
-counts, resume (`/changes`) and search. Every statement they send that touches
+counts, resume (`/changes` and `sync`) and search. Every statement they send that touches
 `messages` is captured as sent and EXPLAINed; a sequential scan of `messages` fails.
 """
 
@@ -126,6 +126,16 @@ async def test_hot_queries_use_indexes_on_200k_messages(node: Node) -> None:
         assert unread[big] == 15  # 30 unread numbers, half of them mine
         changes = await services.messages.changes(me, big, since=MESSAGES - 100, limit=100)
         assert len(changes.changes) == 100
+        # Resume across 61 conversations: two queries for the pages (50 per query).
+        others = [c.id for c in listed.conversations if c.id != big][:60]
+        pages, removed = await services.messages.sync(
+            me, {big: MESSAGES - 100, **dict.fromkeys(others, 40)}, limit=100
+        )
+        assert removed == []
+        newest_hundred = list(range(MESSAGES - 99, MESSAGES + 1))
+        assert [m.change_seq for m in pages[big].changes] == newest_hundred
+        assert pages[big].has_more is False
+        assert all([m.seq for m in pages[o].changes] == list(range(41, 51)) for o in others)
         found = await services.messages.search(
             me, "topic7", conversation_id=None, limit=20, before=None
         )

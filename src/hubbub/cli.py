@@ -123,6 +123,9 @@ def _serve(settings: Settings) -> int:
         http="auto",
         ws="websockets-sansio",
         ws_per_message_deflate=False,
+        # Engine.IO pings every socket (25 s) and drops a silent one; WebSocket-level
+        # pings from uvicorn on top would double every idle socket's upkeep.
+        ws_ping_interval=None,
         lifespan="on",
         access_log=False,
         timeout_graceful_shutdown=5,

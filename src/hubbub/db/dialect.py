@@ -22,6 +22,7 @@ from sqlalchemy import (
     Select,
     Uuid,
     and_,
+    bindparam,
     event,
     func,
     literal_column,
@@ -102,16 +103,27 @@ class UuidList(TypeDecorator[list[uuid.UUID]]):
         return [v if isinstance(v, uuid.UUID) else uuid.UUID(str(v)) for v in value]
 
 
-def among_pairs(first: Any, second: Any, pairs: Iterable[tuple[Any, Any]]) -> ColumnElement[bool]:
-    """Rows whose `(first, second)` may be one of `pairs`: `first IN (…) AND second IN
-    (…)`, a superset the caller narrows to its pairs. Both databases serve it from a
-    composite index on (first, second), and its expanding IN lists keep it one cached
-    statement whatever the number of pairs (a row-value IN is a full scan on SQLite; an
-    OR of pairs is a new statement to compile for every size)."""
-    firsts = {a for a, _ in pairs}
-    seconds = {b for _, b in pairs}
-    condition: ColumnElement[bool] = and_(first.in_(firsts), second.in_(seconds))
+def among_pairs(first: Any, second: Any) -> ColumnElement[bool]:
+    """Rows whose `(first, second)` may be one of some pairs, bound at execution with
+    `pair_values(pairs)`: `first IN (…) AND second IN (…)`, a superset the caller narrows
+    to its pairs. Both databases serve it from a composite index on (first, second), and
+    its expanding IN lists keep it one statement, built and compiled once, whatever the
+    number of pairs (a row-value IN is a full scan on SQLite; an OR of pairs is a new
+    statement to build and compile every time)."""
+    condition: ColumnElement[bool] = and_(
+        first.in_(bindparam("pair_firsts", expanding=True)),
+        second.in_(bindparam("pair_seconds", expanding=True)),
+    )
     return condition
+
+
+def pair_values(pairs: Iterable[tuple[Any, Any]]) -> dict[str, list[Any]]:
+    """The parameters of an `among_pairs` condition."""
+    pairs = list(pairs)
+    return {
+        "pair_firsts": list(dict.fromkeys(a for a, _ in pairs)),
+        "pair_seconds": list(dict.fromkeys(b for _, b in pairs)),
+    }
 
 
 def uuid_column_type() -> Uuid[uuid.UUID]:

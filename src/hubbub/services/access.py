@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hubbub.db.dialect import among_pairs
+from hubbub.db.dialect import among_pairs, pair_values
 from hubbub.db.models import (
     Conversation,
     ConversationType,
@@ -117,6 +117,26 @@ class SenderAccess:
     sender: SenderPublic
 
 
+# Built once (every batch of sends asks it; building it costs more than running it).
+_SENDERS = (
+    select(
+        Participant.user_id,
+        Participant.conversation_id,
+        Participant.can_send_messages,
+        Conversation.last_seq,
+        User.username,
+        User.display_name,
+        User.avatar,
+    )
+    .join(Conversation, Conversation.id == Participant.conversation_id)
+    .join(User, User.id == Participant.user_id)
+    .where(among_pairs(Participant.user_id, Participant.conversation_id))
+    .where(Participant.status == ParticipantStatus.ACTIVE)
+    .order_by(Conversation.id)
+    .with_for_update(of=Conversation)
+)
+
+
 async def access_for_sending(
     session: AsyncSession, pairs: Collection[tuple[uuid.UUID, uuid.UUID]]
 ) -> dict[tuple[uuid.UUID, uuid.UUID], SenderAccess]:
@@ -129,26 +149,9 @@ async def access_for_sending(
     """
     if not pairs:
         return {}
-    query = (
-        select(
-            Participant.user_id,
-            Participant.conversation_id,
-            Participant.can_send_messages,
-            Conversation.last_seq,
-            User.username,
-            User.display_name,
-            User.avatar,
-        )
-        .join(Conversation, Conversation.id == Participant.conversation_id)
-        .join(User, User.id == Participant.user_id)
-        .where(among_pairs(Participant.user_id, Participant.conversation_id, pairs))
-        .where(Participant.status == ParticipantStatus.ACTIVE)
-        .order_by(Conversation.id)
-        .with_for_update(of=Conversation)
-    )
     found: dict[tuple[uuid.UUID, uuid.UUID], SenderAccess] = {}
     for user_id, conversation_id, can_send, last_seq, username, display_name, avatar in (
-        await session.execute(query)
+        await session.execute(_SENDERS, pair_values(pairs))
     ).all():
         if (user_id, conversation_id) not in pairs:
             continue  # the query's superset

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, and_, delete, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from hubbub.db.database import Database
 from hubbub.db.dialect import fts_condition
@@ -458,39 +458,41 @@ class MessageService:
         number; conversations the viewer is no longer in come back as `removed`.
 
         A reconnect storm is many of these at once, so the work is shared: one access
-        query for every conversation, no query at all for one without changes, one page
-        query for each of the others, and one set of view queries for all their rows.
+        query for every conversation, nothing more for one without changes, one query
+        for the pages of up to `SYNC_CONVERSATIONS_PER_QUERY` others, and one set of
+        view queries for all their rows.
         """
         pages: dict[uuid.UUID, ChangesPage] = {}
-        pending: list[tuple[uuid.UUID, list[Message], bool, int]] = []
         async with self._db.read() as session:
             accesses = await access_conversations_of(session, viewer, list(known))
             removed = [cid for cid in known if cid not in accesses]
+            # The bounds are read before the messages: a change committed in between has
+            # a higher number and waits for the next page, so nothing is skipped.
+            wanted: list[tuple[uuid.UUID, int, int]] = []
             for conversation_id, since in known.items():
                 access = accesses.get(conversation_id)
                 if access is None:
                     continue
-                # The bound is read before the messages: a change committed in between
-                # has a higher number and waits for the next page, so nothing is skipped.
                 upto = access.conversation.last_seq
                 if upto <= since:
                     pages[conversation_id] = ChangesPage(changes=[], last_seq=since, has_more=False)
-                    continue
-                rows, has_more = await _page(
-                    session,
-                    Message.conversation_id == conversation_id,
-                    Message.change_seq > since,
-                    Message.change_seq <= upto,
-                    limit=limit,
-                    order=Message.change_seq,
-                )
-                last = rows[-1].change_seq if has_more else upto
-                pending.append((conversation_id, rows, has_more, last))
-            every_row = [m for _, rows, _, _ in pending for m in rows]
+                else:
+                    wanted.append((conversation_id, since, upto))
+            found: dict[uuid.UUID, list[Message]] = {}
+            for start in range(0, len(wanted), SYNC_CONVERSATIONS_PER_QUERY):
+                chunk = wanted[start : start + SYNC_CONVERSATIONS_PER_QUERY]
+                for message in await _changes_of_many(session, chunk, limit=limit):
+                    found.setdefault(message.conversation_id, []).append(message)
+            kept = {cid: found.get(cid, [])[:limit] for cid, _, _ in wanted}
+            every_row = [m for rows in kept.values() for m in rows]
             views = iter(await self._views.messages(session, every_row, viewer))
-        for conversation_id, rows, has_more, last in pending:
+        for conversation_id, _, upto in wanted:
+            rows = kept[conversation_id]
+            has_more = len(found.get(conversation_id, [])) > limit
             pages[conversation_id] = ChangesPage(
-                changes=[next(views) for _ in rows], last_seq=last, has_more=has_more
+                changes=[next(views) for _ in rows],
+                last_seq=rows[-1].change_seq if has_more else upto,
+                has_more=has_more,
             )
         return {cid: pages[cid] for cid in known if cid in pages}, removed
 
@@ -717,6 +719,46 @@ async def _message_in(
         .where(Message.id == message_id)
         .where(Message.conversation_id == conversation_id)
     )
+
+
+# Conversations whose changes one resume query fetches (SQLite parses an OR of N terms
+# N levels deep, and stops at 1,000).
+SYNC_CONVERSATIONS_PER_QUERY = 50
+
+
+async def _changes_of_many(
+    session: AsyncSession, wanted: list[tuple[uuid.UUID, int, int]], *, limit: int
+) -> list[Message]:
+    """The changes numbered in (since, upto] of each (conversation, since, upto), at most
+    `limit + 1` per conversation, in number order: one query, each range served by the
+    (conversation_id, change_seq) index."""
+    in_range = or_(
+        *(
+            and_(
+                Message.conversation_id == cid,
+                Message.change_seq > since,
+                Message.change_seq <= upto,
+            )
+            for cid, since, upto in wanted
+        )
+    )
+    ranked = (
+        select(
+            Message,
+            func.row_number()
+            .over(partition_by=Message.conversation_id, order_by=Message.change_seq)
+            .label("rank"),
+        )
+        .where(in_range)
+        .subquery()
+    )
+    change = aliased(Message, ranked)
+    rows = await session.scalars(
+        select(change)
+        .where(ranked.c.rank <= limit + 1)
+        .order_by(ranked.c.conversation_id, ranked.c.change_seq)
+    )
+    return list(rows.all())
 
 
 async def _page(

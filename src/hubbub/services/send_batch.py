@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.db.database import Database
-from hubbub.db.dialect import among_pairs
+from hubbub.db.dialect import among_pairs, pair_values
 from hubbub.db.models import (
     Message,
     MessageStatus,
@@ -220,14 +220,7 @@ class SendBatcher:
         stored: dict[tuple[uuid.UUID, str], tuple[uuid.UUID, uuid.UUID]] = {}
         if keys:
             for message_id, conversation_id, sender_id, optimistic_id in (
-                await session.execute(
-                    select(
-                        Message.id,
-                        Message.conversation_id,
-                        Message.sender_id,
-                        Message.optimistic_id,
-                    ).where(among_pairs(Message.sender_id, Message.optimistic_id, keys))
-                )
+                await session.execute(_ORIGINALS, pair_values(keys))
             ).all():
                 stored[(sender_id, str(optimistic_id))] = (message_id, conversation_id)
         fresh: list[PendingSend] = []
@@ -265,15 +258,7 @@ class SendBatcher:
         wanted = {(p.conversation_id, u) for p in fresh for u in p.mentions}
         if not wanted:
             return fresh
-        present = set(
-            (
-                await session.execute(
-                    select(Participant.conversation_id, Participant.user_id)
-                    .where(among_pairs(Participant.conversation_id, Participant.user_id, wanted))
-                    .where(Participant.status == ParticipantStatus.ACTIVE)
-                )
-            ).all()
-        )
+        present = set((await session.execute(_MENTIONED, pair_values(wanted))).all())
         kept: list[PendingSend] = []
         for pending in fresh:
             if all((pending.conversation_id, u) in present for u in pending.mentions):
@@ -325,10 +310,19 @@ class SendBatcher:
                 # A new message has no reactions, no files and nobody has read it: its
                 # view needs no further queries.
                 outcomes[pending] = (fresh_message_view(row, sender, []), True)
-        await session.execute(insert(_MESSAGES), rows)
+        await session.execute(_INSERT_MESSAGES, rows)
 
 
-_MESSAGES = cast(Table, Message.__table__)
+# The batch's statements, built once.
+_ORIGINALS = select(
+    Message.id, Message.conversation_id, Message.sender_id, Message.optimistic_id
+).where(among_pairs(Message.sender_id, Message.optimistic_id))
+_MENTIONED = (
+    select(Participant.conversation_id, Participant.user_id)
+    .where(among_pairs(Participant.conversation_id, Participant.user_id))
+    .where(Participant.status == ParticipantStatus.ACTIVE)
+)
+_INSERT_MESSAGES = insert(cast(Table, Message.__table__))
 
 
 def new_message_row(

@@ -48,6 +48,21 @@ async def take_seq(
     return int(seq)
 
 
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+# Built once: one executemany per batch of sends.
+_MOVE_NUMBERS = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("b_id"))
+    .values(
+        last_seq=bindparam("b_seq"),
+        message_count=_CONVERSATIONS.c.message_count + bindparam("b_count"),
+        last_message_id=bindparam("b_last"),
+        last_message_at=bindparam("b_at"),
+        updated_at=bindparam("b_at"),
+    )
+)
+
+
 async def take_seqs(
     session: AsyncSession,
     new_messages: dict[uuid.UUID, list[uuid.UUID]],
@@ -61,17 +76,8 @@ async def take_seqs(
     `last_seqs` are the conversations' numbers as read under their lock in this
     transaction (`access_for_sending`); one executemany UPDATE moves them all.
     """
-    table = cast(Table, Conversation.__table__)
     await session.execute(
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values(
-            last_seq=bindparam("b_seq"),
-            message_count=table.c.message_count + bindparam("b_count"),
-            last_message_id=bindparam("b_last"),
-            last_message_at=bindparam("b_at"),
-            updated_at=bindparam("b_at"),
-        ),
+        _MOVE_NUMBERS,
         [
             {
                 "b_id": cid,
