@@ -135,9 +135,9 @@ async def test_a_lost_unique_race_stores_each_send_alone_and_finds_the_original(
     batcher = batcher_of(node)
     real_originals = batcher._originals
 
-    async def blind(session: Any, admitted: list[PendingSend], outcomes: Any) -> Any:
+    async def blind(tx: Any, admitted: list[PendingSend], outcomes: Any) -> Any:
         # As if the original committed on another node after this batch looked.
-        return list(admitted), []
+        return list(admitted), [], {}
 
     monkeypatch.setattr(batcher, "_originals", blind)
     batch = [pending(ben.id, cid, "other"), pending(ann.id, cid, "second try", optimisticId="dup")]
@@ -233,7 +233,10 @@ async def test_the_batch_lookups_use_indexes(
     finally:
         event.remove(engine, "before_cursor_execute", capture)
 
-    assert len(captured) >= 4
+    # At least the access (with the senders and the conversations' locks), idempotency
+    # and mention lookups, one statement each (the retry's view reads follow on
+    # PostgreSQL, where reads and writes share an engine).
+    assert len(captured) >= 3
     scanned = ("SCAN messages", "SCAN conversation_participants")
     if not db.is_sqlite:
         scanned = ("Seq Scan on messages", "Seq Scan on conversation_participants")

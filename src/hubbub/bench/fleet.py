@@ -6,12 +6,16 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import signal
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from hubbub.bench.procstat import CpuSnapshot, database_pids, machine_busy_seconds
-from hubbub.bench.servers import Server
+from hubbub.bench.servers import Server, ServerError
 from hubbub.bench.worker import worker_main
 
 
@@ -87,8 +91,23 @@ class Meter:
         if server.database_url and server.backend == "postgresql":
             database = server.database_url.rsplit("/", 1)[-1].split("?", 1)[0]
         self.database = database
+        self.profiler: subprocess.Popen[bytes] | None = None
 
     def read(self) -> Reading:
+        """A reading; the first and second readings of a run also start and stop the
+        profiler when the server asked for one, so it covers the measured window only
+        (not the setup or the clients' handshakes)."""
+        if self.profiler is not None:
+            reading = self._read()
+            stop_profiler(self.profiler)
+            self.profiler = None
+            self.server.profile_to = None
+            return reading
+        if self.server.profile_to is not None and self.server.pids:
+            self.profiler = start_profiler(self.server.pids[0], self.server.profile_to)
+        return self._read()
+
+    def _read(self) -> Reading:
         busy, total = machine_busy_seconds()
         return Reading(
             at=time.monotonic(),
@@ -112,3 +131,28 @@ class Meter:
             "machine_busy_pct": 100 * (b.machine_busy - a.machine_busy) / machine_wall,
             "cores": float(cores),
         }
+
+
+def start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    py_spy = Path(sys.executable).with_name("py-spy")
+    exe = str(py_spy) if py_spy.exists() else "py-spy"
+    argv = [exe, "record", "--pid", str(pid), "--format", "raw", "--rate", "200"]
+    try:
+        return subprocess.Popen(  # noqa: S603
+            [*argv, "--output", str(out), "--nonblocking"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    except FileNotFoundError as exc:
+        raise ServerError("--profile needs py-spy (pip install 'hubbub[bench]')") from exc
+
+
+def stop_profiler(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

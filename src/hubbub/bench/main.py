@@ -143,7 +143,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, help="write every run's raw results here")
     parser.add_argument("--plot", type=Path, help="fanout: latency percentiles vs rate (PNG)")
     parser.add_argument(
-        "--profile", type=Path, help="py-spy profile of the (first) server during the first run"
+        "--profile",
+        type=Path,
+        help="py-spy profile of the (first) server over the measured window of its first run",
     )
     parser.add_argument(
         "--server-env",
@@ -246,13 +248,13 @@ async def run_bench(args: argparse.Namespace) -> int:
                 for i, outcome in enumerate(outcomes):
                     if outcome.skipped:
                         continue
-                    profiler = None
                     if args.profile and not profiled and outcome.server.pids:
-                        profiler = await start_profiler(outcome.server.pids[0], args.profile)
+                        outcome.server.profile_to = args.profile
                         profiled = True
                     result = await scenario.run(ctx, outcome.server, states[i], section)
-                    if profiler is not None:
-                        await stop_profiler(profiler, args.profile)
+                    if profiled and outcome.server.profile_to is None and args.profile:
+                        report_profile(args.profile)
+                        args.profile = None
                     outcome.runs.setdefault(section.key, []).append(result)
                     print(
                         f"  {outcome.server.label} | {section.title} | run {run + 1}: "
@@ -426,46 +428,15 @@ def write_json(
     path.write_text(json.dumps(clean(document)))
 
 
-async def start_profiler(pid: int, out: Path) -> asyncio.subprocess.Process:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    py_spy = Path(sys.executable).with_name("py-spy")
-    exe = str(py_spy) if py_spy.exists() else "py-spy"
-    try:
-        return await asyncio.create_subprocess_exec(
-            exe,
-            "record",
-            "--pid",
-            str(pid),
-            "--format",
-            "raw",
-            "--rate",
-            "200",
-            "--output",
-            str(out),
-            "--nonblocking",
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
-    except FileNotFoundError as exc:
-        raise ServerError("--profile needs py-spy (pip install 'hubbub[bench]')") from exc
-
-
-async def stop_profiler(proc: asyncio.subprocess.Process, out: Path) -> None:
-    import signal
-
-    if proc.returncode is None:
-        proc.send_signal(signal.SIGINT)
-    try:
-        await asyncio.wait_for(proc.wait(), 60)
-    except TimeoutError:
-        proc.kill()
+def report_profile(out: Path) -> None:
     from hubbub.bench.profile import summarize_collapsed
 
     try:
-        text = await asyncio.to_thread(out.read_text)
+        text = out.read_text()
     except OSError:
         print(f"profile: py-spy wrote nothing to {out}")
         return
+    print(f"profile of the measured window: {out}")
     print(summarize_collapsed(text))
 
 

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from hubbub.db.dialect import POSTGRES_FTS_DDL, POSTGRES_FTS_DROP, SQLITE_FTS_DDL
+from hubbub.db.dialect import POSTGRES_FTS_DDL, POSTGRES_FTS_DROP
 
 BASE_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
@@ -217,7 +217,10 @@ def _seed_hubbub_sqlite(path: str, user_ids: list[str], conv_ids: list[str], per
             ],
         )
         # Full-text rows are built in one pass after the insert, not row by row.
-        db.execute("DROP TRIGGER IF EXISTS messages_fts_ai")
+        (trigger,) = db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'messages_fts_ai'"
+        ).fetchone()
+        db.execute("DROP TRIGGER messages_fts_ai")
         db.execute("COMMIT")
         senders = "json_array(" + ",".join(f"'{u}'" for u in users) + ")"
         for ci, conv in enumerate(conv_ids):
@@ -241,8 +244,9 @@ def _seed_hubbub_sqlite(path: str, user_ids: list[str], conv_ids: list[str], per
                 f" 0, '{{}}', '[]', {ts}, {ts}, {ts} FROM s"
             )
             db.execute("COMMIT")
+        # The rebuild indexes every row, noted or not.
         db.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
-        trigger = next(s for s in SQLITE_FTS_DDL if "messages_fts_ai" in s)
+        db.execute("DELETE FROM messages_fts_pending")
         db.execute(trigger)
         db.execute("ANALYZE")
     finally:

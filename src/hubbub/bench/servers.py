@@ -85,6 +85,8 @@ class Server:
     pg_admin_url: str = PG_ADMIN_URL_DEFAULT
     # How each node was started (argv, env, cwd, log), so it can be started again.
     spawns: list[tuple[list[str], dict[str, str], Path, Path]] = field(default_factory=list)
+    # Set for the run to profile: the measured window of that run is recorded there.
+    profile_to: Path | None = None
 
     @property
     def can_restart(self) -> bool:

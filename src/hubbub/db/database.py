@@ -5,14 +5,18 @@ state; a write session commits when its block ends without error. On PostgreSQL 
 come from one engine. On SQLite writes go through a single connection that starts with
 BEGIN IMMEDIATE (one writer at a time, in process order), reads through a small pool,
 all of them calling sqlite3 inline (`hubbub.db.sqlite_driver`); `start()` runs that
-driver's WAL checkpoints in the background.
+driver's WAL checkpoints in the background, and the search indexer that moves new
+messages into the full-text index in bulk (`hubbub.db.dialect`, full-text search).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import (
@@ -22,12 +26,26 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from hubbub.db.dialect import async_url, configure_sqlite, is_sqlite_url
+from hubbub.db.dialect import (
+    async_url,
+    configure_sqlite,
+    index_pending_messages,
+    is_sqlite_url,
+    messages_pending_index,
+)
 from hubbub.db.sqlite_driver import Checkpointer, inline_connector
+
+log = logging.getLogger("hubbub.db")
 
 # Compiled statements kept per engine. The group commit's lookups have one shape per batch
 # size (an OR of up to 256 pairs), on top of every other statement the services send.
 QUERY_CACHE_SIZE = 2000
+
+# Search indexing on SQLite: rows per transaction (a few ms of the loop at most), and
+# how often the background indexer looks for noted messages.
+INDEX_CHUNK = 256
+INDEX_EVERY_S = 0.5
+INDEX_BUSY_S = 0.01
 
 
 @dataclass
@@ -38,6 +56,7 @@ class Database:
     _read_sessions: async_sessionmaker[AsyncSession]
     _write_sessions: async_sessionmaker[AsyncSession]
     checkpointer: Checkpointer | None = None
+    _indexer: asyncio.Task[None] | None = field(default=None, init=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -63,11 +82,46 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     def start(self) -> None:
-        """Background upkeep (SQLite: WAL checkpoints); call on the serving loop."""
+        """Background upkeep (SQLite: WAL checkpoints, search indexing); call on the
+        serving loop."""
         if self.checkpointer is not None:
             self.checkpointer.start()
+        if self.is_sqlite and self._indexer is None:
+            self._indexer = asyncio.create_task(self._index_forever(), name="hubbub-indexer")
+
+    async def catch_up_search_index(self) -> None:
+        """Make every message committed so far findable by search (SQLite: index the
+        noted ones now; PostgreSQL's index is always current)."""
+        if not self.is_sqlite:
+            return
+        async with self.read() as session:
+            if not await messages_pending_index(session):
+                return
+        while await self._index_chunk() == INDEX_CHUNK:
+            pass
+
+    async def _index_chunk(self) -> int:
+        async with self.write() as session:
+            return await index_pending_messages(session, INDEX_CHUNK)
+
+    async def _index_forever(self) -> None:
+        delay = INDEX_EVERY_S
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                full = await self._index_chunk() == INDEX_CHUNK
+            except Exception as exc:  # the next round tries again; search catches up itself
+                log.warning("search indexing failed: %r", exc)
+                full = False
+            # A chunk at a time, with sends in between, until the backlog is gone.
+            delay = INDEX_BUSY_S if full else INDEX_EVERY_S
 
     async def dispose(self) -> None:
+        if self._indexer is not None:
+            self._indexer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._indexer
+            self._indexer = None
         if self.checkpointer is not None:
             await self.checkpointer.stop()
         await self.read_engine.dispose()
@@ -79,6 +133,7 @@ def open_database(url: str, *, pool_size: int = 10, sqlite_synchronous: str = "N
     """Build engines for `url` (no connection is made until first use)."""
     driver_url = async_url(url)
     checkpointer: Checkpointer | None = None
+    _indexer: asyncio.Task[None] | None = field(default=None, init=False)
     if is_sqlite_url(url):
         path = make_url(driver_url).database or ""
         connect = inline_connector(path)

@@ -11,28 +11,33 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+import orjson
 from sqlalchemy import (
     JSON,
     Boolean,
     ColumnElement,
     DateTime,
     Select,
+    Text,
     Uuid,
-    and_,
     bindparam,
     event,
     func,
     literal_column,
     select,
     text,
+    tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from hubbub.db.sqlite_driver import BUSY_TIMEOUT_MS
@@ -103,27 +108,85 @@ class UuidList(TypeDecorator[list[uuid.UUID]]):
         return [v if isinstance(v, uuid.UUID) else uuid.UUID(str(v)) for v in value]
 
 
-def among_pairs(first: Any, second: Any) -> ColumnElement[bool]:
-    """Rows whose `(first, second)` may be one of some pairs, bound at execution with
-    `pair_values(pairs)`: `first IN (…) AND second IN (…)`, a superset the caller narrows
-    to its pairs. Both databases serve it from a composite index on (first, second), and
-    its expanding IN lists keep it one statement, built and compiled once, whatever the
-    number of pairs (a row-value IN is a full scan on SQLite; an OR of pairs is a new
-    statement to build and compile every time)."""
-    condition: ColumnElement[bool] = and_(
-        first.in_(bindparam("pair_firsts", expanding=True)),
-        second.in_(bindparam("pair_seconds", expanding=True)),
+class _PairList(TypeDecorator[list[tuple[Any, Any]]]):
+    """Pairs bound as one JSON array of two-element arrays, in the form each database
+    compares with the columns: UUIDs as 32 hex digits on SQLite (how `Uuid` stores
+    them there), as canonical text on PostgreSQL (cast back to uuid in the query)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: list[tuple[Any, Any]] | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            form = [[_sqlite_form(a), _sqlite_form(b)] for a, b in value]
+        else:
+            form = [[_text_form(a), _text_form(b)] for a, b in value]
+        return orjson.dumps(form).decode()
+
+
+def _sqlite_form(value: Any) -> Any:
+    return value.hex if isinstance(value, uuid.UUID) else value
+
+
+def _text_form(value: Any) -> Any:
+    return str(value) if isinstance(value, uuid.UUID) else value
+
+
+class _PairRows(ColumnElement[Any]):
+    """The bound pairs as a subquery of two columns: see `among_pairs`."""
+
+    __visit_name__ = "pair_rows"
+    inherit_cache = True
+    _traverse_internals: ClassVar[list[tuple[str, InternalTraversal]]] = [  # type: ignore[misc]
+        ("first_type", InternalTraversal.dp_type),
+        ("second_type", InternalTraversal.dp_type),
+        ("pairs", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, first_type: TypeEngine[Any], second_type: TypeEngine[Any]) -> None:
+        self.first_type = first_type
+        self.second_type = second_type
+        self.pairs = bindparam("pairs", type_=_PairList())
+
+
+@compiles(_PairRows, "sqlite")
+def _pair_rows_sqlite(element: _PairRows, compiler: SQLCompiler, **kw: Any) -> str:
+    pairs = compiler.process(element.pairs, **kw)
+    # Only compiled SQL (a bound parameter, type names) goes into these texts.
+    return f"(SELECT value ->> 0, value ->> 1 FROM json_each({pairs}))"  # noqa: S608
+
+
+@compiles(_PairRows, "postgresql")
+def _pair_rows_postgresql(element: _PairRows, compiler: SQLCompiler, **kw: Any) -> str:
+    pairs = compiler.process(element.pairs, **kw)
+    types = compiler.dialect.type_compiler_instance
+    first_type = types.process(element.first_type)
+    second_type = types.process(element.second_type)
+    return (
+        f"(SELECT CAST(pair ->> 0 AS {first_type}), CAST(pair ->> 1 AS {second_type}) "  # noqa: S608
+        f"FROM jsonb_array_elements(CAST({pairs} AS JSONB)) AS pair)"
     )
+
+
+def among_pairs(first: Any, second: Any) -> ColumnElement[bool]:
+    """Rows whose `(first, second)` is one of some pairs, bound at execution with
+    `pair_values(pairs)`. The pairs travel as one JSON parameter that the database
+    unpacks (`json_each`, `jsonb_array_elements`), so the statement is built and compiled
+    once whatever the number of pairs, and each pair is one probe of a composite index
+    on (first, second). (Two expanding IN lists would probe every first with every
+    second: a batch of 200 sends from 200 senders made 40,000 probes. A plain row-value
+    IN over a list is a full scan on SQLite; an OR of pairs is a new statement to
+    compile every time.)"""
+    rows = _PairRows(first.type, second.type)
+    condition: ColumnElement[bool] = tuple_(first, second).op("IN", is_comparison=True)(rows)
     return condition
 
 
-def pair_values(pairs: Iterable[tuple[Any, Any]]) -> dict[str, list[Any]]:
-    """The parameters of an `among_pairs` condition."""
-    pairs = list(pairs)
-    return {
-        "pair_firsts": list(dict.fromkeys(a for a, _ in pairs)),
-        "pair_seconds": list(dict.fromkeys(b for _, b in pairs)),
-    }
+def pair_values(pairs: Iterable[tuple[Any, Any]]) -> dict[str, list[tuple[Any, Any]]]:
+    """The parameter of an `among_pairs` condition."""
+    return {"pairs": list(pairs)}
 
 
 def uuid_column_type() -> Uuid[uuid.UUID]:
@@ -157,39 +220,52 @@ def configure_sqlite(engine: AsyncEngine, *, write: bool, synchronous: str = "NO
 
 
 # Full-text search --------------------------------------------------------------------
-# PostgreSQL: a GIN index over to_tsvector('simple', content). SQLite: an FTS5 table
-# kept in step by triggers. 'simple' (no stemming) on both, so both find the same words
-# in any language. These objects are not in the ORM models; the migration creates them
-# and the schema comparison test knows to skip them.
+# PostgreSQL: a GIN index over to_tsvector('simple', content), kept by PostgreSQL itself
+# (its pending list defers the work). SQLite: an FTS5 table over `messages`. 'simple'
+# (no stemming) on both, so both find the same words in any language. These objects are
+# not in the ORM models; the migrations create them and the schema comparison test knows
+# to skip them.
+#
+# On SQLite a message is indexed after its send, not in it: adding one row to FTS5 in
+# the send's transaction cost 70-200 µs (a segment written and merged per commit), the
+# largest part of a small send batch; a few hundred rows in one transaction cost ~7 µs
+# each. So inserting a message only notes its rowid in `messages_fts_pending`, and
+# `index_pending_messages` moves noted rows into the index in bulk: in the background
+# (`hubbub.db.database.SearchIndexer`) and before every search, so a search still finds
+# every message committed before it. A message edited or deleted while still pending
+# has nothing in the index to take out: the triggers check.
 
 FTS_OBJECT_NAMES = frozenset({"ix_messages_content_fts", "messages_fts"})
 
 POSTGRES_FTS_DDL = [
     "CREATE INDEX ix_messages_content_fts ON messages USING gin (to_tsvector('simple', content))",
 ]
-
-SQLITE_FTS_DDL = [
-    "CREATE VIRTUAL TABLE messages_fts USING fts5("
-    "content, content='messages', content_rowid='rowid', tokenize='unicode61')",
-    "CREATE TRIGGER messages_fts_ai AFTER INSERT ON messages BEGIN "
-    "INSERT INTO messages_fts(rowid, content) VALUES (new.rowid, new.content); END",
-    "CREATE TRIGGER messages_fts_ad AFTER DELETE ON messages BEGIN "
-    "INSERT INTO messages_fts(messages_fts, rowid, content) "
-    "VALUES ('delete', old.rowid, old.content); END",
-    "CREATE TRIGGER messages_fts_au AFTER UPDATE OF content ON messages BEGIN "
-    "INSERT INTO messages_fts(messages_fts, rowid, content) "
-    "VALUES ('delete', old.rowid, old.content); "
-    "INSERT INTO messages_fts(rowid, content) VALUES (new.rowid, new.content); END",
-]
-
-SQLITE_FTS_DROP = [
-    "DROP TRIGGER IF EXISTS messages_fts_au",
-    "DROP TRIGGER IF EXISTS messages_fts_ad",
-    "DROP TRIGGER IF EXISTS messages_fts_ai",
-    "DROP TABLE IF EXISTS messages_fts",
-]
-
 POSTGRES_FTS_DROP = ["DROP INDEX IF EXISTS ix_messages_content_fts"]
+
+# The oldest `:n` noted messages into the index, then off the list (one transaction).
+_INDEX_PENDING = text(
+    "INSERT INTO messages_fts(rowid, content) "
+    "SELECT m.rowid, m.content FROM messages AS m JOIN "
+    "(SELECT message_rowid FROM messages_fts_pending ORDER BY message_rowid LIMIT :n) AS p "
+    "ON m.rowid = p.message_rowid"
+)
+_FORGET_INDEXED = text(
+    "DELETE FROM messages_fts_pending WHERE message_rowid IN "
+    "(SELECT message_rowid FROM messages_fts_pending ORDER BY message_rowid LIMIT :n)"
+)
+_ANY_PENDING = text("SELECT EXISTS (SELECT 1 FROM messages_fts_pending)")
+
+
+async def index_pending_messages(session: AsyncSession, limit: int) -> int:
+    """SQLite, in a write transaction: index up to `limit` noted messages; how many."""
+    await session.execute(_INDEX_PENDING, {"n": limit})
+    result = await session.execute(_FORGET_INDEXED, {"n": limit})
+    return int(getattr(result, "rowcount", 0))
+
+
+async def messages_pending_index(session: AsyncSession) -> bool:
+    """SQLite: whether some messages are not in the full-text index yet."""
+    return bool(await session.scalar(_ANY_PENDING))
 
 
 def is_fts_object(name: str | None) -> bool:

@@ -120,6 +120,11 @@ class InlineConnection:
         self._tx = _RunNow()
 
     @property
+    def sqlite_connection(self) -> sqlite3.Connection:
+        """The sqlite3 connection itself (`hubbub.db.prepared` runs statements on it)."""
+        return self._conn
+
+    @property
     def isolation_level(self) -> str | None:
         return self._conn.isolation_level
 

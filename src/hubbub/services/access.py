@@ -15,8 +15,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import exists, select
+from sqlalchemy import Table, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.db.dialect import among_pairs, pair_values
@@ -36,6 +37,7 @@ from hubbub.db.models import (
     StoredFile,
     User,
 )
+from hubbub.db.prepared import Prepared, RawTransaction
 from hubbub.errors import Forbidden, NotFound
 from hubbub.schemas import SenderPublic
 
@@ -117,31 +119,37 @@ class SenderAccess:
     sender: SenderPublic
 
 
-# Built once (every batch of sends asks it; building it costs more than running it).
-_SENDERS = (
+_PARTICIPANTS = cast(Table, Participant.__table__)
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+_USERS = cast(Table, User.__table__)
+
+# Built once, on the tables, for the group commit (run on the driver: `hubbub.db.prepared`).
+_SENDERS = Prepared(
     select(
-        Participant.user_id,
-        Participant.conversation_id,
-        Participant.can_send_messages,
-        Conversation.last_seq,
-        User.username,
-        User.display_name,
-        User.avatar,
+        _PARTICIPANTS.c.user_id,
+        _PARTICIPANTS.c.conversation_id,
+        _PARTICIPANTS.c.can_send_messages,
+        _CONVERSATIONS.c.last_seq,
+        _USERS.c.username,
+        _USERS.c.display_name,
+        _USERS.c.avatar,
     )
-    .join(Conversation, Conversation.id == Participant.conversation_id)
-    .join(User, User.id == Participant.user_id)
-    .where(among_pairs(Participant.user_id, Participant.conversation_id))
-    .where(Participant.status == ParticipantStatus.ACTIVE)
-    .order_by(Conversation.id)
-    .with_for_update(of=Conversation)
+    .join(_CONVERSATIONS, _CONVERSATIONS.c.id == _PARTICIPANTS.c.conversation_id)
+    .join(_USERS, _USERS.c.id == _PARTICIPANTS.c.user_id)
+    .where(among_pairs(_PARTICIPANTS.c.user_id, _PARTICIPANTS.c.conversation_id))
+    .where(_PARTICIPANTS.c.status == ParticipantStatus.ACTIVE)
+    .order_by(_CONVERSATIONS.c.id)
+    .with_for_update(of=_CONVERSATIONS)
 )
 
 
 async def access_for_sending(
-    session: AsyncSession, pairs: Collection[tuple[uuid.UUID, uuid.UUID]]
+    tx: RawTransaction, pairs: Collection[tuple[uuid.UUID, uuid.UUID]]
 ) -> dict[tuple[uuid.UUID, uuid.UUID], SenderAccess]:
     """For many (user, conversation) pairs in one query: the pairs whose user is ACTIVE
     in the conversation (a pair missing from the answer is NotFound for that user).
+
+    Runs in the group commit's transaction, on the driver (`hubbub.db.prepared`).
 
     The conversations found are locked (PostgreSQL: FOR UPDATE, in id order, so two
     batches never wait on each other in a cycle; SQLite: the write transaction holds the
@@ -150,16 +158,25 @@ async def access_for_sending(
     if not pairs:
         return {}
     found: dict[tuple[uuid.UUID, uuid.UUID], SenderAccess] = {}
-    for user_id, conversation_id, can_send, last_seq, username, display_name, avatar in (
-        await session.execute(_SENDERS, pair_values(pairs))
-    ).all():
-        if (user_id, conversation_id) not in pairs:
-            continue  # the query's superset
+    for (
+        user_id,
+        conversation_id,
+        can_send,
+        last_seq,
+        username,
+        display_name,
+        avatar,
+    ) in await tx.rows(_SENDERS, pair_values(pairs)):
         found[(user_id, conversation_id)] = SenderAccess(
             can_send=can_send,
             last_seq=last_seq,
-            sender=SenderPublic.model_construct(
-                id=user_id, username=username, display_name=display_name, avatar=avatar
+            sender=SenderPublic.model_validate(
+                {
+                    "id": user_id,
+                    "username": username,
+                    "display_name": display_name,
+                    "avatar": avatar,
+                }
             ),
         )
     return found

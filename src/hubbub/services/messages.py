@@ -506,6 +506,8 @@ class MessageService:
         before: uuid.UUID | None,
     ) -> SearchPage:
         match = fts_condition(self._db.dialect, query)
+        if match is not None:
+            await self._db.catch_up_search_index()
         async with self._db.read() as session:
             if conversation_id is not None:
                 # Before anything else: a conversation the caller is not in is a 404,

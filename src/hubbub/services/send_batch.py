@@ -32,7 +32,6 @@ from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.db.database import Database
 from hubbub.db.dialect import among_pairs, pair_values
@@ -44,6 +43,7 @@ from hubbub.db.models import (
     new_id,
     utcnow,
 )
+from hubbub.db.prepared import Prepared, RawTransaction, raw_transaction
 from hubbub.errors import Conflict, HubbubError, ValidationFailed
 from hubbub.metrics import Metrics
 from hubbub.schemas import MessagePublic, SendMessage
@@ -175,28 +175,13 @@ class SendBatcher:
     async def _transaction(
         self, batch: list[PendingSend]
     ) -> dict[PendingSend, Stored | HubbubError]:
-        outcomes: dict[PendingSend, Stored | HubbubError] = {}
         now = utcnow()
-        async with self._db.write() as session:
-            accesses = await access_for_sending(
-                session, {(p.sender, p.conversation_id) for p in batch}
-            )
-            admitted: list[PendingSend] = []
-            for pending in batch:
-                if (pending.sender, pending.conversation_id) not in accesses:
-                    outcomes[pending] = conversation_not_found()
-                else:
-                    admitted.append(pending)
-            fresh, repeats = await self._originals(session, admitted, outcomes)
-            for pending in fresh:
-                try:
-                    require_sender_can_send(accesses[(pending.sender, pending.conversation_id)])
-                except HubbubError as exc:
-                    outcomes[pending] = exc
-            fresh = [p for p in fresh if p not in outcomes]
-            fresh = await self._check_mentions(session, fresh, outcomes)
-            if fresh:
-                await self._insert(session, fresh, accesses, now, outcomes)
+        # On the driver itself (`hubbub.db.prepared`): through SQLAlchemy's async API the
+        # batch's five statements cost more Python than the whole rest of a send.
+        async with raw_transaction(self._db) as tx:
+            outcomes, repeats, retried = await self._store(tx, batch, now)
+        if retried:
+            await self._answer_retries(retried, outcomes)
         # Repeats within the batch share the outcome of the first send with their key.
         for pending, first in repeats:
             outcome = outcomes[first]
@@ -208,23 +193,56 @@ class SendBatcher:
                 outcomes[pending] = (outcome[0], False)
         return outcomes
 
+    async def _store(
+        self, tx: RawTransaction, batch: list[PendingSend], now: datetime
+    ) -> tuple[
+        dict[PendingSend, Stored | HubbubError],
+        list[tuple[PendingSend, PendingSend]],
+        dict[PendingSend, uuid.UUID],
+    ]:
+        """The batch's transaction: the outcome of each send stored or refused, the
+        repeats of an earlier send of the batch, and the sends whose optimisticId is
+        stored already (with their original's id)."""
+        outcomes: dict[PendingSend, Stored | HubbubError] = {}
+        accesses = await access_for_sending(tx, {(p.sender, p.conversation_id) for p in batch})
+        admitted: list[PendingSend] = []
+        for pending in batch:
+            if (pending.sender, pending.conversation_id) not in accesses:
+                outcomes[pending] = conversation_not_found()
+            else:
+                admitted.append(pending)
+        fresh, repeats, retried = await self._originals(tx, admitted, outcomes)
+        for pending in fresh:
+            try:
+                require_sender_can_send(accesses[(pending.sender, pending.conversation_id)])
+            except HubbubError as exc:
+                outcomes[pending] = exc
+        fresh = [p for p in fresh if p not in outcomes]
+        fresh = await self._check_mentions(tx, fresh, outcomes)
+        if fresh:
+            await self._insert(tx, fresh, accesses, now, outcomes)
+        return outcomes, repeats, retried
+
     async def _originals(
         self,
-        session: AsyncSession,
+        tx: RawTransaction,
         admitted: list[PendingSend],
         outcomes: dict[PendingSend, Stored | HubbubError],
-    ) -> tuple[list[PendingSend], list[tuple[PendingSend, PendingSend]]]:
-        """Answer the sends whose optimisticId is stored already; split the others into
-        sends to store and repeats of an earlier send of this batch."""
+    ) -> tuple[
+        list[PendingSend], list[tuple[PendingSend, PendingSend]], dict[PendingSend, uuid.UUID]
+    ]:
+        """Split the admitted sends into sends to store, repeats of an earlier send of
+        this batch, and retries of a stored send (whose original is named)."""
         keys = {p.key for p in admitted if p.key is not None}
         stored: dict[tuple[uuid.UUID, str], tuple[uuid.UUID, uuid.UUID]] = {}
         if keys:
-            for message_id, conversation_id, sender_id, optimistic_id in (
-                await session.execute(_ORIGINALS, pair_values(keys))
-            ).all():
+            for message_id, conversation_id, sender_id, optimistic_id in await tx.rows(
+                _ORIGINALS, pair_values(keys)
+            ):
                 stored[(sender_id, str(optimistic_id))] = (message_id, conversation_id)
         fresh: list[PendingSend] = []
         repeats: list[tuple[PendingSend, PendingSend]] = []
+        retried: dict[PendingSend, uuid.UUID] = {}
         first_with: dict[tuple[uuid.UUID, str], PendingSend] = {}
         for pending in admitted:
             key = pending.key
@@ -236,29 +254,42 @@ class SendBatcher:
                 message_id, conversation_id = original
                 if conversation_id != pending.conversation_id:
                     outcomes[pending] = optimistic_id_taken()
-                    continue
-                # A retry of a stored send (rare): its current view, reactions and all.
-                message = await session.get(Message, message_id)
-                assert message is not None
-                (view,) = await self._views.messages(session, [message], pending.sender)
-                outcomes[pending] = (view, False)
+                else:
+                    retried[pending] = message_id
             elif key in first_with:
                 repeats.append((pending, first_with[key]))
             else:
                 first_with[key] = pending
                 fresh.append(pending)
-        return fresh, repeats
+        return fresh, repeats, retried
+
+    async def _answer_retries(
+        self,
+        retried: dict[PendingSend, uuid.UUID],
+        outcomes: dict[PendingSend, Stored | HubbubError],
+    ) -> None:
+        """A retry of a stored send (rare) gets its original's current view: reactions,
+        edits and all, as its sender sees it."""
+        wanted = set(retried.values())
+        async with self._db.read() as session:
+            found = await session.scalars(select(Message).where(Message.id.in_(wanted)))
+            originals = {m.id: m for m in found.all()}
+            for pending, message_id in retried.items():
+                (view,) = await self._views.messages(
+                    session, [originals[message_id]], pending.sender
+                )
+                outcomes[pending] = (view, False)
 
     async def _check_mentions(
         self,
-        session: AsyncSession,
+        tx: RawTransaction,
         fresh: list[PendingSend],
         outcomes: dict[PendingSend, Stored | HubbubError],
     ) -> list[PendingSend]:
         wanted = {(p.conversation_id, u) for p in fresh for u in p.mentions}
         if not wanted:
             return fresh
-        present = set((await session.execute(_MENTIONED, pair_values(wanted))).all())
+        present = set(await tx.rows(_MENTIONED, pair_values(wanted)))
         kept: list[PendingSend] = []
         for pending in fresh:
             if all((pending.conversation_id, u) in present for u in pending.mentions):
@@ -271,7 +302,7 @@ class SendBatcher:
 
     async def _insert(
         self,
-        session: AsyncSession,
+        tx: RawTransaction,
         fresh: list[PendingSend],
         accesses: dict[tuple[uuid.UUID, uuid.UUID], SenderAccess],
         now: datetime,
@@ -285,7 +316,7 @@ class SendBatcher:
             cid: accesses[(sends[0].sender, cid)].last_seq for cid, sends in by_conversation.items()
         }
         firsts = await take_seqs(
-            session,
+            tx,
             {cid: [ids[p] for p in sends] for cid, sends in by_conversation.items()},
             last_seqs,
             now,
@@ -310,19 +341,27 @@ class SendBatcher:
                 # A new message has no reactions, no files and nobody has read it: its
                 # view needs no further queries.
                 outcomes[pending] = (fresh_message_view(row, sender, []), True)
-        await session.execute(_INSERT_MESSAGES, rows)
+        await tx.run_many(_INSERT_MESSAGES, rows)
 
 
-# The batch's statements, built once.
-_ORIGINALS = select(
-    Message.id, Message.conversation_id, Message.sender_id, Message.optimistic_id
-).where(among_pairs(Message.sender_id, Message.optimistic_id))
-_MENTIONED = (
-    select(Participant.conversation_id, Participant.user_id)
-    .where(among_pairs(Participant.conversation_id, Participant.user_id))
-    .where(Participant.status == ParticipantStatus.ACTIVE)
+# The batch's statements, built once, on the tables, run on the driver.
+_MESSAGES = cast(Table, Message.__table__)
+_PARTICIPANTS = cast(Table, Participant.__table__)
+_ORIGINALS = Prepared(
+    select(
+        _MESSAGES.c.id,
+        _MESSAGES.c.conversation_id,
+        _MESSAGES.c.sender_id,
+        _MESSAGES.c.optimistic_id,
+    ).where(among_pairs(_MESSAGES.c.sender_id, _MESSAGES.c.optimistic_id))
 )
-_INSERT_MESSAGES = insert(cast(Table, Message.__table__))
+_MENTIONED = Prepared(
+    select(_PARTICIPANTS.c.conversation_id, _PARTICIPANTS.c.user_id)
+    .where(among_pairs(_PARTICIPANTS.c.conversation_id, _PARTICIPANTS.c.user_id))
+    .where(_PARTICIPANTS.c.status == ParticipantStatus.ACTIVE)
+)
+# Every column, given in every row (`new_message_row`): no column default runs here.
+_INSERT_MESSAGES = Prepared(insert(_MESSAGES), columns=[c.name for c in _MESSAGES.columns])
 
 
 def new_message_row(

@@ -20,6 +20,7 @@ from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.db.models import Conversation, Message, MessageStatus, MessageType, new_id, utcnow
+from hubbub.db.prepared import Prepared, RawTransaction
 
 
 async def take_seq(
@@ -49,8 +50,8 @@ async def take_seq(
 
 
 _CONVERSATIONS = cast(Table, Conversation.__table__)
-# Built once: one executemany per batch of sends.
-_MOVE_NUMBERS = (
+# Built once: one executemany per batch of sends, on the driver (`hubbub.db.prepared`).
+_MOVE_NUMBERS = Prepared(
     update(_CONVERSATIONS)
     .where(_CONVERSATIONS.c.id == bindparam("b_id"))
     .values(
@@ -64,7 +65,7 @@ _MOVE_NUMBERS = (
 
 
 async def take_seqs(
-    session: AsyncSession,
+    tx: RawTransaction,
     new_messages: dict[uuid.UUID, list[uuid.UUID]],
     last_seqs: dict[uuid.UUID, int],
     now: datetime,
@@ -75,8 +76,9 @@ async def take_seqs(
     conversation c gets number first[c] + i, and the last one becomes c's last message.
     `last_seqs` are the conversations' numbers as read under their lock in this
     transaction (`access_for_sending`); one executemany UPDATE moves them all.
+    Runs in the group commit's transaction, on the driver (`hubbub.db.prepared`).
     """
-    await session.execute(
+    await tx.run_many(
         _MOVE_NUMBERS,
         [
             {

@@ -117,32 +117,34 @@ def fresh_message_view(
     row: dict[str, Any], sender: SenderPublic, attachments: list[AttachmentPublic]
 ) -> MessagePublic:
     """The view of a message just written, from its `messages` row (by column name):
-    SENT, no reactions. Built without validation: every value came from a validated
-    request or from the server itself."""
-    return MessagePublic.model_construct(
-        id=row["id"],
-        conversation_id=row["conversation_id"],
-        sender_id=row["sender_id"],
-        sender=sender,
-        type=row["type"],
-        content=row["content"],
-        status=MessageStatus.SENT,
-        seq=row["seq"],
-        change_seq=row["change_seq"],
-        parent_message_id=row["parent_message_id"],
-        thread_id=row["thread_id"],
-        reply_count=row["reply_count"],
-        attachments=attachments,
-        metadata=row["metadata"],
-        mentions=row["mentions"],
-        reactions=[],
-        client_timestamp=row["client_timestamp"],
-        server_timestamp=row["server_timestamp"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        edited_at=row["edited_at"],
-        deleted_at=row["deleted_at"],
-        optimistic_id=row["optimistic_id"],
+    SENT, no reactions. (Validated: pydantic's compiled validator takes a third of the
+    time `model_construct`'s Python loop does.)"""
+    return MessagePublic.model_validate(
+        {
+            "id": row["id"],
+            "conversation_id": row["conversation_id"],
+            "sender_id": row["sender_id"],
+            "sender": sender,
+            "type": row["type"],
+            "content": row["content"],
+            "status": MessageStatus.SENT,
+            "seq": row["seq"],
+            "change_seq": row["change_seq"],
+            "parent_message_id": row["parent_message_id"],
+            "thread_id": row["thread_id"],
+            "reply_count": row["reply_count"],
+            "attachments": attachments,
+            "metadata": row["metadata"],
+            "mentions": row["mentions"],
+            "reactions": [],
+            "client_timestamp": row["client_timestamp"],
+            "server_timestamp": row["server_timestamp"],
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
+            "edited_at": row["edited_at"],
+            "deleted_at": row["deleted_at"],
+            "optimistic_id": row["optimistic_id"],
+        }
     )
 
 

@@ -13,7 +13,6 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 import hubbub.db.dialect
-from hubbub.db import dialect as d
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -502,7 +501,33 @@ def downgrade() -> None:
     # ### end Alembic commands ###
 
 
+# The full-text objects as this revision made them (0004 changes SQLite's triggers).
+_POSTGRES_FTS_DDL = [
+    "CREATE INDEX ix_messages_content_fts ON messages USING gin (to_tsvector('simple', content))",
+]
+_POSTGRES_FTS_DROP = ["DROP INDEX IF EXISTS ix_messages_content_fts"]
+_SQLITE_FTS_DDL = [
+    "CREATE VIRTUAL TABLE messages_fts USING fts5("
+    "content, content='messages', content_rowid='rowid', tokenize='unicode61')",
+    "CREATE TRIGGER messages_fts_ai AFTER INSERT ON messages BEGIN "
+    "INSERT INTO messages_fts(rowid, content) VALUES (new.rowid, new.content); END",
+    "CREATE TRIGGER messages_fts_ad AFTER DELETE ON messages BEGIN "
+    "INSERT INTO messages_fts(messages_fts, rowid, content) "
+    "VALUES ('delete', old.rowid, old.content); END",
+    "CREATE TRIGGER messages_fts_au AFTER UPDATE OF content ON messages BEGIN "
+    "INSERT INTO messages_fts(messages_fts, rowid, content) "
+    "VALUES ('delete', old.rowid, old.content); "
+    "INSERT INTO messages_fts(rowid, content) VALUES (new.rowid, new.content); END",
+]
+_SQLITE_FTS_DROP = [
+    "DROP TRIGGER IF EXISTS messages_fts_au",
+    "DROP TRIGGER IF EXISTS messages_fts_ad",
+    "DROP TRIGGER IF EXISTS messages_fts_ai",
+    "DROP TABLE IF EXISTS messages_fts",
+]
+
+
 def _fts_ddl(dialect_name: str, *, create: bool) -> list[str]:
     if dialect_name == "postgresql":
-        return d.POSTGRES_FTS_DDL if create else d.POSTGRES_FTS_DROP
-    return d.SQLITE_FTS_DDL if create else d.SQLITE_FTS_DROP
+        return _POSTGRES_FTS_DDL if create else _POSTGRES_FTS_DROP
+    return _SQLITE_FTS_DDL if create else _SQLITE_FTS_DROP
