@@ -67,3 +67,16 @@ async def test_token_bucket_allows_burst_then_waits(limiter: RateLimiter) -> Non
     assert await limiter.take_token("bucket", 10.0, 3) == 0.0
     # Buckets are per key.
     assert await limiter.take_token("another", 10.0, 3) == 0.0
+
+
+async def test_token_buckets_asked_at_once_are_each_exact(limiter: RateLimiter) -> None:
+    """Many takes in flight together (the Redis limiter answers them in one call): each
+    bucket gives exactly its burst, the rest wait, and buckets do not share tokens."""
+    asks = [("busy", 1.0, 5)] * 8 + [("calm", 1.0, 2)] * 3 + [("fast", 1000.0, 1)]
+    waits = await asyncio.gather(*(limiter.take_token(*ask) for ask in asks))
+    busy, calm, fast = waits[:8], waits[8:11], waits[11]
+    assert busy[:5] == [0.0] * 5
+    assert all(0.0 < w <= 1.0 + 1e-6 for w in busy[5:])
+    assert calm[:2] == [0.0, 0.0]
+    assert 0.0 < calm[2] <= 1.0 + 1e-6
+    assert fast == 0.0

@@ -34,6 +34,12 @@ class Metrics:
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
             registry=r,
         )
+        self.send_batch_seconds = Histogram(
+            "hubbub_send_batch_seconds",
+            "One group commit, from taking its sends to their commit",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.fanout_seconds = Histogram(
             "hubbub_fanout_seconds",
             "From commit to the last local socket write of an event",

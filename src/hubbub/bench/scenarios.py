@@ -11,6 +11,7 @@ import asyncio
 import math
 import random
 import time
+import urllib.request
 from array import array
 from collections import Counter
 from collections.abc import Callable
@@ -149,6 +150,54 @@ async def connect_all(
         "handshake_ms": merged(results, "handshake_ms"),
         "cpu_s": sum(r["cpu_s"] for r in results),
     }
+
+
+def _metric_totals(host: str, port: int, name: str) -> tuple[float, float]:
+    """(sum, count) of a histogram on one hubbub node's /metrics."""
+    with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    total = count = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "_sum "):
+            total = float(line.split()[1])
+        elif line.startswith(name + "_count "):
+            count = float(line.split()[1])
+    return total, count
+
+
+async def batch_totals(server: Server) -> dict[str, tuple[float, float]] | None:
+    """(sum, count) of the group commit's histograms so far, over a bench-started
+    hubbub's nodes: sends per commit and the time of a commit."""
+    if server.kind != "hubbub":
+        return None
+    totals: dict[str, tuple[float, float]] = {}
+    for name in ("hubbub_send_batch_size", "hubbub_send_batch_seconds"):
+        total = count = 0.0
+        for host, port in server.nodes:
+            try:
+                s, c = await asyncio.to_thread(_metric_totals, host, port, name)
+            except OSError:
+                return None
+            total, count = total + s, count + c
+        totals[name] = (total, count)
+    return totals
+
+
+def batch_figures(
+    before: dict[str, tuple[float, float]] | None, after: dict[str, tuple[float, float]] | None
+) -> dict[str, float]:
+    """Mean sends per commit and mean commit time (ms) in the window."""
+    out = {"sends_per_commit": math.nan, "commit_ms": math.nan}
+    if before is None or after is None:
+        return out
+    for key, name, scale in (
+        ("sends_per_commit", "hubbub_send_batch_size", 1.0),
+        ("commit_ms", "hubbub_send_batch_seconds", 1000.0),
+    ):
+        (s0, c0), (s1, c1) = before[name], after[name]
+        if c1 > c0:
+            out[key] = scale * (s1 - s0) / (c1 - c0)
+    return out
 
 
 def limits(
@@ -295,6 +344,8 @@ class Fanout(Scenario):
                             1,
                         ),
                         Figure("lag_p99_ms", "generator send lag p99", "ms", digits=2),
+                        Figure("sends_per_commit", "sends per commit (group commit)", ""),
+                        Figure("commit_ms", "group commit time, mean", "ms", digits=2),
                         *CPU_FIGURES,
                     ],
                 )
@@ -332,8 +383,10 @@ class Fanout(Scenario):
         measure_from = start_at / 1e9 + warmup
         await asyncio.sleep(max(0.0, measure_from - time.monotonic()))
         before = meter.read()
+        batches_before = await batch_totals(server)
         await asyncio.sleep(max(0.0, measure_from + duration - time.monotonic()))
         after = meter.read()
+        batches_after = await batch_totals(server)
         results = await task
         await fleet.each(op="close")
         usage = Meter.between(before, after)
@@ -358,6 +411,7 @@ class Fanout(Scenario):
             "lag_p99_ms": summarize(lag)["p99"],
             "sent_per_s": sent / duration,
             "connected": float(conn["connected"]),
+            **batch_figures(batches_before, batches_after),
         }
         figures |= cpu_figures(usage, server, delivered)
         notes = limits(usage, fleet, figures["lag_p99_ms"], server)
@@ -403,6 +457,8 @@ class Throughput(Scenario):
                     Figure("ack_max_ms", "ack latency max", "ms", digits=1),
                     Figure("errors", "send errors", "", digits=0),
                     Figure("server_us_per_send", "server CPU per acknowledged send", "µs"),
+                    Figure("sends_per_commit", "sends per commit (group commit)", ""),
+                    Figure("commit_ms", "group commit time, mean", "ms", digits=2),
                     *CPU_FIGURES,
                 ],
             )
@@ -453,8 +509,10 @@ class Throughput(Scenario):
         measure_from = start_at / 1e9 + warmup
         await asyncio.sleep(max(0.0, measure_from - time.monotonic()))
         before = meter.read()
+        batches_before = await batch_totals(server)
         await asyncio.sleep(max(0.0, measure_from + duration - time.monotonic()))
         after = meter.read()
+        batches_after = await batch_totals(server)
         results = await task
         await fleet.each(op="close")
         usage = Meter.between(before, after)
@@ -469,6 +527,7 @@ class Throughput(Scenario):
             "server_us_per_send": (
                 1e6 * usage["server_cpu_s"] / len(acks) if acks and server.pids else math.nan
             ),
+            **batch_figures(batches_before, batches_after),
         }
         figures |= cpu_figures(usage, server, None)
         notes = limits(usage, fleet, None, server)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -144,9 +145,11 @@ class SendBatcher:
                 if not pending.future.done():  # its caller went away before it was stored
                     batch.append(pending)
             if batch:
+                started = time.perf_counter()
+                await self._store_batch(batch)
                 if self._metrics is not None:
                     self._metrics.send_batch_size.observe(len(batch))
-                await self._store_batch(batch)
+                    self._metrics.send_batch_seconds.observe(time.perf_counter() - started)
 
     async def _store_batch(self, batch: list[PendingSend]) -> None:
         try:

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import orjson
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from hubbub.state.pipelining import Pipelined
 
@@ -48,10 +49,9 @@ class Event:
     # Leave out every socket of this user (typing goes to the *other* participants).
     exclude_user: uuid.UUID | None = None
 
-    def encode(self, origin: str) -> bytes:
+    def to_json(self) -> bytes:
         return orjson.dumps(
             {
-                "o": origin,
                 "n": self.name,
                 "p": self.payload,
                 "c": str(self.conversation_id) if self.conversation_id else None,
@@ -63,9 +63,8 @@ class Event:
         )
 
     @staticmethod
-    def decode(raw: bytes) -> tuple[str, Event]:
-        d = orjson.loads(raw)
-        return d["o"], Event(
+    def from_dict(d: dict[str, Any]) -> Event:
+        return Event(
             name=d["n"],
             payload=d["p"],
             conversation_id=uuid.UUID(d["c"]) if d["c"] else None,
@@ -74,6 +73,18 @@ class Event:
             exclude_socket=d["x"],
             exclude_user=uuid.UUID(d["e"]) if d["e"] else None,
         )
+
+
+def encode_events(origin: str, events: list[bytes]) -> bytes:
+    """One Redis message for several events (each `Event.to_json`): the publishing node,
+    a newline, then the events as a JSON array. A node hears its own publications too
+    and skips them by the prefix, undecoded."""
+    return origin.encode() + b"\n[" + b",".join(events) + b"]"
+
+
+def decode_events(raw: bytes) -> tuple[str, list[Event]]:
+    origin, _, body = raw.partition(b"\n")
+    return origin.decode(), [Event.from_dict(d) for d in orjson.loads(body)]
 
 
 Subscriber = Callable[[Event], Awaitable[None]]
@@ -127,12 +138,16 @@ class RedisEventBus:
         self._redis = redis
         self._channel = prefix + "events"
         self._node = node_id
+        self._own = node_id.encode() + b"\n"
         self._subscribers: list[Subscriber] = []
         self._task: asyncio.Task[None] | None = None
         self._on_reconnect = on_reconnect
         self._on_failure = on_failure or (lambda _: None)
         self.connected = asyncio.Event()
         self._outbox = Pipelined(redis, on_lost=self._publish_lost)
+        # Events published since the last PUBLISH went into a pipeline: they go out
+        # together, as one message (redis-py's cost is per command, on both ends).
+        self._unsent: list[bytes] = []
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
@@ -142,9 +157,14 @@ class RedisEventBus:
 
     async def publish(self, event: Event) -> None:
         await _deliver(self._subscribers, event)
-        payload = event.encode(self._node)
         # Sent with whatever else this node publishes meanwhile, in order, unawaited.
-        self._outbox.fire(lambda pipe: pipe.publish(self._channel, payload))
+        if not self._unsent:
+            self._outbox.fire(self._publish_unsent)
+        self._unsent.append(event.to_json())
+
+    def _publish_unsent(self, pipe: Pipeline) -> object:
+        events, self._unsent = self._unsent, []
+        return pipe.publish(self._channel, encode_events(self._node, events))
 
     def _publish_lost(self, exc: BaseException) -> None:
         # The events are committed; other nodes' clients will fetch them with `sync`.
@@ -180,8 +200,11 @@ class RedisEventBus:
                 async for message in pubsub.listen():
                     if message.get("type") != "message":
                         continue
-                    origin, event = Event.decode(message["data"])
-                    if origin != self._node:
+                    data = message["data"]
+                    if data.startswith(self._own):
+                        continue  # this node delivered it already
+                    _, events = decode_events(data)
+                    for event in events:
                         await _deliver(self._subscribers, event)
             except asyncio.CancelledError:
                 raise

@@ -8,10 +8,13 @@ tests. Two shapes are offered: failure windows (login attempts) and token bucket
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from hubbub.state.pipelining import Pipelined
@@ -77,28 +80,36 @@ class MemoryRateLimiter:
         return (1.0 - tokens) / rate_per_s
 
 
-# KEYS[1] bucket; ARGV: rate per second, burst, now (seconds, float). Redis time is not
-# used so that the caller's clock and tests agree; nodes' clocks only need to be close.
-_BUCKET_SCRIPT = """
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
-local state = redis.call('HMGET', KEYS[1], 't', 'u')
-local tokens = tonumber(state[1]) or burst
-local updated = tonumber(state[2]) or now
-if now > updated then
-  tokens = math.min(burst, tokens + (now - updated) * rate)
+# KEYS: buckets; ARGV: now (seconds, float), then rate per second and burst for each
+# bucket. Returns each bucket's wait (0 when a token was taken), in order. A bucket named
+# twice is taken from twice, in order. Redis time is not used so that the caller's clock
+# and tests agree; nodes' clocks only need to be close.
+_BUCKETS_SCRIPT = """
+local now = tonumber(ARGV[1])
+local waits = {}
+for i, key in ipairs(KEYS) do
+  local rate = tonumber(ARGV[2 * i])
+  local burst = tonumber(ARGV[2 * i + 1])
+  local state = redis.call('HMGET', key, 't', 'u')
+  local tokens = tonumber(state[1]) or burst
+  local updated = tonumber(state[2]) or now
+  if now > updated then
+    tokens = math.min(burst, tokens + (now - updated) * rate)
+  end
+  local wait = 0
+  if tokens >= 1 then
+    tokens = tokens - 1
+  else
+    wait = (1 - tokens) / rate
+  end
+  redis.call('HSET', key, 't', tostring(tokens), 'u', tostring(math.max(now, updated)))
+  redis.call('PEXPIRE', key, math.ceil(burst / rate * 1000) + 1000)
+  waits[i] = tostring(wait)
 end
-local wait = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-else
-  wait = (1 - tokens) / rate
-end
-redis.call('HSET', KEYS[1], 't', tostring(tokens), 'u', tostring(math.max(now, updated)))
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
-return tostring(wait)
+return waits
 """
+
+_Take = tuple[str, float, int, "asyncio.Future[float]"]
 
 
 class RedisRateLimiter:
@@ -106,9 +117,12 @@ class RedisRateLimiter:
         self._redis = redis
         self._prefix = prefix + "rl:"
         self._local = MemoryRateLimiter()
-        # One EVAL per send, pipelined with the other sends' (the script is small; EVAL
-        # needs no load step, so a restarted Redis needs none either).
+        # Every token asked for while an EVAL is in flight goes in the next one: one
+        # command for many sends (redis-py's cost is per command). EVAL needs no load
+        # step, so a restarted Redis needs none either.
         self._pipelined = Pipelined(redis, on_lost=lambda _: None)
+        self._takes: list[_Take] = []
+        self._taker: asyncio.Task[None] | None = None
 
     async def failures(self, key: str) -> tuple[int, float]:
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -130,13 +144,35 @@ class RedisRateLimiter:
         await self._redis.delete(self._prefix + key, self._prefix + "b:" + key)
 
     async def take_token(self, key: str, rate_per_s: float, burst: int) -> float:
-        bucket, now = self._prefix + "b:" + key, time.time()
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._takes.append((self._prefix + "b:" + key, rate_per_s, burst, future))
+        if self._taker is None or self._taker.done():
+            self._taker = asyncio.create_task(self._take_all(), name="hubbub-rate-limits")
         try:
-            wait = await self._pipelined.call(
-                lambda pipe: pipe.eval(_BUCKET_SCRIPT, 1, bucket, rate_per_s, burst, now)
-            )
+            return await future
         except (RedisError, OSError):
             # Redis is away: a node keeps accepting sends (QUALITY.md, 5), limited by
             # this node's own buckets until Redis returns.
             return await self._local.take_token(key, rate_per_s, burst)
-        return float(wait)
+
+    async def _take_all(self) -> None:
+        while self._takes:
+            takes, self._takes = self._takes, []
+            args: list[float] = [time.time()]
+            for _, rate, burst, _ in takes:
+                args += [rate, burst]
+            keys = [bucket for bucket, *_ in takes]
+            try:
+                waits = await self._pipelined.call(_eval_buckets(keys, args))
+            except Exception as exc:  # each caller decides what a failure means
+                for *_, future in takes:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (*_, future), wait in zip(takes, waits, strict=True):
+                if not future.done():
+                    future.set_result(float(wait))
+
+
+def _eval_buckets(keys: list[str], args: list[float]) -> Callable[[Pipeline], object]:
+    return lambda pipe: pipe.eval(_BUCKETS_SCRIPT, len(keys), *keys, *args)
