@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -369,9 +370,10 @@ async def test_a_send_writes_the_same_few_rows_whatever_the_group_size(
     statements: list[str] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        verb = statement.lstrip().split(None, 1)[0].upper()
-        if verb in ("INSERT", "UPDATE", "DELETE"):
-            statements.append(verb + " " + statement.split()[2 if verb != "UPDATE" else 1])
+        # Every write of the statement (PostgreSQL numbers and inserts a batch of sends
+        # in one statement: an UPDATE and an INSERT in a WITH).
+        for verb, table in re.findall(r"\b(INSERT INTO|UPDATE|DELETE FROM)\s+(\w+)", statement):
+            statements.append(verb.split()[0] + " " + table)
 
     engine = node.services.db.write_engine.sync_engine
     event.listen(engine, "before_cursor_execute", count)

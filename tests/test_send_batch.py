@@ -163,7 +163,7 @@ async def test_a_database_failure_fails_the_whole_batch_and_stores_nothing(
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise OperationalError("UPDATE conversations", {}, Exception("disk I/O error"))
 
-    monkeypatch.setattr(send_batch, "take_seqs", broken)
+    monkeypatch.setattr(send_batch, "store_new_messages", broken)
     batch = [pending(ann.id, cid, "lost 1"), pending(ben.id, cid, "lost 2", optimisticId="x")]
     await batcher_of(node)._store_batch(batch)
     results = [await outcome(p) for p in batch]

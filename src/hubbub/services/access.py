@@ -138,8 +138,6 @@ _SENDERS = Prepared(
     .join(_USERS, _USERS.c.id == _PARTICIPANTS.c.user_id)
     .where(among_pairs(_PARTICIPANTS.c.user_id, _PARTICIPANTS.c.conversation_id))
     .where(_PARTICIPANTS.c.status == ParticipantStatus.ACTIVE)
-    .order_by(_CONVERSATIONS.c.id)
-    .with_for_update(of=_CONVERSATIONS)
 )
 
 
@@ -149,11 +147,10 @@ async def access_for_sending(
     """For many (user, conversation) pairs in one query: the pairs whose user is ACTIVE
     in the conversation (a pair missing from the answer is NotFound for that user).
 
-    Runs in the group commit's transaction, on the driver (`hubbub.db.prepared`).
-
-    The conversations found are locked (PostgreSQL: FOR UPDATE, in id order, so two
-    batches never wait on each other in a cycle; SQLite: the write transaction holds the
-    database), so their `last_seq` stays the last number until this transaction ends.
+    Runs in the group commit, on the driver (`hubbub.db.prepared`). On SQLite it runs
+    inside the batch's write transaction, which holds the database, so `last_seq` stays
+    the conversation's last number until it commits; on PostgreSQL the numbers are
+    taken by the statement that stores the batch (`store_new_messages`).
     """
     if not pairs:
         return {}

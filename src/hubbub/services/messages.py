@@ -99,6 +99,10 @@ def _checked_content(content: str, *, has_attachments: bool) -> str:
     return text
 
 
+# Group commits in flight at once on PostgreSQL (SQLite has a single writer).
+POSTGRES_BATCH_WRITERS = 2
+
+
 class MessageService:
     def __init__(
         self,
@@ -116,7 +120,13 @@ class MessageService:
         self._limiter = limiter
         self._send_limits = send_limits
         self._metrics = metrics
-        self._batcher = SendBatcher(db, views, self._store_batched_alone, metrics=metrics)
+        self._batcher = SendBatcher(
+            db,
+            views,
+            self._store_batched_alone,
+            metrics=metrics,
+            writers=1 if db.is_sqlite else POSTGRES_BATCH_WRITERS,
+        )
 
     async def close(self) -> None:
         await self._batcher.close()

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 
 from hubbub.db.database import Database
@@ -54,7 +54,7 @@ from hubbub.services.access import (
     conversation_not_found,
     require_sender_can_send,
 )
-from hubbub.services.sequence import take_seqs
+from hubbub.services.sequence import store_new_messages
 from hubbub.services.views import Views, fresh_message_view
 
 log = logging.getLogger("hubbub.messages")
@@ -101,33 +101,46 @@ class SendBatcher:
         *,
         metrics: Metrics | None = None,
         max_batch: int = 256,
+        writers: int = 1,
     ) -> None:
+        """`writers`: batches stored at the same time (one for SQLite, which has one
+        writer anyway; a few for PostgreSQL, so that a batch gathering while another is
+        in flight need not wait for it)."""
         self._db = db
+        self._writers = writers
         self._metrics = metrics
         self._views = views
         self._store_alone = store_alone
         self._max_batch = max_batch
         self._queue: deque[PendingSend] = deque()
         self._wakeup: asyncio.Event | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def submit(self, pending: PendingSend) -> Stored:
         """Store `pending` with whatever else is waiting; answers after the commit."""
-        if self._task is None or self._task.done():
+        if not self._tasks or any(task.done() for task in self._tasks):
             # Started by the first send, on the serving loop (nothing runs at import).
+            await self._stop_writers()
             self._wakeup = asyncio.Event()
-            self._task = asyncio.create_task(self._run(), name="hubbub-send-batcher")
+            self._tasks = [
+                asyncio.create_task(self._run(), name=f"hubbub-send-batcher-{i}")
+                for i in range(self._writers)
+            ]
         assert self._wakeup is not None
         self._queue.append(pending)
         self._wakeup.set()
         return await pending.future
 
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+    async def _stop_writers(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+
+    async def close(self) -> None:
+        await self._stop_writers()
         while self._queue:
             pending = self._queue.popleft()
             if not pending.future.done():
@@ -311,40 +324,37 @@ class SendBatcher:
         now: datetime,
         outcomes: dict[PendingSend, Stored | HubbubError],
     ) -> None:
-        ids = {p: new_id() for p in fresh}
-        by_conversation: dict[uuid.UUID, list[PendingSend]] = {}
+        rows: dict[uuid.UUID, list[dict[str, Any]]] = {}
         for pending in fresh:
-            by_conversation.setdefault(pending.conversation_id, []).append(pending)
-        last_seqs = {
-            cid: accesses[(sends[0].sender, cid)].last_seq for cid, sends in by_conversation.items()
-        }
-        firsts = await take_seqs(
-            tx,
-            {cid: [ids[p] for p in sends] for cid, sends in by_conversation.items()},
-            last_seqs,
-            now,
-        )
-        rows: list[dict[str, Any]] = []
-        for cid, sends in by_conversation.items():
-            for offset, pending in enumerate(sends):
-                seq = firsts[cid] + offset
-                row = new_message_row(
-                    ids[pending],
-                    cid,
+            rows.setdefault(pending.conversation_id, []).append(
+                new_message_row(
+                    new_id(),
+                    pending.conversation_id,
                     pending.sender,
                     pending.req,
                     content=pending.content,
                     mentions=pending.mentions,
                     client_timestamp=pending.client_timestamp,
-                    seq=seq,
+                    seq=None,
                     now=now,
                 )
-                rows.append(row)
+            )
+        last_seqs = {
+            cid: accesses[(batch[0]["sender_id"], cid)].last_seq for cid, batch in rows.items()
+        }
+        numbered = await store_new_messages(tx, rows, last_seqs, now)
+        by_conversation: dict[uuid.UUID, list[PendingSend]] = {}
+        for pending in fresh:
+            by_conversation.setdefault(pending.conversation_id, []).append(pending)
+        for cid, sends in by_conversation.items():
+            for pending, row in zip(sends, rows[cid], strict=True):
+                if row["id"] not in numbered:  # the conversation was deleted meanwhile
+                    outcomes[pending] = conversation_not_found()
+                    continue
                 sender = accesses[(pending.sender, cid)].sender
                 # A new message has no reactions, no files and nobody has read it: its
                 # view needs no further queries.
                 outcomes[pending] = (fresh_message_view(row, sender, []), True)
-        await tx.run_many(_INSERT_MESSAGES, rows)
 
 
 # The batch's statements, built once, on the tables, run on the driver.
@@ -363,8 +373,6 @@ _MENTIONED = Prepared(
     .where(among_pairs(_PARTICIPANTS.c.conversation_id, _PARTICIPANTS.c.user_id))
     .where(_PARTICIPANTS.c.status == ParticipantStatus.ACTIVE)
 )
-# Every column, given in every row (`new_message_row`): no column default runs here.
-_INSERT_MESSAGES = Prepared(insert(_MESSAGES), columns=[c.name for c in _MESSAGES.columns])
 
 
 def new_message_row(
@@ -376,10 +384,11 @@ def new_message_row(
     content: str,
     mentions: list[uuid.UUID],
     client_timestamp: datetime | None,
-    seq: int,
+    seq: int | None,
     now: datetime,
 ) -> dict[str, Any]:
-    """The `messages` row of a new message (not a reply), by column name."""
+    """The `messages` row of a new message (not a reply), by column name (`seq` None:
+    numbered when stored)."""
     return {
         "id": message_id,
         "conversation_id": conversation_id,
