@@ -33,6 +33,7 @@ from hubbub.db.dialect import (
     is_sqlite_url,
     messages_pending_index,
 )
+from hubbub.db.prepared import RawWriters
 from hubbub.db.sqlite_driver import Checkpointer, inline_connector
 
 log = logging.getLogger("hubbub.db")
@@ -55,6 +56,10 @@ class Database:
     write_engine: AsyncEngine
     _read_sessions: async_sessionmaker[AsyncSession]
     _write_sessions: async_sessionmaker[AsyncSession]
+    raw_writers: RawWriters
+    batch_engine: AsyncEngine
+    # SQLite: held by every writer (`write()` and the group commit's `raw_writers`).
+    writer_lock: asyncio.Lock | None = None
     checkpointer: Checkpointer | None = None
     _indexer: asyncio.Task[None] | None = field(default=None, init=False)
 
@@ -74,7 +79,11 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One transaction; committed at the end of the block, rolled back on error."""
-        async with self._write_sessions() as session, session.begin():
+        if self.writer_lock is None:
+            async with self._write_sessions() as session, session.begin():
+                yield session
+            return
+        async with self.writer_lock, self._write_sessions() as session, session.begin():
             yield session
 
     async def ping(self) -> None:
@@ -122,6 +131,8 @@ class Database:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._indexer
             self._indexer = None
+        await self.raw_writers.close()
+        await self.batch_engine.dispose()
         if self.checkpointer is not None:
             await self.checkpointer.stop()
         await self.read_engine.dispose()
@@ -129,11 +140,18 @@ class Database:
             await self.write_engine.dispose()
 
 
-def open_database(url: str, *, pool_size: int = 10, sqlite_synchronous: str = "NORMAL") -> Database:
-    """Build engines for `url` (no connection is made until first use)."""
+def open_database(
+    url: str,
+    *,
+    pool_size: int = 10,
+    sqlite_synchronous: str = "NORMAL",
+    batch_writers: int = 1,
+) -> Database:
+    """Build engines for `url` (no connection is made until first use); `batch_writers`:
+    connections held for the group commit (`hubbub.db.prepared.RawWriters`)."""
     driver_url = async_url(url)
     checkpointer: Checkpointer | None = None
-    _indexer: asyncio.Task[None] | None = field(default=None, init=False)
+    writer_lock: asyncio.Lock | None = None
     if is_sqlite_url(url):
         path = make_url(driver_url).database or ""
         connect = inline_connector(path)
@@ -153,9 +171,14 @@ def open_database(url: str, *, pool_size: int = 10, sqlite_synchronous: str = "N
             async_creator=connect,
             query_cache_size=QUERY_CACHE_SIZE,
         )
+        batch_engine = create_async_engine(
+            driver_url, pool_size=1, max_overflow=0, async_creator=connect
+        )
         configure_sqlite(write_engine, write=True, synchronous=sqlite_synchronous)
         configure_sqlite(read_engine, write=False, synchronous=sqlite_synchronous)
+        configure_sqlite(batch_engine, write=True, synchronous=sqlite_synchronous)
         checkpointer = Checkpointer(path)
+        writer_lock = asyncio.Lock()
     else:
         write_engine = create_async_engine(
             driver_url,
@@ -165,11 +188,17 @@ def open_database(url: str, *, pool_size: int = 10, sqlite_synchronous: str = "N
             query_cache_size=QUERY_CACHE_SIZE,
         )
         read_engine = write_engine
+        batch_engine = create_async_engine(
+            driver_url, pool_size=batch_writers, max_overflow=0, pool_pre_ping=True
+        )
     return Database(
         url=url,
         read_engine=read_engine,
         write_engine=write_engine,
         _read_sessions=async_sessionmaker(read_engine, expire_on_commit=False),
         _write_sessions=async_sessionmaker(write_engine, expire_on_commit=False),
+        raw_writers=RawWriters(batch_engine, write_engine, writer_lock=writer_lock),
+        batch_engine=batch_engine,
+        writer_lock=writer_lock,
         checkpointer=checkpointer,
     )

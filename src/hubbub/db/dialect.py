@@ -145,10 +145,12 @@ class _PairRows(ColumnElement[Any]):
         ("pairs", InternalTraversal.dp_clauseelement),
     ]
 
-    def __init__(self, first_type: TypeEngine[Any], second_type: TypeEngine[Any]) -> None:
+    def __init__(
+        self, first_type: TypeEngine[Any], second_type: TypeEngine[Any], name: str
+    ) -> None:
         self.first_type = first_type
         self.second_type = second_type
-        self.pairs = bindparam("pairs", type_=_PairList())
+        self.pairs = bindparam(name, type_=_PairList())
 
 
 @compiles(_PairRows, "sqlite")
@@ -170,23 +172,26 @@ def _pair_rows_postgresql(element: _PairRows, compiler: SQLCompiler, **kw: Any) 
     )
 
 
-def among_pairs(first: Any, second: Any) -> ColumnElement[bool]:
+def among_pairs(first: Any, second: Any, name: str = "pairs") -> ColumnElement[bool]:
     """Rows whose `(first, second)` is one of some pairs, bound at execution with
-    `pair_values(pairs)`. The pairs travel as one JSON parameter that the database
+    `pair_values(pairs)` (a statement with two such conditions names them apart). The
+    pairs travel as one JSON parameter that the database
     unpacks (`json_each`, `jsonb_array_elements`), so the statement is built and compiled
     once whatever the number of pairs, and each pair is one probe of a composite index
     on (first, second). (Two expanding IN lists would probe every first with every
     second: a batch of 200 sends from 200 senders made 40,000 probes. A plain row-value
     IN over a list is a full scan on SQLite; an OR of pairs is a new statement to
     compile every time.)"""
-    rows = _PairRows(first.type, second.type)
+    rows = _PairRows(first.type, second.type, name)
     condition: ColumnElement[bool] = tuple_(first, second).op("IN", is_comparison=True)(rows)
     return condition
 
 
-def pair_values(pairs: Iterable[tuple[Any, Any]]) -> dict[str, list[tuple[Any, Any]]]:
-    """The parameter of an `among_pairs` condition."""
-    return {"pairs": list(pairs)}
+def pair_values(
+    pairs: Iterable[tuple[Any, Any]], name: str = "pairs"
+) -> dict[str, list[tuple[Any, Any]]]:
+    """The parameter of an `among_pairs` condition (of that `name`)."""
+    return {name: list(pairs)}
 
 
 def uuid_column_type() -> Uuid[uuid.UUID]:

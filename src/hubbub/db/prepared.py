@@ -11,10 +11,10 @@ parameters go through the bound types' own bind processors and its result column
 through their result processors, so the driver sees, and the caller gets, what
 SQLAlchemy would send and return. What is skipped is the per-execution machinery.
 
-`raw_transaction(db)` checks a connection out of the write engine's pool (so it queues
-behind every other writer as usual) and runs one transaction on the driver beneath:
-sqlite3 directly on SQLite (the embedded default's inline driver, `BEGIN IMMEDIATE`),
-asyncpg on PostgreSQL (`Connection.transaction()`). Driver errors come out as
+`RawWriters.transaction()` runs statements on a connection held for the group commit:
+sqlite3 directly on SQLite (the embedded default's inline driver), in one
+`BEGIN IMMEDIATE` transaction taken in turn with every other writer; asyncpg on
+PostgreSQL, statement by statement. Driver errors come out as
 SQLAlchemy's exceptions (IntegrityError, OperationalError, DBAPIError), as from any
 other query. Listeners of the engine's `before_cursor_execute` event see these
 statements too (the tests count and EXPLAIN them).
@@ -22,18 +22,20 @@ statements too (the tests count and EXPLAIN them).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import Connection, Insert, Select, TextClause, Update
+from sqlalchemy import CompoundSelect, Connection, Engine, Insert, Select, TextClause, Update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-if TYPE_CHECKING:
-    from hubbub.db.database import Database
+log = logging.getLogger("hubbub.db")
 
 Processor = Callable[[Any], Any] | None
 
@@ -69,7 +71,10 @@ class Prepared:
     column default runs here."""
 
     def __init__(
-        self, statement: Select[Any] | Insert | Update | TextClause, *, columns: Sequence[str] = ()
+        self,
+        statement: Select[Any] | CompoundSelect[Any] | Insert | Update | TextClause,
+        *,
+        columns: Sequence[str] = (),
     ) -> None:
         self.statement = statement
         self._columns = list(columns)
@@ -92,7 +97,7 @@ class Prepared:
             for name in names
         )
         results: tuple[Processor, ...] = ()
-        if isinstance(self.statement, Select):
+        if isinstance(self.statement, (Select, CompoundSelect)):
             results = tuple(
                 column.type.dialect_impl(dialect).result_processor(dialect, None)
                 for column in self.statement.selected_columns
@@ -117,9 +122,11 @@ class RawTransaction:
 
     isolated = True
 
-    def __init__(self, sync_connection: Connection) -> None:
+    def __init__(self, sync_connection: Connection, observed: Engine) -> None:
         self._sync = sync_connection
-        self._engine = sync_connection.engine
+        # Whose `before_cursor_execute` listeners hear of these statements: the write
+        # engine's, as for every other write.
+        self._engine = observed
         self.dialect = sync_connection.dialect
 
     async def rows(self, statement: Prepared, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -152,8 +159,10 @@ class RawTransaction:
 
 
 class _SqliteTransaction(RawTransaction):
-    def __init__(self, sync_connection: Connection, driver: sqlite3.Connection) -> None:
-        super().__init__(sync_connection)
+    def __init__(
+        self, sync_connection: Connection, observed: Engine, driver: sqlite3.Connection
+    ) -> None:
+        super().__init__(sync_connection, observed)
         self._driver = driver
 
     async def _fetch(self, sql: str, parameters: tuple[Any, ...]) -> Sequence[Sequence[Any]]:
@@ -172,8 +181,8 @@ class _SqliteTransaction(RawTransaction):
 class _AsyncpgTransaction(RawTransaction):
     isolated = False
 
-    def __init__(self, sync_connection: Connection, driver: Any) -> None:
-        super().__init__(sync_connection)
+    def __init__(self, sync_connection: Connection, observed: Engine, driver: Any) -> None:
+        super().__init__(sync_connection, observed)
         self._driver = driver
 
     async def _fetch(self, sql: str, parameters: tuple[Any, ...]) -> Sequence[Sequence[Any]]:
@@ -208,37 +217,99 @@ def _is_asyncpg_integrity(exc: Exception) -> bool:
     return isinstance(sqlstate, str) and sqlstate.startswith("23")  # integrity violations
 
 
-@asynccontextmanager
-async def raw_transaction(db: Database) -> AsyncIterator[RawTransaction]:
-    """The driver beneath a pooled write connection. SQLite: one write transaction,
-    committed when the block ends, rolled back when it raises. PostgreSQL: statements
-    in autocommit (`RawTransaction.isolated` is False)."""
-    async with db.write_engine.connect() as conn:
-        sync_connection = conn.sync_connection
+@dataclass
+class _Held:
+    conn: AsyncConnection
+    driver: Any
+
+
+class RawWriters:
+    """Connections held for the group commit, one per batch in flight, each checked out
+    of an engine of their own once and kept: checking a connection in and out of
+    SQLAlchemy's pool cost ~400 µs of Python per batch, most of a lone send's storing.
+
+    On SQLite a batch's transaction holds `writer_lock`, which `Database.write()` holds
+    too, so the database sees one writer at a time, in the order they asked (waiting
+    for SQLite's own lock would block the event loop: `hubbub.db.sqlite_driver`). On
+    PostgreSQL a connection that failed is dropped and replaced by the next batch.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        observed: AsyncEngine,
+        *,
+        writer_lock: asyncio.Lock | None,
+    ) -> None:
+        self._engine = engine
+        self._observed = observed.sync_engine
+        self._writer_lock = writer_lock
+        self._free: list[_Held] = []
+        self._all: list[_Held] = []
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[RawTransaction]:
+        """SQLite: one write transaction, committed when the block ends, rolled back when
+        it raises. PostgreSQL: statements in autocommit (`RawTransaction.isolated`)."""
+        held = self._free.pop() if self._free else await self._connect()
+        sync_connection = held.conn.sync_connection
         assert sync_connection is not None
-        driver: Any = (await conn.get_raw_connection()).driver_connection
-        assert driver is not None
-        if not db.is_sqlite:
-            try:
-                yield _AsyncpgTransaction(sync_connection, driver)
-            except OperationalError:
-                # The connection may be what failed; the pool makes a new one if so.
-                await conn.invalidate()
-                raise
-            return
-        # The inline driver's sqlite3 connection (`hubbub.db.sqlite_driver`).
-        sqlite = driver.sqlite_connection
+        keep = False
         try:
-            sqlite.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise _sqlalchemy_error("BEGIN IMMEDIATE", (), exc) from exc
+            if self._writer_lock is None:
+                try:
+                    yield _AsyncpgTransaction(sync_connection, self._observed, held.driver)
+                except IntegrityError:
+                    keep = True  # a refused statement leaves the connection as it was
+                    raise
+                keep = True
+                return
+            sqlite: sqlite3.Connection = held.driver.sqlite_connection
+            keep = True  # a sqlite3 connection outlives any error here
+            async with self._writer_lock:
+                try:
+                    sqlite.execute("BEGIN IMMEDIATE")
+                except sqlite3.Error as exc:
+                    raise _sqlalchemy_error("BEGIN IMMEDIATE", (), exc) from exc
+                try:
+                    yield _SqliteTransaction(sync_connection, self._observed, sqlite)
+                except BaseException:
+                    sqlite.rollback()
+                    raise
+                try:
+                    sqlite.commit()
+                except sqlite3.Error as exc:
+                    sqlite.rollback()
+                    raise _sqlalchemy_error("COMMIT", (), exc) from exc
+        finally:
+            if keep:
+                self._free.append(held)
+            else:
+                await self._drop(held)
+
+    async def _connect(self) -> _Held:
+        conn = await self._engine.connect()
         try:
-            yield _SqliteTransaction(sync_connection, sqlite)
+            driver = (await conn.get_raw_connection()).driver_connection
         except BaseException:
-            sqlite.rollback()
+            await conn.close()
             raise
+        held = _Held(conn, driver)
+        self._all.append(held)
+        return held
+
+    async def _drop(self, held: _Held) -> None:
+        self._all.remove(held)
         try:
-            sqlite.commit()
-        except sqlite3.Error as exc:
-            sqlite.rollback()
-            raise _sqlalchemy_error("COMMIT", (), exc) from exc
+            await held.conn.invalidate()
+            await held.conn.close()
+        except Exception:  # it is broken already; the pool forgets it
+            log.debug("dropping a group commit connection failed", exc_info=True)
+
+    async def close(self) -> None:
+        held, self._all, self._free = self._all, [], []
+        for h in held:
+            try:
+                await h.conn.close()
+            except Exception:
+                log.debug("closing a group commit connection failed", exc_info=True)

@@ -44,12 +44,13 @@ from hubbub.db.models import (
     new_id,
     utcnow,
 )
-from hubbub.db.prepared import Prepared, RawTransaction, raw_transaction
+from hubbub.db.prepared import Prepared, RawTransaction
 from hubbub.errors import Conflict, HubbubError, ValidationFailed
 from hubbub.metrics import Metrics
 from hubbub.schemas import MessagePublic, SendMessage
 from hubbub.services.access import (
     SenderAccess,
+    StoredKeys,
     access_for_sending,
     conversation_not_found,
     require_sender_can_send,
@@ -194,7 +195,7 @@ class SendBatcher:
         now = utcnow()
         # On the driver itself (`hubbub.db.prepared`): through SQLAlchemy's async API the
         # batch's five statements cost more Python than the whole rest of a send.
-        async with raw_transaction(self._db) as tx:
+        async with self._db.raw_writers.transaction() as tx:
             outcomes, repeats, retried = await self._store(tx, batch, now)
         if retried:
             await self._answer_retries(retried, outcomes)
@@ -220,14 +221,18 @@ class SendBatcher:
         repeats of an earlier send of the batch, and the sends whose optimisticId is
         stored already (with their original's id)."""
         outcomes: dict[PendingSend, Stored | HubbubError] = {}
-        accesses = await access_for_sending(tx, {(p.sender, p.conversation_id) for p in batch})
+        accesses, stored = await access_for_sending(
+            tx,
+            {(p.sender, p.conversation_id) for p in batch},
+            {p.key for p in batch if p.key is not None},
+        )
         admitted: list[PendingSend] = []
         for pending in batch:
             if (pending.sender, pending.conversation_id) not in accesses:
                 outcomes[pending] = conversation_not_found()
             else:
                 admitted.append(pending)
-        fresh, repeats, retried = await self._originals(tx, admitted, outcomes)
+        fresh, repeats, retried = self._originals(stored, admitted, outcomes)
         for pending in fresh:
             try:
                 require_sender_can_send(accesses[(pending.sender, pending.conversation_id)])
@@ -239,9 +244,9 @@ class SendBatcher:
             await self._insert(tx, fresh, accesses, now, outcomes)
         return outcomes, repeats, retried
 
-    async def _originals(
+    def _originals(
         self,
-        tx: RawTransaction,
+        stored: StoredKeys,
         admitted: list[PendingSend],
         outcomes: dict[PendingSend, Stored | HubbubError],
     ) -> tuple[
@@ -249,13 +254,6 @@ class SendBatcher:
     ]:
         """Split the admitted sends into sends to store, repeats of an earlier send of
         this batch, and retries of a stored send (whose original is named)."""
-        keys = {p.key for p in admitted if p.key is not None}
-        stored: dict[tuple[uuid.UUID, str], tuple[uuid.UUID, uuid.UUID]] = {}
-        if keys:
-            for message_id, conversation_id, sender_id, optimistic_id in await tx.rows(
-                _ORIGINALS, pair_values(keys)
-            ):
-                stored[(sender_id, str(optimistic_id))] = (message_id, conversation_id)
         fresh: list[PendingSend] = []
         repeats: list[tuple[PendingSend, PendingSend]] = []
         retried: dict[PendingSend, uuid.UUID] = {}
@@ -360,14 +358,6 @@ class SendBatcher:
 # The batch's statements, built once, on the tables, run on the driver.
 _MESSAGES = cast(Table, Message.__table__)
 _PARTICIPANTS = cast(Table, Participant.__table__)
-_ORIGINALS = Prepared(
-    select(
-        _MESSAGES.c.id,
-        _MESSAGES.c.conversation_id,
-        _MESSAGES.c.sender_id,
-        _MESSAGES.c.optimistic_id,
-    ).where(among_pairs(_MESSAGES.c.sender_id, _MESSAGES.c.optimistic_id))
-)
 _MENTIONED = Prepared(
     select(_PARTICIPANTS.c.conversation_id, _PARTICIPANTS.c.user_id)
     .where(among_pairs(_PARTICIPANTS.c.conversation_id, _PARTICIPANTS.c.user_id))
