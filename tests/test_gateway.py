@@ -7,6 +7,7 @@ test makes its own new users, so tests share the server but never each other's s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -56,6 +57,23 @@ async def server(
             yield srv
         finally:
             srv.stop()
+
+
+@contextlib.asynccontextmanager
+async def server_with(
+    server: Server, directory: Path, settings: dict[str, str]
+) -> AsyncIterator[tuple[httpx.AsyncClient, Connect]]:
+    """A server of its own on the module server's database, with `settings` on top."""
+    prefix = {"HUBBUB_REDIS_PREFIX": f"hubbub-test-own-{uuid.uuid4().hex[:8]}:"}
+    own = start_server(directory, server.env | prefix | settings)
+    try:
+        async with (
+            httpx.AsyncClient(base_url=own.base, timeout=10) as h,
+            clients(own.base) as conn,
+        ):
+            yield h, conn
+    finally:
+        own.stop()
 
 
 @pytest.fixture(scope="module")
@@ -854,46 +872,67 @@ async def test_flood_and_oversize_do_not_hurt_anyone_else(
 
 async def test_send_rate_limit(server: Server, tmp_path: Path) -> None:
     """A dedicated server with a burst of 3 sends and a slow refill."""
-    limited = start_server(
+    async with server_with(
+        server, tmp_path, {"HUBBUB_SEND_BURST": "3", "HUBBUB_SEND_RATE_PER_S": "0.2"}
+    ) as (h, conn):
+        a, b = await register(h), await register(h)
+        cid = await group(h, a, b)
+        a1: Client = await conn(a)
+        b1: Client = await conn(b)
+        for n in range(3):
+            await a1.send(cid, f"m{n}")
+        ack = await a1.call(
+            "send_message", {"conversationId": cid, "content": "m3", "optimisticId": "m3"}
+        )
+        assert ack["ok"] is False
+        assert ack["error"]["code"] == "rate_limited"
+        assert isinstance(ack["error"]["retryAfter"], int)
+        assert ack["error"]["retryAfter"] >= 1
+        err = await a1.wait_for("message_error")
+        assert err == {"optimisticId": "m3", "success": False, "error": ack["error"]}
+        # The limit is per user: over HTTP too, with Retry-After.
+        r = await h.post(
+            f"/conversations/{cid}/messages", headers=a.headers, json={"content": "m4"}
+        )
+        assert r.status_code == 429
+        assert int(r.headers["Retry-After"]) >= 1
+        # Another user is not limited by it.
+        await b1.send(cid, "b is fine")
+        await b1.barrier()
+        assert len(b1.named("new_message")) == 3
+        contents = [m["content"] for m in await history(h, b, cid)]
+        assert contents == ["m0", "m1", "m2", "b is fine"]
+
+
+async def test_socket_event_limit_answers_every_send(server: Server, tmp_path: Path) -> None:
+    """A send over the per-socket event limit, sent without an ack, still gets its
+    message_error (a client waiting on its optimisticId must not wait forever)."""
+    async with server_with(
+        server,
         tmp_path,
-        server.env
-        | {
-            "HUBBUB_SEND_BURST": "3",
-            "HUBBUB_SEND_RATE_PER_S": "0.2",
-            "HUBBUB_REDIS_PREFIX": f"hubbub-test-rl-{uuid.uuid4().hex[:8]}:",
-        },
-    )
-    try:
-        async with (
-            httpx.AsyncClient(base_url=limited.base, timeout=10) as h,
-            clients(limited.base) as conn,
-        ):
-            a, b = await register(h), await register(h)
-            cid = await group(h, a, b)
-            a1: Client = await conn(a)
-            b1: Client = await conn(b)
-            for n in range(3):
-                await a1.send(cid, f"m{n}")
-            ack = await a1.call(
-                "send_message", {"conversationId": cid, "content": "m3", "optimisticId": "m3"}
+        {"HUBBUB_SOCKET_EVENT_BURST": "2", "HUBBUB_SOCKET_EVENT_RATE_PER_S": "0.1"},
+    ) as (h, conn):
+        a, b = await register(h), await register(h)
+        cid = await group(h, a, b)
+        a1: Client = await conn(a)
+        for n in range(3):
+            await a1.emit(
+                "send_message",
+                {"conversationId": cid, "content": f"m{n}", "optimisticId": f"m{n}"},
             )
-            assert ack["ok"] is False
-            assert ack["error"]["code"] == "rate_limited"
-            assert isinstance(ack["error"]["retryAfter"], int)
-            assert ack["error"]["retryAfter"] >= 1
-            err = await a1.wait_for("message_error")
-            assert err == {"optimisticId": "m3", "success": False, "error": ack["error"]}
-            # The limit is per user: over HTTP too, with Retry-After.
-            r = await h.post(
-                f"/conversations/{cid}/messages", headers=a.headers, json={"content": "m4"}
-            )
-            assert r.status_code == 429
-            assert int(r.headers["Retry-After"]) >= 1
-            # Another user is not limited by it.
-            await b1.send(cid, "b is fine")
-            await b1.barrier()
-            assert len(b1.named("new_message")) == 3
-            contents = [m["content"] for m in await history(h, b, cid)]
-            assert contents == ["m0", "m1", "m2", "b is fine"]
-    finally:
-        limited.stop()
+        err = await a1.wait_for("message_error")
+        assert err["optimisticId"] == "m2"
+        assert err["success"] is False
+        assert err["error"]["code"] == "rate_limited"
+        assert isinstance(err["error"]["retryAfter"], int)
+        assert err["error"]["retryAfter"] >= 1
+        sent = await a1.wait_for("message_sent", count=2)
+        assert sent["optimisticId"] in ("m0", "m1")
+        assert sorted(d["optimisticId"] for d in a1.named("message_sent")) == ["m0", "m1"]
+        # Events without an ack get an `exception` instead.
+        await a1.emit("typing", {"conversationId": cid})
+        exc = await a1.wait_for("exception")
+        assert exc["event"] == "typing"
+        assert exc["code"] == "rate_limited"
+        contents = [m["content"] for m in await history(h, b, cid)]
+        assert contents == ["m0", "m1"]

@@ -257,3 +257,72 @@ async def test_the_batch_lookups_use_indexes(
                 if any(s in plan for s in scanned):
                     scans.append(plan + "\n" + statement)
     assert not scans, "\n\n".join(scans)
+
+
+async def test_a_send_waits_while_its_line_is_in_flight(
+    client: httpx.AsyncClient, node: Node, register: RegisterFn
+) -> None:
+    """With several writers a later batch may commit first; so a send whose sender and
+    conversation have a send in a batch still in flight stays queued until it is done."""
+    ann, ben = await register("ann"), await register("ben")
+    cid = await create_group(client, ann, ben)
+    other = await create_group(client, ann, ben)
+    batcher = batcher_of(node)
+    queued = [
+        pending(ann.id, cid, "ann 1"),
+        pending(ben.id, cid, "ben 1"),
+        pending(ann.id, other, "ann elsewhere"),
+        pending(ann.id, cid, "ann 2"),
+    ]
+    batcher._queue.extend(queued)
+    batcher._in_flight.add((ann.id, uuid.UUID(cid)))
+    try:
+        taken = batcher._take_batch()
+        assert [p.content for p in taken] == ["ben 1", "ann elsewhere"]
+        assert [p.content for p in batcher._queue] == ["ann 1", "ann 2"]
+        batcher._in_flight.clear()
+        assert [p.content for p in batcher._take_batch()] == ["ann 1", "ann 2"]
+        assert not batcher._queue
+    finally:
+        batcher._queue.clear()
+        batcher._in_flight.clear()
+
+
+async def test_a_senders_pipelined_sends_are_numbered_in_order(
+    client: httpx.AsyncClient, node: Node, register: RegisterFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every other batch is slowed down, so that (with several writers, as on
+    PostgreSQL) a later batch would commit first if it held the same sender's sends."""
+    ann, ben = await register("ann"), await register("ben")
+    cid = await create_group(client, ann, ben)
+    batcher = batcher_of(node)
+    real_access = send_batch.access_for_sending
+    calls = 0
+
+    async def uneven(*args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls % 2:
+            await asyncio.sleep(0.02)
+        return await real_access(*args)
+
+    monkeypatch.setattr(send_batch, "access_for_sending", uneven)
+    waits: list[asyncio.Future[Any]] = []
+    for i in range(60):
+        who = ben if i % 3 == 0 else ann
+        waits.append(asyncio.ensure_future(batcher.submit(pending(who.id, cid, f"{i}"))))
+        if i % 7 == 0:
+            await asyncio.sleep(0.001)  # batches start while sends keep coming
+    await asyncio.gather(*waits)
+    async with node.services.db.read() as session:
+        rows = (
+            await session.execute(
+                select(Message.sender_id, Message.content)
+                .where(Message.conversation_id == uuid.UUID(cid))
+                .order_by(Message.seq)
+            )
+        ).all()
+    for who in (ann, ben):
+        sent = [int(content) for sender, content in rows if sender == who.id]
+        assert sent == sorted(sent)
+        assert len(sent) == (40 if who is ann else 20)

@@ -66,7 +66,12 @@ def create_app(settings: Settings, *, serving: bool = False) -> Node:
         hub = Hub(sio, services.metrics, max_backlog=settings.max_socket_backlog)
         hub.contacts_of = services.users.contacts_of
         namespace = MessagingNamespace(
-            services, hub, services.metrics, allowed_origins=settings.origins
+            services,
+            hub,
+            services.metrics,
+            allowed_origins=settings.origins,
+            event_rate_per_s=settings.socket_event_rate_per_s,
+            event_burst=settings.socket_event_burst,
         )
         sio.register_namespace(namespace)
         services.bus.subscribe(hub.deliver)

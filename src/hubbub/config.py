@@ -56,6 +56,10 @@ class Settings(BaseSettings):
 
     send_rate_per_s: float = Field(default=10.0, gt=0)
     send_burst: int = Field(default=30, ge=1)
+    # Every Socket.IO event a socket sends (sends, typing, receipts...), on top of the
+    # per-user send limit: one noisy socket must not take the loop from the others.
+    socket_event_rate_per_s: float = Field(default=50.0, gt=0)
+    socket_event_burst: int = Field(default=100, ge=1)
 
     max_socket_message_bytes: int = Field(default=64 * 1024, ge=1024)
     max_socket_backlog: int = Field(default=1000, ge=10)

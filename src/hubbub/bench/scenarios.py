@@ -290,7 +290,9 @@ async def make_groups(
         t0 = time.monotonic()
         users = await register_users(pool, users_count)
         layout = group_layout(users_count, group_size, rounds)
-        conversation_ids = await create_groups(pool, users, layout)
+        conversation_ids = await create_groups(
+            pool, users, layout, in_steps=server.kind in ("hubbub", "target")
+        )
         print(
             f"bench: {server.label}: {users_count} users, {len(layout)} groups "
             f"in {time.monotonic() - t0:.1f} s"

@@ -35,9 +35,9 @@ PG_ADMIN_URL_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL_DEFAULT = "redis://127.0.0.1:6379/0"
 # Settings for a hubbub the bench starts itself. Password hashing is made cheap because
 # the scenarios create thousands of users through the API and measure no login; tokens
-# live long enough for a long run; the per-user send limit is lifted so that the
-# throughput scenario measures the server's capacity, not the policy (the limiter still
-# runs on every send).
+# live long enough for a long run; the per-user send limit and the per-socket event
+# limit are lifted so that the throughput scenario measures the server's capacity, not
+# the policy (both limiters still run on every send).
 HUBBUB_BENCH_ENV = {
     "HUBBUB_ARGON2_TIME_COST": "1",
     "HUBBUB_ARGON2_MEMORY_KIB": "1024",
@@ -45,6 +45,8 @@ HUBBUB_BENCH_ENV = {
     "HUBBUB_ACCESS_TOKEN_TTL_S": str(24 * 3600),
     "HUBBUB_SEND_RATE_PER_S": "1000000",
     "HUBBUB_SEND_BURST": "1000000",
+    "HUBBUB_SOCKET_EVENT_RATE_PER_S": "1000000",
+    "HUBBUB_SOCKET_EVENT_BURST": "1000000",
     "HUBBUB_LOG_LEVEL": "warning",
 }
 

@@ -60,14 +60,33 @@ async def register_users(
     return await bounded(count, concurrency, one)
 
 
-async def create_group(pool: HttpPool, owner: User, members: list[User], name: str) -> str:
+# hubbub takes at most this many participants with a new group, and adds at most
+# ADD_AT_ONCE per call after that; a bigger group (the big-room run) is made in steps.
+CREATE_AT_ONCE = 1000
+ADD_AT_ONCE = 500
+
+
+async def create_group(
+    pool: HttpPool, owner: User, members: list[User], name: str, *, in_steps: bool = False
+) -> str:
+    """A group of `owner` and `members`; `in_steps` (hubbub) adds members beyond what a
+    creation takes with further calls (the baselines take any number at once)."""
+    cut = CREATE_AT_ONCE if in_steps else len(members)
+    first, rest = members[:cut], members[cut:]
     body = await pool.call(
         "POST",
         "/conversations",
-        {"type": "GROUP", "name": name, "participantIds": [m.id for m in members]},
+        {"type": "GROUP", "name": name, "participantIds": [m.id for m in first]},
         token=owner.token,
     )
     conversation_id = str(body["conversation"]["id"])
+    for i in range(0, len(rest), ADD_AT_ONCE):
+        await pool.call(
+            "POST",
+            f"/conversations/{conversation_id}/participants",
+            {"userIds": [m.id for m in rest[i : i + ADD_AT_ONCE]]},
+            token=owner.token,
+        )
     for user in [owner, *members]:
         user.conversations.append(conversation_id)
     return conversation_id
@@ -94,12 +113,21 @@ def group_layout(users: int, group_size: int, rounds: int = 1, seed: int = 7) ->
 
 
 async def create_groups(
-    pool: HttpPool, users: list[User], layout: list[list[int]], concurrency: int = 8
+    pool: HttpPool,
+    users: list[User],
+    layout: list[list[int]],
+    concurrency: int = 8,
+    *,
+    in_steps: bool = False,
 ) -> list[str]:
     async def one(i: int) -> str:
         members = layout[i]
         return await create_group(
-            pool, users[members[0]], [users[m] for m in members[1:]], f"bench group {i}"
+            pool,
+            users[members[0]],
+            [users[m] for m in members[1:]],
+            f"bench group {i}",
+            in_steps=in_steps,
         )
 
     return await bounded(len(layout), concurrency, one)

@@ -62,8 +62,6 @@ PRESENCE_REFRESH_S = 20.0
 # The refresh is spread over the period in this many slices: one pipeline of 10,000
 # commands (5,000 sockets) held the loop for a third of a second every 20 s.
 PRESENCE_REFRESH_SLICES = 20
-EVENTS_PER_SOCKET_PER_S = 50.0
-EVENT_BURST = 100
 
 Handler = Callable[[SocketState, Any], Awaitable[dict[str, Any]]]
 
@@ -94,8 +92,12 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         metrics: Metrics,
         *,
         allowed_origins: list[str],
+        event_rate_per_s: float = 50.0,
+        event_burst: int = 100,
     ) -> None:
         super().__init__(NAMESPACE)
+        self._event_rate_per_s = event_rate_per_s
+        self._event_burst = event_burst
         self.services = services
         self.hub = hub
         self.metrics = metrics
@@ -249,9 +251,14 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         entry = self._handlers.get(event)
         if entry is None:
             return _error("unknown_event", f"Unknown event {event[:64]!r}")
-        wait = await self._event_limiter.take_token(state.sid, EVENTS_PER_SOCKET_PER_S, EVENT_BURST)
+        wait = await self._event_limiter.take_token(
+            state.sid, self._event_rate_per_s, self._event_burst
+        )
         if wait > 0:
-            return _error("rate_limited", "Too many events", retryAfter=max(1, round(wait)))
+            limited = RateLimited(wait, "Too many events")
+            if event == "send_message":  # a send is always answered, ack or not
+                await self._message_error(state, payload, limited.code, limited.message, limited)
+            return _error(limited.code, limited.message, **limited.extra)
         model, handler = entry
         try:
             parsed = model.model_validate(payload)

@@ -116,6 +116,8 @@ class SendBatcher:
         self._queue: deque[PendingSend] = deque()
         self._wakeup: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        # (sender, conversation) of every send in a batch being stored.
+        self._in_flight: set[tuple[uuid.UUID, uuid.UUID]] = set()
 
     async def submit(self, pending: PendingSend) -> Stored:
         """Store `pending` with whatever else is waiting; answers after the commit."""
@@ -150,20 +152,41 @@ class SendBatcher:
     async def _run(self) -> None:
         assert self._wakeup is not None
         while True:
-            while not self._queue:
+            batch = self._take_batch()
+            if not batch:
                 self._wakeup.clear()
                 await self._wakeup.wait()
-            batch: list[PendingSend] = []
-            while self._queue and len(batch) < self._max_batch:
-                pending = self._queue.popleft()
-                if not pending.future.done():  # its caller went away before it was stored
-                    batch.append(pending)
-            if batch:
-                started = time.perf_counter()
+                continue
+            lines = {(p.sender, p.conversation_id) for p in batch}
+            self._in_flight |= lines
+            started = time.perf_counter()
+            try:
                 await self._store_batch(batch)
-                if self._metrics is not None:
-                    self._metrics.send_batch_size.observe(len(batch))
-                    self._metrics.send_batch_seconds.observe(time.perf_counter() - started)
+            finally:
+                self._in_flight -= lines
+                if self._queue:  # what waited for this batch may go now
+                    self._wakeup.set()
+            if self._metrics is not None:
+                self._metrics.send_batch_size.observe(len(batch))
+                self._metrics.send_batch_seconds.observe(time.perf_counter() - started)
+
+    def _take_batch(self) -> list[PendingSend]:
+        """The next batch: the queue's sends in order, except those of a sender to a
+        conversation with a send in a batch still in flight, which wait for it: with
+        several writers a later batch may commit first, and a user's messages must be
+        numbered in the order they were sent."""
+        batch: list[PendingSend] = []
+        held: list[PendingSend] = []
+        while self._queue and len(batch) < self._max_batch:
+            pending = self._queue.popleft()
+            if pending.future.done():  # its caller went away before it was stored
+                continue
+            if (pending.sender, pending.conversation_id) in self._in_flight:
+                held.append(pending)
+            else:
+                batch.append(pending)
+        self._queue.extendleft(reversed(held))
+        return batch
 
     async def _store_batch(self, batch: list[PendingSend]) -> None:
         try:
