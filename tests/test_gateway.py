@@ -926,8 +926,7 @@ async def test_socket_event_limit_answers_every_send(server: Server, tmp_path: P
         assert err["error"]["code"] == "rate_limited"
         assert isinstance(err["error"]["retryAfter"], int)
         assert err["error"]["retryAfter"] >= 1
-        sent = await a1.wait_for("message_sent", count=2)
-        assert sent["optimisticId"] in ("m0", "m1")
+        await a1.wait_for("message_sent", count=2)
         assert sorted(d["optimisticId"] for d in a1.named("message_sent")) == ["m0", "m1"]
         # Events without an ack get an `exception` instead.
         await a1.emit("typing", {"conversationId": cid})

@@ -58,6 +58,8 @@ class Database:
     _write_sessions: async_sessionmaker[AsyncSession]
     raw_writers: RawWriters
     batch_engine: AsyncEngine
+    # Group commits that may be in flight at once, each on its own held connection.
+    batch_writers: int = 1
     # SQLite: held by every writer (`write()` and the group commit's `raw_writers`).
     writer_lock: asyncio.Lock | None = None
     checkpointer: Checkpointer | None = None
@@ -145,10 +147,11 @@ def open_database(
     *,
     pool_size: int = 10,
     sqlite_synchronous: str = "NORMAL",
-    batch_writers: int = 1,
+    batch_writers: int = 2,
 ) -> Database:
     """Build engines for `url` (no connection is made until first use); `batch_writers`:
-    connections held for the group commit (`hubbub.db.prepared.RawWriters`)."""
+    group commits in flight at once on PostgreSQL, each on a connection held for it
+    (`hubbub.db.prepared.RawWriters`). SQLite has one writer, so one."""
     driver_url = async_url(url)
     checkpointer: Checkpointer | None = None
     writer_lock: asyncio.Lock | None = None
@@ -179,6 +182,7 @@ def open_database(
         configure_sqlite(batch_engine, write=True, synchronous=sqlite_synchronous)
         checkpointer = Checkpointer(path)
         writer_lock = asyncio.Lock()
+        batch_writers = 1
     else:
         write_engine = create_async_engine(
             driver_url,
@@ -199,6 +203,7 @@ def open_database(
         _write_sessions=async_sessionmaker(write_engine, expire_on_commit=False),
         raw_writers=RawWriters(batch_engine, write_engine, writer_lock=writer_lock),
         batch_engine=batch_engine,
+        batch_writers=batch_writers,
         writer_lock=writer_lock,
         checkpointer=checkpointer,
     )

@@ -22,7 +22,7 @@ from hubbub.security.urls import FileUrlSigner
 from hubbub.services.auth import AuthService, LoginLimits
 from hubbub.services.conversations import ConversationService
 from hubbub.services.files import FileService, UploadLimits
-from hubbub.services.messages import POSTGRES_BATCH_WRITERS, MessageService, SendLimits
+from hubbub.services.messages import MessageService, SendLimits
 from hubbub.services.spaces import SpaceService
 from hubbub.services.users import UserService
 from hubbub.services.views import Views
@@ -82,7 +82,6 @@ def build_services(settings: Settings) -> Services:
     db = open_database(
         settings.effective_database_url,
         sqlite_synchronous=settings.sqlite_synchronous,
-        batch_writers=POSTGRES_BATCH_WRITERS,
     )
     redis: Redis | None = None
     limiter: RateLimiter

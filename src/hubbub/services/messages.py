@@ -99,10 +99,6 @@ def _checked_content(content: str, *, has_attachments: bool) -> str:
     return text
 
 
-# Group commits in flight at once on PostgreSQL (SQLite has a single writer).
-POSTGRES_BATCH_WRITERS = 2
-
-
 class MessageService:
     def __init__(
         self,
@@ -125,7 +121,7 @@ class MessageService:
             views,
             self._store_batched_alone,
             metrics=metrics,
-            writers=1 if db.is_sqlite else POSTGRES_BATCH_WRITERS,
+            writers=db.batch_writers,
         )
 
     async def close(self) -> None:

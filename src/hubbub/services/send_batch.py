@@ -345,9 +345,9 @@ class SendBatcher:
         now: datetime,
         outcomes: dict[PendingSend, Stored | HubbubError],
     ) -> None:
-        rows: dict[uuid.UUID, list[dict[str, Any]]] = {}
-        for pending in fresh:
-            rows.setdefault(pending.conversation_id, []).append(
+        made = [
+            (
+                pending,
                 new_message_row(
                     new_id(),
                     pending.conversation_id,
@@ -358,24 +358,25 @@ class SendBatcher:
                     client_timestamp=pending.client_timestamp,
                     seq=None,
                     now=now,
-                )
+                ),
             )
+            for pending in fresh
+        ]
+        rows: dict[uuid.UUID, list[dict[str, Any]]] = {}
+        for pending, row in made:
+            rows.setdefault(pending.conversation_id, []).append(row)
         last_seqs = {
             cid: accesses[(batch[0]["sender_id"], cid)].last_seq for cid, batch in rows.items()
         }
         numbered = await store_new_messages(tx, rows, last_seqs, now)
-        by_conversation: dict[uuid.UUID, list[PendingSend]] = {}
-        for pending in fresh:
-            by_conversation.setdefault(pending.conversation_id, []).append(pending)
-        for cid, sends in by_conversation.items():
-            for pending, row in zip(sends, rows[cid], strict=True):
-                if row["id"] not in numbered:  # the conversation was deleted meanwhile
-                    outcomes[pending] = conversation_not_found()
-                    continue
-                sender = accesses[(pending.sender, cid)].sender
-                # A new message has no reactions, no files and nobody has read it: its
-                # view needs no further queries.
-                outcomes[pending] = (fresh_message_view(row, sender, []), True)
+        for pending, row in made:
+            if row["id"] not in numbered:  # the conversation was deleted meanwhile
+                outcomes[pending] = conversation_not_found()
+                continue
+            sender = accesses[(pending.sender, pending.conversation_id)].sender
+            # A new message has no reactions, no files and nobody has read it: its view
+            # needs no further queries.
+            outcomes[pending] = (fresh_message_view(row, sender, []), True)
 
 
 # The batch's statements, built once, on the tables, run on the driver.
