@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from hubbub.state.bus import Event
+from hubbub.realtime.bus import Event
 from tests.conftest import Account
 
 

@@ -26,8 +26,8 @@ from sqlalchemy import delete, text
 
 from hubbub.app import Node, create_app
 from hubbub.config import Settings
-from hubbub.db.migrate import upgrade_to_head
-from hubbub.db.models import Base
+from hubbub.store.migrate import upgrade_to_head
+from hubbub.store.models import Base
 
 BACKEND = os.environ.get("HUBBUB_TEST_BACKEND", "sqlite")
 PG_ADMIN_URL = os.environ.get(

@@ -34,7 +34,7 @@ PYTHON = sys.executable
 # Run in the server process: shorten the gateway's timers, then serve as `hubbub serve`.
 BOOT = """
 import os, sys
-import hubbub.gateway.namespace as ns
+import hubbub.edge.socket.namespace as ns
 ns.TYPING_TTL_S = float(os.environ.get("GWTEST_TYPING_TTL_S", ns.TYPING_TTL_S))
 ns.PRESENCE_GRACE_S = float(os.environ.get("GWTEST_PRESENCE_GRACE_S", ns.PRESENCE_GRACE_S))
 from hubbub.cli import main
@@ -122,7 +122,7 @@ def start_server(
 @contextlib.asynccontextmanager
 async def own_database(backend: Backend, directory: Path) -> AsyncIterator[dict[str, str]]:
     """Settings for servers on a database of their own (and Redis, on the PostgreSQL run)."""
-    from hubbub.db.migrate import upgrade_to_head
+    from hubbub.store.migrate import upgrade_to_head
 
     if not backend.is_postgres:
         yield {"HUBBUB_DATABASE_URL": f"sqlite:///{directory / 'gw.db'}"}

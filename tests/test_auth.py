@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import update
 
 from hubbub.app import Node
-from hubbub.db.models import User
+from hubbub.store.models import User
 from tests.conftest import JWT_SECRET, Account, RegisterFn, assert_error, count_rows
 
 ME = "/users/me"

@@ -24,7 +24,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from hubbub.db.models import FileKind, Participant, ParticipantStatus, SpaceMember, StoredFile
+from hubbub.domain.enums import FileKind, ParticipantStatus
+from hubbub.store.models import Participant, SpaceMember, StoredFile
 from tests.conftest import Backend, assert_error
 from tests.world import Snapshot, World, counts, open_world, snapshot
 

@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import event, insert
 
 from hubbub.app import Node
-from hubbub.db.models import Participant, ParticipantStatus, Role, User, new_id, utcnow
+from hubbub.domain.enums import ParticipantStatus, Role
+from hubbub.domain.ids import new_id, utcnow
+from hubbub.store.models import Participant, User
 from tests.chat import Recorder, create_group, create_private, send
 from tests.conftest import RegisterFn, assert_error, count_rows
 

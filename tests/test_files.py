@@ -24,20 +24,16 @@ from PIL import Image
 from sqlalchemy import select, update
 
 from hubbub.app import Node
-from hubbub.db.blobs import LocalBlobStore
-from hubbub.db.models import (
-    Conversation,
+from hubbub.domain.enums import (
     ConversationType,
-    Message,
-    MessageFile,
     MessageStatus,
     MessageType,
-    Participant,
     ParticipantStatus,
     Role,
-    StoredFile,
-    utcnow,
 )
+from hubbub.domain.ids import utcnow
+from hubbub.store.blobs import LocalBlobStore
+from hubbub.store.models import Conversation, Message, MessageFile, Participant, StoredFile
 from tests.conftest import Account, RegisterFn, assert_error, count_rows
 
 BOUNDARY = "hubbub-test-boundary-7f3a"

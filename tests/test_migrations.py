@@ -13,9 +13,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from hubbub.db.dialect import async_url, is_fts_object
-from hubbub.db.migrate import alembic_config, current_revision, head_revision, upgrade_to_head
-from hubbub.db.models import Base
+from hubbub.store.dialect import async_url, is_fts_object
+from hubbub.store.migrate import alembic_config, current_revision, head_revision, upgrade_to_head
+from hubbub.store.models import Base
 from tests.conftest import Backend, create_pg_database, drop_pg_database
 
 

@@ -21,16 +21,12 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import func, select, update
 
-from hubbub.db.models import (
+from hubbub.domain.enums import FileKind, MessageStatus, MessageType, ParticipantStatus, Role
+from hubbub.store.models import (
     Conversation,
-    FileKind,
     Message,
-    MessageStatus,
-    MessageType,
     Participant,
-    ParticipantStatus,
     Reaction,
-    Role,
     SpaceMember,
     StoredFile,
 )

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import event, text
 
 from hubbub.app import Node
-from hubbub.db.models import new_id
+from hubbub.domain.ids import new_id
 
 pytestmark = pytest.mark.postgres_only
 

@@ -1,4 +1,4 @@
-"""SQLite's full-text index, filled after the send (`hubbub.db.dialect`, full-text search).
+"""SQLite's full-text index, filled after the send (`hubbub.store.dialect`, full-text search).
 
 A new message is only noted in `messages_fts_pending`; the background indexer or the
 next search moves it into the FTS5 index. These tests hold the indexer still so that
@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import delete, text
 
 from hubbub.app import Node
-from hubbub.db.models import Message
+from hubbub.store.models import Message
 from tests.chat import create_group, send
 from tests.conftest import RegisterFn
 

@@ -1,4 +1,4 @@
-"""The group commit of sends (`hubbub.services.send_batch`), batch by batch.
+"""The group commit of sends (`hubbub.actions.send_batch`), batch by batch.
 
 Each test hands the batcher one exact batch, so what is decided together is known:
 numbering across conversations, sends refused alone while the rest commit, repeats of an
@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
+from hubbub.actions import send_batch
+from hubbub.actions.send_batch import PendingSend, SendBatcher
 from hubbub.app import Node
-from hubbub.db.models import Message
-from hubbub.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from hubbub.schemas import SendMessage
-from hubbub.services import send_batch
-from hubbub.services.send_batch import PendingSend, SendBatcher
+from hubbub.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hubbub.store.models import Message
+from hubbub.wire.models import SendMessage
 from tests.chat import create_group, send
 from tests.conftest import RegisterFn, count_rows
 

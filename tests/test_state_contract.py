@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from hubbub.state.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from hubbub.realtime.limits import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from tests.conftest import BACKEND, REDIS_URL, Backend
 
 IMPLEMENTATIONS = ["memory", "redis"] if BACKEND == "postgresql" else ["memory"]

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from hubbub.app import Node
-from hubbub.state.bus import Event
+from hubbub.realtime.bus import Event
 from tests.conftest import RegisterFn, assert_error
 
 PUBLIC_USER_FIELDS = {

@@ -21,7 +21,7 @@ import httpx
 from sqlalchemy import delete, insert, select
 
 from hubbub.app import Node, create_app
-from hubbub.db.models import Base
+from hubbub.store.models import Base
 from tests.conftest import Account, Backend, empty_database, make_settings
 
 # Tables that belong to the cast itself and survive `reset`.

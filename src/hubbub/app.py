@@ -20,15 +20,15 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from hubbub import __version__
-from hubbub.api.http import GuardMiddleware, install_error_handlers
-from hubbub.api.routes import auth, conversations, files, messages, ops, spaces, users
-from hubbub.api.webui import install_web
+from hubbub.compose import Services, build_services
 from hubbub.config import Settings
-from hubbub.gateway.direct import JsonPacket
-from hubbub.gateway.hub import Hub
-from hubbub.gateway.namespace import GatewayServer, MessagingNamespace
-from hubbub.services.container import Services, build_services
-from hubbub.state.bus import RedisEventBus
+from hubbub.edge.http.responses import GuardMiddleware, install_error_handlers
+from hubbub.edge.http.routes import auth, conversations, files, messages, ops, spaces, users
+from hubbub.edge.http.webui import install_web
+from hubbub.edge.socket.engine import JsonPacket
+from hubbub.edge.socket.namespace import GatewayServer, MessagingNamespace
+from hubbub.realtime.bus import RedisEventBus
+from hubbub.realtime.hub import Hub
 
 
 @dataclass

@@ -134,8 +134,8 @@ def _serve(settings: Settings) -> int:
 
 
 def _createuser(settings: Settings, args: argparse.Namespace) -> int:
-    from hubbub.errors import HubbubError
-    from hubbub.services.container import build_services
+    from hubbub.compose import build_services
+    from hubbub.domain.errors import HubbubError
     from hubbub.startup import prepare_to_serve
 
     password = args.password

@@ -12,8 +12,8 @@ import asyncio
 from redis.asyncio import Redis
 
 from hubbub.config import SettingError, Settings
-from hubbub.db.database import open_database
-from hubbub.db.migrate import current_revision, head_revision, upgrade_to_head
+from hubbub.store.database import open_database
+from hubbub.store.migrate import current_revision, head_revision, upgrade_to_head
 
 CONNECT_TIMEOUT_S = 10.0
 

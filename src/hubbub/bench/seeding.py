@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from hubbub.db.dialect import POSTGRES_FTS_DDL, POSTGRES_FTS_DROP
+from hubbub.store.dialect import POSTGRES_FTS_DDL, POSTGRES_FTS_DROP
 
 BASE_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)

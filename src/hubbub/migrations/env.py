@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection that `hubbub.db.migrate` hands over."""
+"""Alembic environment: runs on the connection that `hubbub.store.migrate` hands over."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 from alembic import context
 
-from hubbub.db.dialect import is_fts_object
-from hubbub.db.models import Base
+from hubbub.store.dialect import is_fts_object
+from hubbub.store.models import Base
 
 config = context.config
 

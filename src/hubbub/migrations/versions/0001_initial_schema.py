@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import hubbub.db.dialect
+import hubbub.store.dialect
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -34,9 +34,9 @@ def upgrade() -> None:
         sa.Column("avatar", sa.String(length=500), nullable=True),
         sa.Column("bio", sa.Text(), nullable=True),
         sa.Column("is_active", sa.Boolean(), server_default=sa.text("(true)"), nullable=False),
-        sa.Column("last_seen", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
         sa.UniqueConstraint("username_key", name=op.f("uq_users_username_key")),
@@ -69,7 +69,7 @@ def upgrade() -> None:
         sa.Column("width", sa.Integer(), nullable=True),
         sa.Column("height", sa.Integer(), nullable=True),
         sa.Column("thumbnail_key", sa.String(length=200), nullable=True),
-        sa.Column("created_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["owner_id"], ["users.id"], name=op.f("fk_files_owner_id_users"), ondelete="CASCADE"
         ),
@@ -85,10 +85,10 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("family_id", sa.Uuid(), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("used_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("revoked_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
@@ -108,8 +108,8 @@ def upgrade() -> None:
         "revoked_tokens",
         sa.Column("jti", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=True),
-        sa.Column("expires_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
@@ -130,8 +130,8 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("avatar", sa.String(length=500), nullable=True),
         sa.Column("created_by", sa.Uuid(), nullable=True),
-        sa.Column("created_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["created_by"],
             ["users.id"],
@@ -162,9 +162,11 @@ def upgrade() -> None:
         sa.Column("space_id", sa.Uuid(), nullable=True),
         sa.Column("private_pair_key", sa.String(length=80), nullable=True),
         sa.Column("created_by", sa.Uuid(), nullable=True),
-        sa.Column("created_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_message_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "last_message_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.Column("last_message_id", sa.Uuid(), nullable=True),
         sa.Column("last_seq", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
         sa.Column(
@@ -209,7 +211,7 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("joined_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("joined_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["space_id"],
             ["spaces.id"],
@@ -260,9 +262,9 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("joined_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("left_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("last_read_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("joined_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("left_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_read_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_read_message_id", sa.Uuid(), nullable=True),
         sa.Column("last_read_seq", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
         sa.Column(
@@ -284,8 +286,8 @@ def upgrade() -> None:
             "notifications_enabled", sa.Boolean(), server_default=sa.text("(true)"), nullable=False
         ),
         sa.Column("is_archived", sa.Boolean(), server_default=sa.text("(false)"), nullable=False),
-        sa.Column("created_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["conversation_id"],
             ["conversations.id"],
@@ -359,13 +361,17 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column("mentions", hubbub.db.dialect.UuidList(), nullable=False),
-        sa.Column("client_timestamp", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("server_timestamp", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("created_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("edited_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("deleted_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("mentions", hubbub.store.dialect.UuidList(), nullable=False),
+        sa.Column(
+            "client_timestamp", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column(
+            "server_timestamp", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("created_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("edited_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("deleted_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=True),
         sa.Column("optimistic_id", sa.String(length=100), nullable=True),
         sa.ForeignKeyConstraint(
             ["conversation_id"],
@@ -427,7 +433,7 @@ def upgrade() -> None:
         sa.Column("message_id", sa.Uuid(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("emoji", sa.String(length=64), nullable=False),
-        sa.Column("created_at", hubbub.db.dialect.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", hubbub.store.dialect.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["message_id"],
             ["messages.id"],

@@ -6,7 +6,7 @@ Revises: 0003
 Until now an AFTER INSERT trigger added every message to the FTS5 index inside the
 send's own transaction. From here the trigger only notes the message's rowid in
 `messages_fts_pending`, and the server moves noted messages into the index in bulk
-(`hubbub.db.dialect.index_pending_messages`). PostgreSQL is unchanged.
+(`hubbub.store.dialect.index_pending_messages`). PostgreSQL is unchanged.
 """
 
 from __future__ import annotations

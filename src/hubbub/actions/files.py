@@ -1,0 +1,196 @@
+"""Uploads and downloads: turning a received file into a stored one, and back into bytes.
+
+Edge (hubbub.edge.http.routes.files, which streams the multipart body into a temp file under
+the size cap) -> here -> storage: the `files` table and the blob store
+(hubbub.store.blobs). An upload is sniffed from its bytes (hubbub.actions.filetypes),
+moved under a server-made storage key, and only then recorded; a failure at any step
+leaves no row and no blob. Who may download is decided by `access_file`, or by a signed
+URL the edge has already verified.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from hubbub.actions.filetypes import (
+    INLINE_IMAGE_TYPES,
+    THUMBNAIL_TYPE,
+    ImageTooLarge,
+    inspect_file,
+)
+from hubbub.domain.enums import FileKind
+from hubbub.domain.errors import ValidationFailed
+from hubbub.domain.ids import new_id
+from hubbub.queries.views import attachment_public
+from hubbub.security.urls import FileUrlSigner
+from hubbub.store.access import access_file, file_not_found
+from hubbub.store.blobs import BlobStore
+from hubbub.store.database import Database
+from hubbub.store.models import StoredFile
+from hubbub.wire.models import AttachmentPublic
+
+log = logging.getLogger("hubbub.files")
+
+MAX_FILENAME_CHARS = 255
+_INSPECT_CONCURRENCY = 2
+_FALLBACK_NAME = "file"
+
+
+def display_filename(raw: str | None) -> str:
+    """The client's file name, fit to show and to put in a header; never used as a path.
+
+    Base name only (either slash separates), no control or format characters (NUL, CR,
+    LF, bidi overrides), no `..`, at most 255 characters keeping the extension; `file`
+    when nothing is left.
+    """
+    name = unicodedata.normalize("NFC", raw or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
+    while ".." in name:
+        name = name.replace("..", ".")
+    name = name.strip().rstrip(". ")
+    if len(name) > MAX_FILENAME_CHARS:
+        suffix = PurePosixPath(name).suffix
+        if len(suffix) > 16:
+            suffix = ""
+        name = name[: MAX_FILENAME_CHARS - len(suffix)].rstrip(". ") + suffix
+    return name if name not in ("", ".") else _FALLBACK_NAME
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_upload_bytes: int
+    max_avatar_bytes: int
+
+    def cap_for(self, kind: str | None) -> int:
+        """The size cap of an upload of this kind (the general cap while it is not known)."""
+        return self.max_avatar_bytes if kind == FileKind.AVATAR.value else self.max_upload_bytes
+
+    @property
+    def largest(self) -> int:
+        return max(self.max_upload_bytes, self.max_avatar_bytes)
+
+
+@dataclass(frozen=True)
+class ReceivedFile:
+    """A file the edge has received completely into a temp file (which the edge removes)."""
+
+    path: Path
+    size: int
+    filename: str | None  # as the client sent it: display metadata only
+
+
+@dataclass(frozen=True)
+class Download:
+    path: Path
+    media_type: str
+    filename: str
+    inline: bool  # a safe raster image; anything else is served as an attachment
+
+
+class FileService:
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        urls: FileUrlSigner,
+        *,
+        limits: UploadLimits,
+        max_image_pixels: int,
+    ) -> None:
+        self._db = db
+        self._blobs = blobs
+        self._urls = urls
+        self.limits = limits
+        self._max_image_pixels = max_image_pixels
+        # Decoding a large image takes hundreds of MiB: a few at a time, not one per upload.
+        self._inspecting = asyncio.Semaphore(_INSPECT_CONCURRENCY)
+
+    @property
+    def temp_dir(self) -> Path:
+        return self._blobs.temp_dir()
+
+    async def store_upload(
+        self, owner_id: uuid.UUID, kind: FileKind, received: ReceivedFile
+    ) -> AttachmentPublic:
+        if received.size == 0:
+            raise ValidationFailed("file: must not be empty", code="empty_file")
+        try:
+            async with self._inspecting:
+                found = await asyncio.to_thread(
+                    inspect_file, received.path, max_pixels=self._max_image_pixels
+                )
+        except ImageTooLarge:
+            raise ValidationFailed(
+                "file: the image has too many pixels", code="image_too_large"
+            ) from None
+        if kind == FileKind.AVATAR and not found.is_image:
+            raise ValidationFailed(
+                "file: an avatar must be a PNG, JPEG, GIF or WebP image", code="not_an_image"
+            )
+        row = StoredFile(
+            id=new_id(),
+            owner_id=owner_id,
+            kind=kind,
+            storage_key=self._blobs.new_key(),
+            filename=display_filename(received.filename),
+            size=received.size,
+            mime_type=found.mime_type,
+            width=found.width,
+            height=found.height,
+            thumbnail_key=None,
+        )
+        written: list[str] = []
+        try:
+            await self._blobs.put_file(row.storage_key, received.path)
+            written.append(row.storage_key)
+            if found.thumbnail is not None:
+                row.thumbnail_key = row.storage_key + "-thumb"
+                await self._blobs.put_bytes(row.thumbnail_key, found.thumbnail)
+                written.append(row.thumbnail_key)
+            # Bytes first, row last: a committed row always has its bytes.
+            async with self._db.write() as session:
+                session.add(row)
+        except BaseException:
+            for key in written:
+                await self._blobs.delete(key)
+            raise
+        return attachment_public(row, self._urls)
+
+    async def download(
+        self, file_id: uuid.UUID, *, user_id: uuid.UUID | None, signed: bool, thumbnail: bool
+    ) -> Download:
+        """The bytes of a file for a verified signed URL (`signed`) or a signed-in user.
+
+        Anything the caller may not have is NotFound, never Forbidden.
+        """
+        async with self._db.read() as session:
+            if signed:
+                stored = await session.get(StoredFile, file_id)
+                if stored is None:
+                    raise file_not_found()
+            elif user_id is not None:
+                stored = await access_file(session, user_id, file_id)
+            else:
+                raise file_not_found()
+        key = stored.thumbnail_key if thumbnail else stored.storage_key
+        if key is None:
+            raise file_not_found()
+        path = await self._blobs.local_path(key)
+        if path is None:
+            log.warning("file %s has a row but no bytes", stored.id)
+            raise file_not_found()
+        if thumbnail:
+            stem = PurePosixPath(stored.filename).stem or _FALLBACK_NAME
+            return Download(path, THUMBNAIL_TYPE, f"{stem}.webp", inline=True)
+        return Download(
+            path,
+            stored.mime_type,
+            stored.filename,
+            inline=stored.mime_type in INLINE_IMAGE_TYPES,
+        )

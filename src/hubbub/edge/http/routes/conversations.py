@@ -1,0 +1,118 @@
+"""HTTP edge for /conversations (and their participants): parse, one service call, serialise."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from hubbub.edge.http.deps import PrincipalDep, ServicesDep
+from hubbub.edge.http.responses import json_response
+from hubbub.wire.models import (
+    AddParticipants,
+    AwareInputTime,
+    ConversationEnvelope,
+    ConversationList,
+    ConversationSettings,
+    CreateConversation,
+    ParticipantEnvelope,
+    Success,
+    UpdateConversation,
+    UpdateParticipant,
+)
+
+router = APIRouter(prefix="/conversations", tags=["conversations"])
+
+
+@router.get("", response_model=ConversationList)
+async def list_conversations(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    before: Annotated[AwareInputTime | None, Query(description="a lastMessageAt cursor")] = None,
+    archived: Annotated[
+        bool, Query(description="false (default): the active list; true: the archived ones")
+    ] = False,
+) -> Response:
+    page = await services.conversations.list_for(
+        principal.user_id, limit=limit, before=before, archived=archived
+    )
+    return json_response(page)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ConversationEnvelope,
+    responses={200: {"description": "the existing private conversation of this pair"}},
+)
+async def create_conversation(
+    body: CreateConversation, principal: PrincipalDep, services: ServicesDep
+) -> Response:
+    view, created = await services.conversations.create(principal.user_id, body)
+    return json_response(ConversationEnvelope(conversation=view), 201 if created else 200)
+
+
+@router.get("/{conversation_id}", response_model=ConversationEnvelope)
+async def get_conversation(
+    conversation_id: uuid.UUID, principal: PrincipalDep, services: ServicesDep
+) -> Response:
+    view = await services.conversations.get(principal.user_id, conversation_id)
+    return json_response(ConversationEnvelope(conversation=view))
+
+
+@router.patch("/{conversation_id}", response_model=ConversationEnvelope)
+async def update_conversation(
+    conversation_id: uuid.UUID,
+    body: UpdateConversation,
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response:
+    view = await services.conversations.update(principal.user_id, conversation_id, body)
+    return json_response(ConversationEnvelope(conversation=view))
+
+
+@router.put("/{conversation_id}/settings", response_model=ConversationEnvelope)
+async def update_settings(
+    conversation_id: uuid.UUID,
+    body: ConversationSettings,
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response:
+    view = await services.conversations.update_settings(principal.user_id, conversation_id, body)
+    return json_response(ConversationEnvelope(conversation=view))
+
+
+@router.post("/{conversation_id}/participants", response_model=ConversationEnvelope)
+async def add_participants(
+    conversation_id: uuid.UUID,
+    body: AddParticipants,
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response:
+    view = await services.conversations.add_participants(principal.user_id, conversation_id, body)
+    return json_response(ConversationEnvelope(conversation=view))
+
+
+@router.patch("/{conversation_id}/participants/{user_id}", response_model=ParticipantEnvelope)
+async def update_participant(
+    conversation_id: uuid.UUID,
+    user_id: uuid.UUID,
+    body: UpdateParticipant,
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response:
+    participant = await services.conversations.update_participant(
+        principal.user_id, conversation_id, user_id, body
+    )
+    return json_response(ParticipantEnvelope(participant=participant))
+
+
+@router.delete("/{conversation_id}/participants/{user_id}", response_model=Success)
+async def remove_participant(
+    conversation_id: uuid.UUID, user_id: uuid.UUID, principal: PrincipalDep, services: ServicesDep
+) -> Response:
+    await services.conversations.remove_participant(principal.user_id, conversation_id, user_id)
+    return json_response(Success())

@@ -1,0 +1,507 @@
+"""The Socket.IO edge: namespace /messaging (PROTOCOL.md).
+
+Thin like the HTTP routes: each handler validates its payload with a typed model, makes
+one service call, and answers with an ack (`{ok: true, …}` / `{ok: false, error}`) or,
+when the client asked for none, an `exception` event. Events a change causes reach
+sockets through the bus and the hub (`hubbub.realtime.hub`), never from here directly,
+except the answers to the sender itself (`message_sent`, `message_error`).
+
+python-socketio runs each incoming event in its own task, so two sends of one client
+may be handled in any order: message order comes from `seq`, never from arrival.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import socketio
+from pydantic import BaseModel, ValidationError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from hubbub.compose import Services
+from hubbub.domain.errors import (
+    HubbubError,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+    ValidationFailed,
+)
+from hubbub.domain.ids import utcnow
+from hubbub.edge.socket.engine import DirectEngineIO
+from hubbub.metrics import Metrics
+from hubbub.realtime.bus import Event
+from hubbub.realtime.hub import NAMESPACE, Hub, SocketState
+from hubbub.realtime.limits import MemoryRateLimiter
+from hubbub.wire.models import _iso_utc
+from hubbub.wire.socket import (
+    ConversationRef,
+    MessageRef,
+    PresenceQuery,
+    SendMessageEvent,
+    SyncRequest,
+)
+
+log = logging.getLogger("hubbub.edge.socket")
+
+# Whether the event being handled carries an ack id (set by `GatewayServer`).
+_has_ack: contextvars.ContextVar[bool] = contextvars.ContextVar("hubbub_has_ack", default=False)
+
+TYPING_TTL_S = 6.0
+PRESENCE_GRACE_S = 5.0
+PRESENCE_REFRESH_S = 20.0
+# The refresh is spread over the period in this many slices: one pipeline of 10,000
+# commands (5,000 sockets) held the loop for a third of a second every 20 s.
+PRESENCE_REFRESH_SLICES = 20
+
+Handler = Callable[[SocketState, Any], Awaitable[dict[str, Any]]]
+
+
+class GatewayServer(socketio.AsyncServer):  # type: ignore[misc]
+    """python-socketio's server, telling handlers whether the client wants an ack, on an
+    Engine.IO server whose sockets the hub can write to directly."""
+
+    def _engineio_server_class(self) -> type[DirectEngineIO]:
+        return DirectEngineIO
+
+    async def _handle_event_internal(
+        self, server: Any, sid: str, eio_sid: str, data: Any, namespace: str, id: Any
+    ) -> None:
+        _has_ack.set(id is not None)
+        await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
+
+
+def _error(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"ok": False, "error": {"code": code, "message": message, **extra}}
+
+
+class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    def __init__(
+        self,
+        services: Services,
+        hub: Hub,
+        metrics: Metrics,
+        *,
+        allowed_origins: list[str],
+        event_rate_per_s: float = 50.0,
+        event_burst: int = 100,
+    ) -> None:
+        super().__init__(NAMESPACE)
+        self._event_rate_per_s = event_rate_per_s
+        self._event_burst = event_burst
+        self.services = services
+        self.hub = hub
+        self.metrics = metrics
+        self.allowed_origins = {o.lower() for o in allowed_origins}
+        self._event_limiter = MemoryRateLimiter()
+        self._typing_timers: dict[tuple[uuid.UUID, uuid.UUID], asyncio.TimerHandle] = {}
+        self._offline_timers: dict[uuid.UUID, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._handlers: dict[str, tuple[type[BaseModel], Handler]] = {
+            "send_message": (SendMessageEvent, self._send_message),
+            "join_conversation": (ConversationRef, self._join),
+            "leave_conversation": (ConversationRef, self._leave),
+            "typing": (ConversationRef, self._typing),
+            "stop_typing": (ConversationRef, self._stop_typing),
+            "mark_as_read": (MessageRef, self._mark_read),
+            "mark_as_delivered": (MessageRef, self._mark_delivered),
+            "sync": (SyncRequest, self._sync),
+            "get_presence": (PresenceQuery, self._get_presence),
+        }
+
+    # Connection ------------------------------------------------------------------------
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        started = time.perf_counter()
+        origin = environ.get("HTTP_ORIGIN")
+        if origin and origin.rstrip("/").lower() not in self.allowed_origins:
+            log.info("refused socket from origin %s", urlsplit(origin).netloc or "?")
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized")
+        token = _token(auth, environ)
+        if token is None:
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized")
+        try:
+            principal = await self.services.auth.authenticate(token)
+        except Unauthorized:
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized") from None
+        claimed = auth.get("userId") if isinstance(auth, dict) else None
+        if claimed is not None and str(claimed) != str(principal.user_id):
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized")
+        state = SocketState(
+            sid=sid,
+            eio_sid=self.server.manager.eio_sid_from_sid(sid, NAMESPACE),
+            user_id=principal.user_id,
+            username=principal.username,
+            session_id=principal.session_id,
+        )
+        # Indexed before the membership query: a conversation made meanwhile reaches this
+        # socket through its `conversation_created` event.
+        self.hub.add(state)
+        self.hub.join_member(
+            state, await self.services.conversations.conversation_ids_of(principal.user_id)
+        )
+        self.metrics.sockets.set(len(self.hub.sockets))
+        timer = self._offline_timers.pop(principal.user_id, None)
+        if timer is not None:
+            timer.cancel()
+        try:
+            count = await self.services.presence.connected(principal.user_id, sid)
+        except (RedisError, OSError):
+            # Presence is shared state in Redis; without it the socket still connects
+            # (QUALITY.md, 5) and this node's own sockets say whether it is the first.
+            self.metrics.redis_failures.labels("presence").inc()
+            count = len(self.hub.user_sockets(principal.user_id))
+        took = time.perf_counter() - started
+        self.metrics.handshake_seconds.observe(took)
+        # The CONNECT packet goes out when this handler returns; what follows is queued
+        # behind it on the same socket.
+        self._spawn(self._after_connect(state, took, first=count == 1 and timer is None))
+
+    async def _after_connect(self, state: SocketState, took: float, *, first: bool) -> None:
+        await self.hub.emit_to(
+            state.sid,
+            "connection_success",
+            {
+                "userId": str(state.user_id),
+                "socketId": state.sid,
+                "connectionTime": round(took * 1000, 3),
+                "serverTime": _iso_utc(datetime.now(UTC)),
+            },
+        )
+        if first:
+            await self.services.bus.publish(
+                Event(
+                    name="user_online",
+                    payload={"userId": str(state.user_id), "at": _iso_utc(datetime.now(UTC))},
+                    contacts_of=state.user_id,
+                )
+            )
+
+    async def on_disconnect(self, sid: str, *args: Any) -> None:
+        state = self.hub.remove(sid)
+        if state is None:
+            return
+        self.metrics.sockets.set(len(self.hub.sockets))
+        try:
+            left = await self.services.presence.disconnected(state.user_id, sid)
+        except (RedisError, OSError):
+            self.metrics.redis_failures.labels("presence").inc()
+            return
+        if left == 0 and not self.hub.user_sockets(state.user_id):
+            for cid in list(state.typing_in):
+                await self._end_typing(cid, state.user_id)
+            loop = asyncio.get_running_loop()
+            self._offline_timers[state.user_id] = loop.call_later(
+                PRESENCE_GRACE_S, lambda: self._spawn(self._maybe_offline(state.user_id))
+            )
+
+    async def _maybe_offline(self, user_id: uuid.UUID) -> None:
+        self._offline_timers.pop(user_id, None)
+        try:
+            if user_id in await self.services.presence.online([user_id]):
+                return
+        except (RedisError, OSError):
+            self.metrics.redis_failures.labels("presence").inc()
+            if self.hub.user_sockets(user_id):
+                return
+        seen = utcnow()
+        await self.services.users.mark_seen(user_id, seen)
+        await self.services.bus.publish(
+            Event(
+                name="user_offline",
+                payload={"userId": str(user_id), "lastSeen": _iso_utc(seen)},
+                contacts_of=user_id,
+            )
+        )
+
+    # Dispatch --------------------------------------------------------------------------
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        if event in ("connect", "disconnect"):
+            return await super().trigger_event(event, *args)
+        sid = args[0]
+        payload = args[1] if len(args) > 1 else None
+        state = self.hub.sockets.get(sid)
+        wants_ack = _has_ack.get()
+        if state is None:
+            return _error("unauthorized", "Not connected") if wants_ack else None
+        self.metrics.events_in.labels(event if event in self._handlers else "unknown").inc()
+        result = await self._dispatch(state, event, payload)
+        if not result.get("ok"):
+            err = result["error"]
+            self.metrics.errors.labels(err["code"]).inc()
+            if not wants_ack and event != "send_message":
+                await self.hub.emit_to(
+                    sid,
+                    "exception",
+                    {"event": event, "code": err["code"], "message": err["message"]},
+                )
+        return result if wants_ack else None
+
+    async def _dispatch(self, state: SocketState, event: str, payload: Any) -> dict[str, Any]:
+        entry = self._handlers.get(event)
+        if entry is None:
+            return _error("unknown_event", f"Unknown event {event[:64]!r}")
+        wait = await self._event_limiter.take_token(
+            state.sid, self._event_rate_per_s, self._event_burst
+        )
+        if wait > 0:
+            limited = RateLimited(wait, "Too many events")
+            if event == "send_message":  # a send is always answered, ack or not
+                await self._message_error(state, payload, limited.code, limited.message, limited)
+            return _error(limited.code, limited.message, **limited.extra)
+        model, handler = entry
+        try:
+            parsed = model.model_validate(payload)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first.get("loc", ())) or "payload"
+            if event == "send_message":
+                await self._message_error(
+                    state, payload, "invalid_payload", f"{field}: {first['msg']}"
+                )
+            return _error("invalid_payload", f"{field}: {first['msg']}")
+        try:
+            return await handler(state, parsed)
+        except HubbubError as exc:
+            return _error(exc.code, exc.message, **exc.extra)
+        except (DBAPIError, PoolTimeoutError, RedisError, ConnectionError, TimeoutError):
+            log.warning("backend unavailable during %s", event, exc_info=True)
+            return _error("unavailable", Unavailable.message)
+        except Exception:
+            log.exception("gateway handler %s failed", event)
+            return _error("internal_error", "Internal server error")
+
+    # Handlers --------------------------------------------------------------------------
+
+    async def _send_message(self, state: SocketState, req: SendMessageEvent) -> dict[str, Any]:
+        try:
+            # A SendMessageEvent is a SendMessage: the very same operation as over HTTP.
+            outcome = await self.services.messages.send_message(
+                state.user_id, req.conversation_id, req, origin_socket=state.sid
+            )
+        except HubbubError as exc:
+            if isinstance(exc, ValidationFailed):  # PROTOCOL.md names it invalid_message
+                exc = ValidationFailed(exc.message, code="invalid_message")
+            await self._message_error(
+                state, {"optimisticId": req.optimistic_id}, exc.code, exc.message, exc
+            )
+            raise exc from None
+        except (DBAPIError, PoolTimeoutError, RedisError, ConnectionError, TimeoutError):
+            await self._message_error(
+                state, {"optimisticId": req.optimistic_id}, "unavailable", Unavailable.message
+            )
+            raise
+        message = outcome.message.wire()
+        await self.hub.emit_to(
+            state.sid,
+            "message_sent",
+            {"optimisticId": req.optimistic_id, "message": message, "success": True},
+        )
+        if req.conversation_id in state.typing_in:
+            await self._end_typing(req.conversation_id, state.user_id)
+        return {"ok": True, "message": message}
+
+    async def _message_error(
+        self,
+        state: SocketState,
+        payload: Any,
+        code: str,
+        message: str,
+        exc: HubbubError | None = None,
+    ) -> None:
+        optimistic = payload.get("optimisticId") if isinstance(payload, dict) else None
+        error: dict[str, Any] = {"code": code, "message": message}
+        if isinstance(exc, RateLimited):
+            error["retryAfter"] = exc.retry_after
+        await self.hub.emit_to(
+            state.sid,
+            "message_error",
+            {
+                "optimisticId": optimistic if isinstance(optimistic, str) else None,
+                "success": False,
+                "error": error,
+            },
+        )
+
+    async def _join(self, state: SocketState, req: ConversationRef) -> dict[str, Any]:
+        await self.services.conversations.require_member(state.user_id, req.conversation_id)
+        state.conversations.add(req.conversation_id)
+        self.hub.listen(state, req.conversation_id)
+        return {"ok": True, "conversationId": str(req.conversation_id)}
+
+    async def _leave(self, state: SocketState, req: ConversationRef) -> dict[str, Any]:
+        self.hub.unlisten(state, req.conversation_id)
+        return {"ok": True}
+
+    async def _member(self, state: SocketState, conversation_id: uuid.UUID) -> None:
+        # Membership comes from the hub's index, kept current by membership events; a
+        # miss is checked against the database (and fails as not found).
+        if conversation_id not in state.conversations:
+            await self.services.conversations.require_member(state.user_id, conversation_id)
+            state.conversations.add(conversation_id)
+
+    async def _typing(self, state: SocketState, req: ConversationRef) -> dict[str, Any]:
+        await self._member(state, req.conversation_id)
+        cid, uid = req.conversation_id, state.user_id
+        for s in self.hub.user_sockets(uid):
+            s.typing_in.add(cid)
+        if await self.services.typing.start(cid, uid, TYPING_TTL_S):
+            await self._broadcast_typing(
+                "typing",
+                cid,
+                uid,
+                {"conversationId": str(cid), "userId": str(uid), "username": state.username},
+            )
+        self._arm_typing_timer(cid, uid, TYPING_TTL_S)
+        return {"ok": True}
+
+    async def _stop_typing(self, state: SocketState, req: ConversationRef) -> dict[str, Any]:
+        await self._member(state, req.conversation_id)
+        await self._end_typing(req.conversation_id, state.user_id)
+        return {"ok": True}
+
+    async def _end_typing(self, cid: uuid.UUID, uid: uuid.UUID) -> None:
+        timer = self._typing_timers.pop((cid, uid), None)
+        if timer is not None:
+            timer.cancel()
+        for s in self.hub.user_sockets(uid):
+            s.typing_in.discard(cid)
+        if await self.services.typing.stop(cid, uid):
+            await self._broadcast_typing(
+                "stop_typing", cid, uid, {"conversationId": str(cid), "userId": str(uid)}
+            )
+
+    def _arm_typing_timer(self, cid: uuid.UUID, uid: uuid.UUID, delay: float) -> None:
+        old = self._typing_timers.pop((cid, uid), None)
+        if old is not None:
+            old.cancel()
+        loop = asyncio.get_running_loop()
+        self._typing_timers[(cid, uid)] = loop.call_later(
+            delay, lambda: self._spawn(self._typing_expired(cid, uid))
+        )
+
+    async def _typing_expired(self, cid: uuid.UUID, uid: uuid.UUID) -> None:
+        self._typing_timers.pop((cid, uid), None)
+        left = await self.services.typing.remaining(cid, uid)
+        if left > 0:  # refreshed meanwhile (perhaps on another node)
+            self._arm_typing_timer(cid, uid, left)
+            return
+        await self._end_typing_expired(cid, uid)
+
+    async def _end_typing_expired(self, cid: uuid.UUID, uid: uuid.UUID) -> None:
+        for s in self.hub.user_sockets(uid):
+            s.typing_in.discard(cid)
+        await self.services.typing.stop(cid, uid)
+        await self._broadcast_typing(
+            "stop_typing", cid, uid, {"conversationId": str(cid), "userId": str(uid)}
+        )
+
+    async def _broadcast_typing(
+        self, name: str, cid: uuid.UUID, uid: uuid.UUID, payload: dict[str, Any]
+    ) -> None:
+        # The other participants: the typist's own sockets are left out on every node.
+        await self.services.bus.publish(
+            Event(name=name, payload=payload, conversation_id=cid, exclude_user=uid)
+        )
+
+    async def _mark_read(self, state: SocketState, req: MessageRef) -> dict[str, Any]:
+        outcome = await self.services.messages.mark_read(
+            state.user_id, req.conversation_id, req.message_id
+        )
+        return {
+            "ok": True,
+            "unreadCount": outcome.unread_count,
+            "lastReadSeq": outcome.last_read_seq,
+        }
+
+    async def _mark_delivered(self, state: SocketState, req: MessageRef) -> dict[str, Any]:
+        await self.services.messages.mark_delivered(
+            state.user_id, req.conversation_id, req.message_id
+        )
+        return {"ok": True}
+
+    async def _sync(self, state: SocketState, req: SyncRequest) -> dict[str, Any]:
+        pages, removed = await self.services.messages.sync(
+            state.user_id, req.conversations, limit=req.limit
+        )
+        for cid in removed:
+            self.hub.forget_membership(state.user_id, cid)
+        return {
+            "ok": True,
+            "conversations": {str(cid): page.wire() for cid, page in pages.items()},
+            "removed": [str(cid) for cid in removed],
+        }
+
+    async def _get_presence(self, state: SocketState, req: PresenceQuery) -> dict[str, Any]:
+        found = await self.services.users.presence(state.user_id, req.user_ids)
+        return {
+            "ok": True,
+            "presence": {
+                str(uid): {"isOnline": online, "lastSeen": _iso_utc(seen) if seen else None}
+                for uid, (online, seen) in found.items()
+            },
+        }
+
+    # Upkeep ----------------------------------------------------------------------------
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def refresh_presence_forever(self) -> None:
+        """Every socket's presence entry is refreshed once per `PRESENCE_REFRESH_S`, a
+        slice of the sockets at a time (a socket that connects meanwhile was stamped by
+        its handshake and waits for the next round, well within the entries' TTL)."""
+        step = PRESENCE_REFRESH_S / PRESENCE_REFRESH_SLICES
+        while True:
+            sockets = [(s.user_id, s.sid) for s in self.hub.sockets.values()]
+            per_slice = -(-len(sockets) // PRESENCE_REFRESH_SLICES)
+            for i in range(PRESENCE_REFRESH_SLICES):
+                await asyncio.sleep(step)
+                # Only sockets still here: a refreshed entry of a gone one would linger.
+                chunk = [
+                    (user_id, sid)
+                    for user_id, sid in sockets[i * per_slice : (i + 1) * per_slice]
+                    if sid in self.hub.sockets
+                ]
+                if not chunk:
+                    continue
+                try:
+                    await self.services.presence.refresh(chunk)
+                except (RedisError, OSError):
+                    self.metrics.redis_failures.labels("presence").inc()
+
+    async def resync_memberships(self) -> None:
+        """After Redis returns: membership events may have been missed; re-read them."""
+        for user_id in {s.user_id for s in self.hub.sockets.values()}:
+            ids = set(await self.services.conversations.conversation_ids_of(user_id))
+            for state in self.hub.user_sockets(user_id):
+                self.hub.reset_memberships(state, ids)
+
+    async def close(self) -> None:
+        for timer in [*self._typing_timers.values(), *self._offline_timers.values()]:
+            timer.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+
+
+def _token(auth: Any, environ: dict[str, Any]) -> str | None:
+    if isinstance(auth, dict):
+        token = auth.get("token")
+        if isinstance(token, str) and token:
+            return token.removeprefix("Bearer ").strip()
+    header = environ.get("HTTP_AUTHORIZATION", "")
+    if isinstance(header, str) and header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return None

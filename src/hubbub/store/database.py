@@ -1,0 +1,209 @@
+"""Engines and sessions: how services reach storage.
+
+Services open `db.read()` for queries and `db.write()` for a transaction that changes
+state; a write session commits when its block ends without error. On PostgreSQL both
+come from one engine. On SQLite writes go through a single connection that starts with
+BEGIN IMMEDIATE (one writer at a time, in process order), reads through a small pool,
+all of them calling sqlite3 inline (`hubbub.store.sqlite_driver`); `start()` runs that
+driver's WAL checkpoints in the background, and the search indexer that moves new
+messages into the full-text index in bulk (`hubbub.store.dialect`, full-text search).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from hubbub.store.dialect import (
+    async_url,
+    configure_sqlite,
+    index_pending_messages,
+    is_sqlite_url,
+    messages_pending_index,
+)
+from hubbub.store.prepared import RawWriters
+from hubbub.store.sqlite_driver import Checkpointer, inline_connector
+
+log = logging.getLogger("hubbub.store")
+
+# Compiled statements kept per engine. The group commit's lookups have one shape per batch
+# size (an OR of up to 256 pairs), on top of every other statement the services send.
+QUERY_CACHE_SIZE = 2000
+
+# Search indexing on SQLite: rows per transaction (a few ms of the loop at most), and
+# how often the background indexer looks for noted messages.
+INDEX_CHUNK = 256
+INDEX_EVERY_S = 0.5
+INDEX_BUSY_S = 0.01
+
+
+@dataclass
+class Database:
+    url: str
+    read_engine: AsyncEngine
+    write_engine: AsyncEngine
+    _read_sessions: async_sessionmaker[AsyncSession]
+    _write_sessions: async_sessionmaker[AsyncSession]
+    raw_writers: RawWriters
+    batch_engine: AsyncEngine
+    # Group commits that may be in flight at once, each on its own held connection.
+    batch_writers: int = 1
+    # SQLite: held by every writer (`write()` and the group commit's `raw_writers`).
+    writer_lock: asyncio.Lock | None = None
+    checkpointer: Checkpointer | None = None
+    _indexer: asyncio.Task[None] | None = field(default=None, init=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return is_sqlite_url(self.url)
+
+    @property
+    def dialect(self) -> str:
+        return self.write_engine.dialect.name
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self._read_sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """One transaction; committed at the end of the block, rolled back on error."""
+        if self.writer_lock is None:
+            async with self._write_sessions() as session, session.begin():
+                yield session
+            return
+        async with self.writer_lock, self._write_sessions() as session, session.begin():
+            yield session
+
+    async def ping(self) -> None:
+        async with self.read_engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    def start(self) -> None:
+        """Background upkeep (SQLite: WAL checkpoints, search indexing); call on the
+        serving loop."""
+        if self.checkpointer is not None:
+            self.checkpointer.start()
+        if self.is_sqlite and self._indexer is None:
+            self._indexer = asyncio.create_task(self._index_forever(), name="hubbub-indexer")
+
+    async def catch_up_search_index(self) -> None:
+        """Make every message committed so far findable by search (SQLite: index the
+        noted ones now; PostgreSQL's index is always current)."""
+        if not self.is_sqlite:
+            return
+        async with self.read() as session:
+            if not await messages_pending_index(session):
+                return
+        while await self._index_chunk() == INDEX_CHUNK:
+            pass
+
+    async def _index_chunk(self) -> int:
+        async with self.write() as session:
+            return await index_pending_messages(session, INDEX_CHUNK)
+
+    async def _index_forever(self) -> None:
+        delay = INDEX_EVERY_S
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                full = await self._index_chunk() == INDEX_CHUNK
+            except Exception as exc:  # the next round tries again; search catches up itself
+                log.warning("search indexing failed: %r", exc)
+                full = False
+            # A chunk at a time, with sends in between, until the backlog is gone.
+            delay = INDEX_BUSY_S if full else INDEX_EVERY_S
+
+    async def dispose(self) -> None:
+        if self._indexer is not None:
+            self._indexer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._indexer
+            self._indexer = None
+        await self.raw_writers.close()
+        await self.batch_engine.dispose()
+        if self.checkpointer is not None:
+            await self.checkpointer.stop()
+        await self.read_engine.dispose()
+        if self.write_engine is not self.read_engine:
+            await self.write_engine.dispose()
+
+
+def open_database(
+    url: str,
+    *,
+    pool_size: int = 10,
+    sqlite_synchronous: str = "NORMAL",
+    batch_writers: int = 2,
+) -> Database:
+    """Build engines for `url` (no connection is made until first use); `batch_writers`:
+    group commits in flight at once on PostgreSQL, each on a connection held for it
+    (`hubbub.store.prepared.RawWriters`). SQLite has one writer, so one."""
+    driver_url = async_url(url)
+    checkpointer: Checkpointer | None = None
+    writer_lock: asyncio.Lock | None = None
+    if is_sqlite_url(url):
+        path = make_url(driver_url).database or ""
+        connect = inline_connector(path)
+        write_engine = create_async_engine(
+            driver_url,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
+            async_creator=connect,
+            query_cache_size=QUERY_CACHE_SIZE,
+        )
+        read_engine = create_async_engine(
+            driver_url,
+            pool_size=4,
+            max_overflow=0,
+            pool_timeout=60,
+            async_creator=connect,
+            query_cache_size=QUERY_CACHE_SIZE,
+        )
+        batch_engine = create_async_engine(
+            driver_url, pool_size=1, max_overflow=0, async_creator=connect
+        )
+        configure_sqlite(write_engine, write=True, synchronous=sqlite_synchronous)
+        configure_sqlite(read_engine, write=False, synchronous=sqlite_synchronous)
+        configure_sqlite(batch_engine, write=True, synchronous=sqlite_synchronous)
+        checkpointer = Checkpointer(path)
+        writer_lock = asyncio.Lock()
+        batch_writers = 1
+    else:
+        write_engine = create_async_engine(
+            driver_url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            query_cache_size=QUERY_CACHE_SIZE,
+        )
+        read_engine = write_engine
+        batch_engine = create_async_engine(
+            driver_url, pool_size=batch_writers, max_overflow=0, pool_pre_ping=True
+        )
+    return Database(
+        url=url,
+        read_engine=read_engine,
+        write_engine=write_engine,
+        _read_sessions=async_sessionmaker(read_engine, expire_on_commit=False),
+        _write_sessions=async_sessionmaker(write_engine, expire_on_commit=False),
+        raw_writers=RawWriters(batch_engine, write_engine, writer_lock=writer_lock),
+        batch_engine=batch_engine,
+        batch_writers=batch_writers,
+        writer_lock=writer_lock,
+        checkpointer=checkpointer,
+    )

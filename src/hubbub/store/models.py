@@ -1,0 +1,303 @@
+"""The data model (spec: DATA.md) as SQLAlchemy 2 declarative models.
+
+Storage is the bottom of the flow: edge -> services -> these tables. The same models
+serve SQLite and PostgreSQL; the per-dialect column forms come from `dialect.py`.
+The Alembic migrations under `hubbub/migrations` create exactly this schema.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from hubbub.domain.enums import (
+    ConversationType,
+    FileKind,
+    MessageStatus,
+    MessageType,
+    ParticipantStatus,
+    Role,
+)
+from hubbub.domain.ids import new_id, utcnow
+from hubbub.store.dialect import JsonDocument, UTCDateTime, UuidList, uuid_column_type
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), uuid.UUID: uuid_column_type()}  # noqa: RUF012
+
+
+def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
+    # VARCHAR + CHECK rather than native PostgreSQL enums: adding a value later is a
+    # plain migration on both databases.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(50))
+    # Lower-cased copy: uniqueness and lookups are case-insensitive on both databases.
+    username_key: Mapped[str] = mapped_column(String(50), unique=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)  # stored lower-cased
+    password_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(100))
+    display_name_key: Mapped[str | None] = mapped_column(String(100), index=True)
+    avatar: Mapped[str | None] = mapped_column(String(500))
+    bio: Mapped[str | None] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    last_seen: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Space(Base):
+    __tablename__ = "spaces"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(Text)
+    avatar: Mapped[str | None] = mapped_column(String(500))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SpaceMember(Base):
+    __tablename__ = "space_members"
+
+    space_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("spaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[Role] = mapped_column(_enum(Role, "space_role"), default=Role.MEMBER)
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_space_members_user_id", "user_id"),)
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    type: Mapped[ConversationType] = mapped_column(_enum(ConversationType, "conversation_type"))
+    name: Mapped[str | None] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(Text)
+    avatar: Mapped[str | None] = mapped_column(String(500))
+    space_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    # "<smaller user id>:<larger user id>" for PRIVATE conversations: one per pair, ever,
+    # enforced by the database even when two clients create it at once.
+    private_pair_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_message_id: Mapped[uuid.UUID | None]
+    # The last sequence number handed out (DATA.md, "Sequence numbers").
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    # Non-deleted messages: the `totalCount` of a history page without a count(*).
+    message_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JsonDocument, default=dict)
+
+    __table_args__ = (
+        Index("ix_conversations_space_id", "space_id"),
+        Index("ix_conversations_last_message_at", "last_message_at"),
+    )
+
+
+class Participant(Base):
+    __tablename__ = "conversation_participants"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[Role] = mapped_column(_enum(Role, "participant_role"), default=Role.MEMBER)
+    status: Mapped[ParticipantStatus] = mapped_column(
+        _enum(ParticipantStatus, "participant_status"), default=ParticipantStatus.ACTIVE
+    )
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    left_at: Mapped[datetime | None]
+    last_read_at: Mapped[datetime | None]
+    last_read_message_id: Mapped[uuid.UUID | None]
+    # Markers, not counters: unread counts and message status derive from these.
+    last_read_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    last_delivered_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    can_send_messages: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    can_upload_files: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    can_add_members: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    can_remove_members: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    notifications_enabled: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    is_archived: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "user_id"),
+        Index("ix_conversation_participants_user_id_status", "user_id", "status"),
+    )
+
+
+class Message(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    sender_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    type: Mapped[MessageType] = mapped_column(
+        _enum(MessageType, "message_type"), default=MessageType.TEXT
+    )
+    content: Mapped[str] = mapped_column(Text, default="")
+    # Stored status is SENT or DELETED; DELIVERED/READ are derived from markers.
+    status: Mapped[MessageStatus] = mapped_column(
+        _enum(MessageStatus, "message_status"), default=MessageStatus.SENT
+    )
+    seq: Mapped[int] = mapped_column(BigInteger)
+    change_seq: Mapped[int] = mapped_column(BigInteger)
+    parent_message_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL")
+    )
+    thread_id: Mapped[uuid.UUID | None]
+    reply_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JsonDocument, default=dict)
+    mentions: Mapped[list[uuid.UUID]] = mapped_column(UuidList, default=list)
+    client_timestamp: Mapped[datetime | None]
+    server_timestamp: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    edited_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+    optimistic_id: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "seq"),
+        # Idempotency key per sender (NULLs never collide on either database).
+        UniqueConstraint("sender_id", "optimistic_id"),
+        Index("ix_messages_conversation_id_change_seq", "conversation_id", "change_seq"),
+        Index("ix_messages_thread_id_seq", "thread_id", "seq"),
+        # Replies only (partial): serves the self-referencing foreign key's checks.
+        Index(
+            "ix_messages_parent_message_id",
+            "parent_message_id",
+            postgresql_where=text("parent_message_id IS NOT NULL"),
+            sqlite_where=text("parent_message_id IS NOT NULL"),
+        ),
+    )
+
+
+class Reaction(Base):
+    __tablename__ = "message_reactions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    emoji: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("message_id", "user_id", "emoji"),)
+
+
+class StoredFile(Base):
+    __tablename__ = "files"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[FileKind] = mapped_column(_enum(FileKind, "file_kind"))
+    storage_key: Mapped[str] = mapped_column(String(200), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    mime_type: Mapped[str] = mapped_column(String(100))
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    thumbnail_key: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_files_owner_id", "owner_id"),)
+
+
+class MessageFile(Base):
+    """The link from a message to the files it carries, in order."""
+
+    __tablename__ = "message_files"
+
+    message_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    file_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("files.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_message_files_file_id", "file_id"),)
+
+
+class RefreshToken(Base):
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # A family is one login session: every rotation stays in it; reuse revokes all of it.
+    family_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 hex
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_refresh_tokens_user_id", "user_id"),)
+
+
+class RevokedToken(Base):
+    """A revoked access-token id (`jti`) or a whole session (`sid`, the refresh family).
+
+    Kept until the tokens it covers would have expired anyway.
+    """
+
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    revoked_at: Mapped[datetime] = mapped_column(default=utcnow)

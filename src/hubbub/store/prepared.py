@@ -1,0 +1,315 @@
+"""Statements of the hottest path, compiled once and run on the driver's own connection.
+
+Services -> here -> the database driver. Used by the group commit of sends
+(`hubbub.actions.send_batch`) only. Through SQLAlchemy's async API a statement costs
+~150-300 µs of Python on this kind of machine before the database sees it (a greenlet
+hop per call and several per driver call, the ORM session, the execution context, the
+result object): a batch of five statements cost more than a millisecond, which under
+light load (small batches) was most of a send's CPU. Here a statement is still built
+with SQLAlchemy Core and compiled by SQLAlchemy for the engine's dialect, once; its
+parameters go through the bound types' own bind processors and its result columns
+through their result processors, so the driver sees, and the caller gets, what
+SQLAlchemy would send and return. What is skipped is the per-execution machinery.
+
+`RawWriters.transaction()` runs statements on a connection held for the group commit:
+sqlite3 directly on SQLite (the embedded default's inline driver), in one
+`BEGIN IMMEDIATE` transaction taken in turn with every other writer; asyncpg on
+PostgreSQL, statement by statement. Driver errors come out as
+SQLAlchemy's exceptions (IntegrityError, OperationalError, DBAPIError), as from any
+other query. Listeners of the engine's `before_cursor_execute` event see these
+statements too (the tests count and EXPLAIN them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import CompoundSelect, Connection, Engine, Insert, Select, TextClause, Update
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+log = logging.getLogger("hubbub.store")
+
+Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...]  # bound parameter names, in positional order
+    binds: tuple[Processor, ...]
+    results: tuple[Processor, ...]
+    # Values the statement carries itself (`status == ACTIVE` binds ACTIVE).
+    fixed: Mapping[str, Any]
+
+    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        out = []
+        for name, process in zip(self.names, self.binds, strict=True):
+            value = values[name] if name in values else self.fixed[name]
+            out.append(process(value) if process is not None and value is not None else value)
+        return tuple(out)
+
+    def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(
+            process(value) if process is not None and value is not None else value
+            for process, value in zip(self.results, raw, strict=True)
+        )
+
+
+class Prepared:
+    """A Core statement (SELECT, INSERT, UPDATE, or text with typed parameters),
+    compiled once per dialect.
+
+    An INSERT names its columns (`columns`): the rows given must hold every one, as no
+    column default runs here."""
+
+    def __init__(
+        self,
+        statement: Select[Any] | CompoundSelect[Any] | Insert | Update | TextClause,
+        *,
+        columns: Sequence[str] = (),
+    ) -> None:
+        self.statement = statement
+        self._columns = list(columns)
+        self._compiled: dict[str, _Compiled] = {}
+
+    def compiled(self, dialect: Dialect) -> _Compiled:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            found = self._compiled[dialect.name] = self._compile(dialect)
+        return found
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        kw: dict[str, Any] = {"column_keys": self._columns} if self._columns else {}
+        compiled = self.statement.compile(dialect=dialect, **kw)
+        if not compiled.positional or compiled.positiontup is None:
+            raise TypeError(f"{dialect.name}: expected a positional parameter style")
+        names = tuple(compiled.positiontup)
+        binds = tuple(
+            compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in names
+        )
+        results: tuple[Processor, ...] = ()
+        if isinstance(self.statement, (Select, CompoundSelect)):
+            results = tuple(
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in self.statement.selected_columns
+            )
+        fixed = {
+            name: compiled.binds[name].effective_value
+            for name in names
+            if compiled.binds[name].value is not None
+        }
+        return _Compiled(compiled.string, names, binds, results, fixed)
+
+
+class RawTransaction:
+    """Statements on a driver connection; `rows` and `run_many` execute.
+
+    `isolated`: the block is one transaction (SQLite: `BEGIN IMMEDIATE`, so what it reads
+    holds until its writes commit). Not isolated (PostgreSQL): each statement commits on
+    its own, and a caller that needs reads and writes to agree makes the write one
+    statement that re-checks what it relies on. Every round trip to PostgreSQL costs a
+    turn of a busy event loop, so the group commit makes three instead of six.
+    """
+
+    isolated = True
+
+    def __init__(self, sync_connection: Connection, observed: Engine) -> None:
+        self._sync = sync_connection
+        # Whose `before_cursor_execute` listeners hear of these statements: the write
+        # engine's, as for every other write.
+        self._engine = observed
+        self.dialect = sync_connection.dialect
+
+    async def rows(self, statement: Prepared, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        compiled = statement.compiled(self.dialect)
+        parameters = compiled.parameters(values)
+        self._observe(compiled.sql, parameters, many=False)
+        raw = await self._fetch(compiled.sql, parameters)
+        if not compiled.results:
+            return [tuple(r) for r in raw]
+        return [compiled.row(r) for r in raw]
+
+    async def run_many(self, statement: Prepared, values: Sequence[Mapping[str, Any]]) -> None:
+        if not values:
+            return
+        compiled = statement.compiled(self.dialect)
+        parameters = [compiled.parameters(v) for v in values]
+        self._observe(compiled.sql, parameters, many=True)
+        await self._execute_many(compiled.sql, parameters)
+
+    def _observe(self, sql: str, parameters: Any, *, many: bool) -> None:
+        dispatch = self._engine.dispatch.before_cursor_execute
+        if dispatch:
+            dispatch(self._sync, None, sql, parameters, None, many)
+
+    async def _fetch(self, sql: str, parameters: tuple[Any, ...]) -> Sequence[Sequence[Any]]:
+        raise NotImplementedError
+
+    async def _execute_many(self, sql: str, parameters: list[tuple[Any, ...]]) -> None:
+        raise NotImplementedError
+
+
+class _SqliteTransaction(RawTransaction):
+    def __init__(
+        self, sync_connection: Connection, observed: Engine, driver: sqlite3.Connection
+    ) -> None:
+        super().__init__(sync_connection, observed)
+        self._driver = driver
+
+    async def _fetch(self, sql: str, parameters: tuple[Any, ...]) -> Sequence[Sequence[Any]]:
+        try:
+            return self._driver.execute(sql, parameters).fetchall()
+        except sqlite3.Error as exc:
+            raise _sqlalchemy_error(sql, parameters, exc) from exc
+
+    async def _execute_many(self, sql: str, parameters: list[tuple[Any, ...]]) -> None:
+        try:
+            self._driver.executemany(sql, parameters)
+        except sqlite3.Error as exc:
+            raise _sqlalchemy_error(sql, parameters, exc) from exc
+
+
+class _AsyncpgTransaction(RawTransaction):
+    isolated = False
+
+    def __init__(self, sync_connection: Connection, observed: Engine, driver: Any) -> None:
+        super().__init__(sync_connection, observed)
+        self._driver = driver
+
+    async def _fetch(self, sql: str, parameters: tuple[Any, ...]) -> Sequence[Sequence[Any]]:
+        try:
+            rows: Sequence[Sequence[Any]] = await self._driver.fetch(sql, *parameters)
+        except Exception as exc:
+            raise _sqlalchemy_error(sql, parameters, exc) from exc
+        return rows
+
+    async def _execute_many(self, sql: str, parameters: list[tuple[Any, ...]]) -> None:
+        try:
+            await self._driver.executemany(sql, parameters)
+        except Exception as exc:
+            raise _sqlalchemy_error(sql, parameters, exc) from exc
+
+
+def _sqlalchemy_error(sql: str, parameters: Any, exc: Exception) -> Exception:
+    """The driver's error as SQLAlchemy's, so callers handle one family (a unique or
+    foreign-key violation is an IntegrityError; anything else the database or the
+    connection did wrong is an OperationalError)."""
+    if isinstance(exc, sqlite3.IntegrityError) or _is_asyncpg_integrity(exc):
+        return IntegrityError(sql, parameters, exc)
+    if isinstance(exc, (sqlite3.Error, OSError, ConnectionError, TimeoutError)) or (
+        type(exc).__module__.startswith("asyncpg")
+    ):
+        return OperationalError(sql, parameters, exc)
+    return exc
+
+
+def _is_asyncpg_integrity(exc: Exception) -> bool:
+    sqlstate = getattr(exc, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith("23")  # integrity violations
+
+
+@dataclass
+class _Held:
+    conn: AsyncConnection
+    driver: Any
+
+
+class RawWriters:
+    """Connections held for the group commit, one per batch in flight, each checked out
+    of an engine of their own once and kept: checking a connection in and out of
+    SQLAlchemy's pool cost ~400 µs of Python per batch, most of a lone send's storing.
+
+    On SQLite a batch's transaction holds `writer_lock`, which `Database.write()` holds
+    too, so the database sees one writer at a time, in the order they asked (waiting
+    for SQLite's own lock would block the event loop: `hubbub.store.sqlite_driver`). On
+    PostgreSQL a connection that failed is dropped and replaced by the next batch.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        observed: AsyncEngine,
+        *,
+        writer_lock: asyncio.Lock | None,
+    ) -> None:
+        self._engine = engine
+        self._observed = observed.sync_engine
+        self._writer_lock = writer_lock
+        self._free: list[_Held] = []
+        self._all: list[_Held] = []
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[RawTransaction]:
+        """SQLite: one write transaction, committed when the block ends, rolled back when
+        it raises. PostgreSQL: statements in autocommit (`RawTransaction.isolated`)."""
+        held = self._free.pop() if self._free else await self._connect()
+        sync_connection = held.conn.sync_connection
+        assert sync_connection is not None
+        keep = False
+        try:
+            if self._writer_lock is None:
+                try:
+                    yield _AsyncpgTransaction(sync_connection, self._observed, held.driver)
+                except IntegrityError:
+                    keep = True  # a refused statement leaves the connection as it was
+                    raise
+                keep = True
+                return
+            sqlite: sqlite3.Connection = held.driver.sqlite_connection
+            keep = True  # a sqlite3 connection outlives any error here
+            async with self._writer_lock:
+                try:
+                    sqlite.execute("BEGIN IMMEDIATE")
+                except sqlite3.Error as exc:
+                    raise _sqlalchemy_error("BEGIN IMMEDIATE", (), exc) from exc
+                try:
+                    yield _SqliteTransaction(sync_connection, self._observed, sqlite)
+                except BaseException:
+                    sqlite.rollback()
+                    raise
+                try:
+                    sqlite.commit()
+                except sqlite3.Error as exc:
+                    sqlite.rollback()
+                    raise _sqlalchemy_error("COMMIT", (), exc) from exc
+        finally:
+            if keep:
+                self._free.append(held)
+            else:
+                await self._drop(held)
+
+    async def _connect(self) -> _Held:
+        conn = await self._engine.connect()
+        try:
+            driver = (await conn.get_raw_connection()).driver_connection
+        except BaseException:
+            await conn.close()
+            raise
+        held = _Held(conn, driver)
+        self._all.append(held)
+        return held
+
+    async def _drop(self, held: _Held) -> None:
+        self._all.remove(held)
+        try:
+            await held.conn.invalidate()
+            await held.conn.close()
+        except Exception:  # it is broken already; the pool forgets it
+            log.debug("dropping a group commit connection failed", exc_info=True)
+
+    async def close(self) -> None:
+        held, self._all, self._free = self._all, [], []
+        for h in held:
+            try:
+                await h.conn.close()
+            except Exception:
+                log.debug("closing a group commit connection failed", exc_info=True)

@@ -1,0 +1,469 @@
+"""Wire models: every JSON shape that crosses the edge, HTTP or Socket.IO (spec: API.md).
+
+Inputs forbid unknown fields and use strict scalar types, so `"5"` is not a number and
+`123` is not a string. Outputs serialise with camelCase names and ISO 8601 UTC times
+with milliseconds and `Z`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    PlainSerializer,
+    PrivateAttr,
+    StrictBool,
+    StrictStr,
+    StringConstraints,
+)
+from pydantic.alias_generators import to_camel
+
+from hubbub.domain.enums import (
+    ConversationType,
+    MessageStatus,
+    MessageType,
+    ParticipantStatus,
+    Role,
+)
+
+
+def _clean_text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must not contain unpaired surrogates") from None
+    return value
+
+
+def _iso_utc(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+CleanStr = Annotated[StrictStr, AfterValidator(_clean_text)]
+
+
+def trimmed(min_length: int, max_length: int) -> AfterValidator:
+    """Strip surrounding white space, then require min..max characters."""
+
+    def check(value: str) -> str:
+        value = value.strip()
+        if len(value) < min_length:
+            raise ValueError(f"must have at least {min_length} non-blank character(s)")
+        if len(value) > max_length:
+            raise ValueError(f"must have at most {max_length} characters")
+        return value
+
+    return AfterValidator(check)
+
+
+Timestamp = Annotated[datetime, PlainSerializer(_iso_utc, return_type=str, when_used="json")]
+
+
+def _exists_in_utc(value: datetime) -> datetime:
+    """A time with a zone must exist in UTC too (0001-01-01T00:00+14:00 does not)."""
+    if value.tzinfo is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("is out of range in UTC") from None
+    return value
+
+
+# Times given by clients; AwareInputTime also requires a zone.
+InputTime = Annotated[datetime, AfterValidator(_exists_in_utc)]
+AwareInputTime = Annotated[AwareDatetime, AfterValidator(_exists_in_utc)]
+
+Username = Annotated[
+    CleanStr, StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")
+]
+Password = Annotated[CleanStr, StringConstraints(min_length=8, max_length=128)]
+DisplayName = Annotated[CleanStr, trimmed(1, 100)]
+AvatarUrl = Annotated[CleanStr, trimmed(0, 500)]
+Bio = Annotated[CleanStr, StringConstraints(max_length=1000)]
+
+
+class InputModel(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True
+    )
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True
+    )
+
+    def wire(self) -> dict[str, Any]:
+        """The JSON-ready dict, as sent over Socket.IO."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+# Users -----------------------------------------------------------------------------
+
+
+class UserPublic(WireModel):
+    id: uuid.UUID
+    username: str
+    display_name: str | None
+    avatar: str | None
+    bio: str | None
+    is_online: bool
+    last_seen: Timestamp | None
+    created_at: Timestamp
+
+
+class Me(UserPublic):
+    email: str
+    updated_at: Timestamp
+
+
+class SenderPublic(WireModel):
+    id: uuid.UUID
+    username: str
+    display_name: str | None
+    avatar: str | None
+
+
+class UserEnvelope(WireModel):
+    user: UserPublic
+
+
+class MeEnvelope(WireModel):
+    user: Me
+
+
+class UserList(WireModel):
+    users: list[UserPublic]
+    total: int
+
+
+class UpdateMe(InputModel):
+    display_name: DisplayName | None = None
+    avatar: AvatarUrl | None = None
+    bio: Bio | None = None
+
+
+# Auth ------------------------------------------------------------------------------
+
+
+class RegisterRequest(InputModel):
+    username: Username
+    email: Annotated[EmailStr, StringConstraints(max_length=255)]
+    password: Password
+    display_name: DisplayName | None = None
+
+
+class LoginRequest(InputModel):
+    # `email` may hold the username too (the seed's clients send one field).
+    email: Annotated[CleanStr, StringConstraints(min_length=1, max_length=255)]
+    password: Annotated[CleanStr, StringConstraints(min_length=1, max_length=128)]
+
+
+class RefreshRequest(InputModel):
+    refresh_token: Annotated[CleanStr, StringConstraints(min_length=1, max_length=200)]
+
+
+class LogoutRequest(InputModel):
+    refresh_token: Annotated[CleanStr, StringConstraints(min_length=1, max_length=200)] | None = (
+        None
+    )
+
+
+class TokenPair(WireModel):
+    token: str
+    refresh_token: str
+
+
+class AuthResult(WireModel):
+    user: Me
+    token: str
+    refresh_token: str
+
+
+class Success(WireModel):
+    success: StrictBool = True
+
+
+# Files ------------------------------------------------------------------------------
+
+
+class AttachmentPublic(WireModel):
+    id: uuid.UUID
+    url: str
+    filename: str
+    size: int
+    mime_type: str
+    width: int | None = None
+    height: int | None = None
+    thumbnail_url: str | None = None
+
+
+# Conversations, spaces, messages ------------------------------------------------------
+
+MAX_CONTENT = 10_000
+MAX_METADATA_BYTES = 4096
+
+
+def _json_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    try:
+        encoded = orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError):
+        raise ValueError("must be a JSON object of plain values") from None
+    if orjson.loads(encoded) != value:
+        # NaN and ±Infinity (which the JSON parser lets through) came out as null.
+        raise ValueError("must hold only finite numbers")
+    if len(encoded) > MAX_METADATA_BYTES:
+        raise ValueError(f"must be at most {MAX_METADATA_BYTES} bytes as JSON")
+    if b"\\u0000" in encoded:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _emoji(value: str) -> str:
+    if not value or value != value.strip():
+        raise ValueError("must be a non-blank emoji without surrounding spaces")
+    if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value):
+        raise ValueError("must not contain control characters")
+    if "/" in value or value in (".", ".."):
+        # DELETE …/reactions/:emoji must be able to name it as one path segment.
+        raise ValueError("must be usable in a URL path (no '/', not '.' or '..')")
+    return value
+
+
+Name = Annotated[CleanStr, trimmed(1, 100)]
+Description = Annotated[CleanStr, StringConstraints(max_length=1000)]
+Metadata = Annotated[dict[str, Any], AfterValidator(_json_metadata)]
+Emoji = Annotated[CleanStr, StringConstraints(max_length=32), AfterValidator(_emoji)]
+OptimisticId = Annotated[CleanStr, StringConstraints(min_length=1, max_length=100)]
+UserIds = Annotated[list[uuid.UUID], Field(max_length=1000)]
+
+
+class ReactionPublic(WireModel):
+    emoji: str
+    count: int
+    user_ids: list[uuid.UUID]
+
+
+class MessagePublic(WireModel):
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    sender_id: uuid.UUID
+    sender: SenderPublic | None
+    type: MessageType
+    content: str
+    status: MessageStatus
+    seq: int
+    change_seq: int
+    parent_message_id: uuid.UUID | None
+    thread_id: uuid.UUID | None
+    reply_count: int
+    attachments: list[AttachmentPublic]
+    metadata: dict[str, Any]
+    mentions: list[uuid.UUID]
+    reactions: list[ReactionPublic]
+    client_timestamp: Timestamp | None
+    server_timestamp: Timestamp
+    created_at: Timestamp
+    updated_at: Timestamp
+    edited_at: Timestamp | None
+    deleted_at: Timestamp | None
+    optimistic_id: str | None
+
+    _wired: dict[str, Any] | None = PrivateAttr(default=None)
+
+    def wire(self) -> dict[str, Any]:
+        # Dumped once: a new message goes out twice (its event, the sender's ack). The
+        # dict is shared, so it is never changed after this.
+        if self._wired is None:
+            self._wired = super().wire()
+        return self._wired
+
+
+class ParticipantPublic(WireModel):
+    user_id: uuid.UUID
+    user: UserPublic
+    role: Role
+    status: ParticipantStatus
+    joined_at: Timestamp
+    last_read_at: Timestamp | None
+    last_read_message_id: uuid.UUID | None
+    last_read_seq: int
+    can_send_messages: bool
+    can_upload_files: bool
+    can_add_members: bool
+    can_remove_members: bool
+    notifications_enabled: bool
+
+
+class ConversationPublic(WireModel):
+    id: uuid.UUID
+    type: ConversationType
+    name: str | None
+    description: str | None
+    avatar: str | None
+    space_id: uuid.UUID | None
+    is_archived: bool
+    created_by: uuid.UUID | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    last_message_at: Timestamp
+    last_message: MessagePublic | None
+    last_seq: int
+    participants: list[ParticipantPublic]
+    participant_count: int
+    unread_count: int
+    my_role: Role
+    notifications_enabled: bool
+
+
+class SpacePublic(WireModel):
+    id: uuid.UUID
+    name: str
+    description: str | None
+    avatar: str | None
+    created_by: uuid.UUID | None
+    created_at: Timestamp
+    member_count: int
+    my_role: Role
+
+
+class ConversationEnvelope(WireModel):
+    conversation: ConversationPublic
+
+
+class ConversationList(WireModel):
+    conversations: list[ConversationPublic]
+    total: int
+
+
+class SpaceConversations(WireModel):
+    conversations: list[ConversationPublic]
+
+
+class ParticipantEnvelope(WireModel):
+    participant: ParticipantPublic
+
+
+class SpaceEnvelope(WireModel):
+    space: SpacePublic
+
+
+class SpaceList(WireModel):
+    spaces: list[SpacePublic]
+
+
+class MessageEnvelope(WireModel):
+    message: MessagePublic
+
+
+class MessagePage(WireModel):
+    messages: list[MessagePublic]
+    has_more: bool
+    total_count: int
+
+
+class ThreadPage(WireModel):
+    messages: list[MessagePublic]
+    has_more: bool
+
+
+class SearchPage(WireModel):
+    messages: list[MessagePublic]
+    has_more: bool
+
+
+class ChangesPage(WireModel):
+    changes: list[MessagePublic]
+    last_seq: int
+    has_more: bool
+
+
+class ReactionList(WireModel):
+    reactions: list[ReactionPublic]
+
+
+class ReadResult(WireModel):
+    success: bool = True
+    unread_count: int
+
+
+class CreateConversation(InputModel):
+    type: ConversationType
+    participant_ids: UserIds = Field(default_factory=list)
+    name: Name | None = None
+    description: Description | None = None
+    space_id: uuid.UUID | None = None
+
+
+class UpdateConversation(InputModel):
+    name: Name | None = None
+    description: Description | None = None
+    avatar: AvatarUrl | None = None
+
+
+class ConversationSettings(InputModel):
+    notifications_enabled: StrictBool | None = None
+    is_archived: StrictBool | None = None
+
+
+class AddParticipants(InputModel):
+    user_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=500)]
+    role: Role = Role.MEMBER
+
+
+class UpdateParticipant(InputModel):
+    role: Role | None = None
+    can_send_messages: StrictBool | None = None
+    can_upload_files: StrictBool | None = None
+    can_add_members: StrictBool | None = None
+    can_remove_members: StrictBool | None = None
+
+
+class SendMessage(InputModel):
+    content: Annotated[CleanStr, StringConstraints(max_length=MAX_CONTENT + 1000)] = ""
+    type: MessageType = MessageType.TEXT
+    attachments: Annotated[list[uuid.UUID], Field(max_length=10)] = Field(default_factory=list)
+    parent_message_id: uuid.UUID | None = None
+    mentions: Annotated[list[uuid.UUID], Field(max_length=100)] = Field(default_factory=list)
+    metadata: Metadata = Field(default_factory=dict)
+    optimistic_id: OptimisticId | None = None
+    client_timestamp: InputTime | None = None
+
+
+class EditMessage(InputModel):
+    content: Annotated[CleanStr, StringConstraints(max_length=MAX_CONTENT + 1000)]
+
+
+class ReactionInput(InputModel):
+    emoji: Emoji
+
+
+class CreateSpace(InputModel):
+    name: Name
+    description: Description | None = None
+
+
+class AddSpaceMembers(InputModel):
+    user_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=500)]
+
+
+class ErrorBody(BaseModel):
+    """The one error shape (API.md, Errors)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    status_code: int = Field(alias="statusCode")
+    error: str
+    message: str
+    code: str

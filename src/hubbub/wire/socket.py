@@ -1,0 +1,35 @@
+"""Typed payloads of the client -> server events (PROTOCOL.md, "Client -> server events")."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from pydantic import Field, StrictInt
+
+from hubbub.wire.models import InputModel, OptimisticId, SendMessage
+
+
+class ConversationRef(InputModel):
+    conversation_id: uuid.UUID
+
+
+class MessageRef(InputModel):
+    conversation_id: uuid.UUID
+    message_id: uuid.UUID
+
+
+class SendMessageEvent(SendMessage):
+    conversation_id: uuid.UUID
+    optimistic_id: OptimisticId  # required on the socket
+
+
+class SyncRequest(InputModel):
+    conversations: Annotated[
+        dict[uuid.UUID, Annotated[StrictInt, Field(ge=0, le=2**62)]], Field(max_length=1000)
+    ]
+    limit: Annotated[StrictInt, Field(ge=1, le=100)] = 100
+
+
+class PresenceQuery(InputModel):
+    user_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=500)]
