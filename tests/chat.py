@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 
-from hubbub.realtime.bus import Event
+from hubbub.events.envelope import Envelope
 from tests.conftest import Account
 
 
@@ -45,19 +44,21 @@ async def send(
 
 
 class Recorder:
-    """Collects every event the node's bus publishes."""
+    """A bus subscriber that collects every event the node publishes, as it reaches a
+    hub (its envelope: wire name and payload, typed audience and effect)."""
 
     def __init__(self) -> None:
-        self.events: list[Event] = []
+        self.events: list[Envelope] = []
+        self.resyncs = 0
 
-    async def __call__(self, event: Event) -> None:
-        self.events.append(event)
+    async def deliver(self, envelope: Envelope) -> None:
+        self.events.append(envelope)
 
-    def named(self, name: str) -> list[Event]:
+    async def resync(self) -> None:
+        self.resyncs += 1
+
+    def named(self, name: str) -> list[Envelope]:
         return [e for e in self.events if e.name == name]
 
     def clear(self) -> None:
         self.events.clear()
-
-
-RecordFn = Callable[[Event], Awaitable[None]]

@@ -1,9 +1,8 @@
 """Harness for the gateway's end-to-end tests: real `hubbub serve` processes, real clients.
 
 `start_server` runs `python -m hubbub serve` in a subprocess on a free port (with the
-gateway's typing and presence timers optionally shortened, by setting the module
-constants before the server starts). `Client` is python-socketio's `AsyncClient` on the
-namespace /messaging that records every server -> client event it receives, and waits
+gateway's typing and presence timers optionally shortened through their settings).
+`Client` is python-socketio's `AsyncClient` on the namespace /messaging that records every server -> client event it receives, and waits
 for them with deadlines.
 """
 
@@ -31,16 +30,6 @@ from tests.conftest import JWT_SECRET, RUN_ID, Backend, create_pg_database, drop
 NS = "/messaging"
 PYTHON = sys.executable
 
-# Run in the server process: shorten the gateway's timers, then serve as `hubbub serve`.
-BOOT = """
-import os, sys
-import hubbub.edge.socket.namespace as ns
-ns.TYPING_TTL_S = float(os.environ.get("GWTEST_TYPING_TTL_S", ns.TYPING_TTL_S))
-ns.PRESENCE_GRACE_S = float(os.environ.get("GWTEST_PRESENCE_GRACE_S", ns.PRESENCE_GRACE_S))
-from hubbub.cli import main
-sys.exit(main(["serve"]))
-"""
-
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -64,7 +53,7 @@ class Server:
         full_env |= self.env | {"HUBBUB_PORT": str(self.port), "HUBBUB_LOG_LEVEL": "warning"}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(  # noqa: S603
-                [PYTHON, "-c", BOOT],
+                [PYTHON, "-m", "hubbub", "serve"],
                 cwd=self.log.parent,
                 env=full_env,
                 stdout=out,
@@ -110,9 +99,9 @@ def start_server(
         **env,
     }
     if typing_ttl_s is not None:
-        env["GWTEST_TYPING_TTL_S"] = str(typing_ttl_s)
+        env["HUBBUB_TYPING_TTL_S"] = str(typing_ttl_s)
     if presence_grace_s is not None:
-        env["GWTEST_PRESENCE_GRACE_S"] = str(presence_grace_s)
+        env["HUBBUB_PRESENCE_GRACE_S"] = str(presence_grace_s)
     port = free_port()
     server = Server(port=port, env=env, log=directory / f"server-{port}.log")
     server.start()

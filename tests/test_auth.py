@@ -16,6 +16,7 @@ from sqlalchemy import update
 
 from hubbub.app import Node
 from hubbub.store.models import User
+from tests.chat import Recorder
 from tests.conftest import JWT_SECRET, Account, RegisterFn, assert_error, count_rows
 
 ME = "/users/me"
@@ -425,15 +426,11 @@ async def test_logout_publishes_session_revoked_after_commit(
     client: httpx.AsyncClient, node: Node, register: RegisterFn
 ) -> None:
     acct = await register()
-    seen = []
-
-    async def record(event: Any) -> None:
-        seen.append(event)
-
-    node.services.bus.subscribe(record)
+    recorder = Recorder()
+    node.services.bus.subscribe(recorder)
     await client.post("/auth/logout", headers=acct.headers)
-    sid = _claims(acct)["sid"]
-    assert [(e.name, e.payload) for e in seen] == [("session_revoked", {"sessionId": sid})]
+    sid = uuid.UUID(_claims(acct)["sid"])
+    assert [(e.name, e.effect.ended_session) for e in recorder.events] == [("session_revoked", sid)]
 
 
 async def test_logout_requires_auth(client: httpx.AsyncClient) -> None:

@@ -53,7 +53,7 @@ async def test_private_conversation_is_one_per_pair(
     assert sorted(p["userId"] for p in conv["participants"]) == sorted([str(ann.id), str(ben.id)])
     assert all("email" not in p["user"] for p in conv["participants"])
     created = recorder.named("conversation_created")
-    assert sorted(e.user_ids for e in created) == sorted([(ann.id,), (ben.id,)])
+    assert sorted(e.audience.user_ids for e in created) == sorted([(ann.id,), (ben.id,)])
     recorder.clear()
     again = await client.post(
         "/conversations",
@@ -132,7 +132,7 @@ async def test_group_roles_members_and_system_messages(
     system = recorder.events[0].payload["message"]
     assert (system["type"], system["content"]) == ("SYSTEM", "ann added cat")
     assert recorder.events[1].payload["participant"]["userId"] == str(cat.id)
-    assert recorder.events[2].user_ids == (cat.id,)
+    assert recorder.events[2].audience.user_ids == (cat.id,)
     # cat joined after the system message: it starts with nothing unread.
     cat_view = (await client.get(f"/conversations/{cid}", headers=cat.headers)).json()[
         "conversation"
@@ -186,8 +186,8 @@ async def test_removed_participant_events_and_readding(
     removed = recorder.named("participant_removed")
     assert len(removed) == 1
     assert removed[0].payload == {"conversationId": cid, "userId": str(ben.id)}
-    assert removed[0].conversation_id == uuid.UUID(cid)
-    assert removed[0].user_ids == (ben.id,)
+    assert removed[0].audience.conversation_id == uuid.UUID(cid)
+    assert removed[0].audience.user_ids == (ben.id,)
     await send(client, ann, cid, "while away")
     back = await client.post(
         f"/conversations/{cid}/participants", headers=ann.headers, json={"userIds": [str(ben.id)]}
@@ -227,7 +227,9 @@ async def test_settings_are_the_callers_own(
     )
     conv = r.json()["conversation"]
     assert (conv["isArchived"], conv["notificationsEnabled"]) == (True, False)
-    assert [(e.name, e.user_ids) for e in recorder.events] == [("conversation_updated", (ben.id,))]
+    assert [(e.name, e.audience.user_ids) for e in recorder.events] == [
+        ("conversation_updated", (ben.id,))
+    ]
     ann_view = (await client.get(f"/conversations/{cid}", headers=ann.headers)).json()[
         "conversation"
     ]
@@ -292,7 +294,7 @@ async def test_spaces_and_their_conversations(
         f"/spaces/{sid}/members", headers=ann.headers, json={"userIds": [str(cat.id)]}
     )
     assert joined.json()["space"]["memberCount"] == 3
-    assert [(e.name, e.user_ids) for e in recorder.events] == [
+    assert [(e.name, e.audience.user_ids) for e in recorder.events] == [
         ("conversation_created", (cat.id,)),
         ("participant_added", (cat.id,)),
     ]

@@ -66,9 +66,9 @@ async def test_send_stores_numbers_and_announces_after_commit(
     assert m["mentions"] == [str(ben.id)]
     assert m["clientTimestamp"] == "2026-01-05T10:00:00.123Z"
     assert m["optimisticId"] == "opt-1"
-    assert [(e.name, e.conversation_id, e.exclude_socket) for e in recorder.events] == [
-        ("new_message", uuid.UUID(cid), None)
-    ]
+    assert [
+        (e.name, e.audience.conversation_id, e.audience.exclude_socket) for e in recorder.events
+    ] == [("new_message", uuid.UUID(cid), None)]
     assert recorder.events[0].payload == {"message": m, "conversationId": cid}
     second = await send(client, ben, cid, "yo")
     assert (second["seq"], second["changeSeq"]) == (2, 2)
@@ -376,9 +376,9 @@ async def test_read_markers_unread_counts_and_status(
     read_event, count_event = recorder.events
     assert read_event.payload["seq"] == 2
     assert read_event.payload["messageId"] == msgs[1]["id"]
-    assert read_event.conversation_id == uuid.UUID(cid)
+    assert read_event.audience.conversation_id == uuid.UUID(cid)
     assert count_event.payload == {"conversationId": cid, "unreadCount": 1}
-    assert count_event.user_ids == (ben.id,)
+    assert count_event.audience.user_ids == (ben.id,)
     # Markers never move back, and a no-op announces nothing.
     recorder.clear()
     back = await client.put(

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from hubbub.app import Node
-from hubbub.realtime.bus import Event
+from tests.chat import Recorder
 from tests.conftest import RegisterFn, assert_error
 
 PUBLIC_USER_FIELDS = {
@@ -36,12 +36,9 @@ async def test_update_me_changes_profile_and_publishes_user_updated(
     client: httpx.AsyncClient, node: Node, register: RegisterFn
 ) -> None:
     acct = await register("ivan")
-    events: list[Event] = []
-
-    async def record(event: Event) -> None:
-        events.append(event)
-
-    node.services.bus.subscribe(record)
+    recorder = Recorder()
+    node.services.bus.subscribe(recorder)
+    events = recorder.events
     response = await client.put(
         "/users/me",
         headers=acct.headers,
@@ -59,7 +56,7 @@ async def test_update_me_changes_profile_and_publishes_user_updated(
     assert len(events) == 1
     event = events[0]
     assert event.name == "user_updated"
-    assert event.contacts_of == acct.id
+    assert event.audience.contacts_of == acct.id
     assert set(event.payload) == {"user"}
     assert set(event.payload["user"]) == PUBLIC_USER_FIELDS  # no email to contacts
     assert event.payload["user"]["displayName"] == "Ivan I"

@@ -20,15 +20,14 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from hubbub import __version__
-from hubbub.compose import Services, build_services
+from hubbub.compose import build_gateway, build_services
 from hubbub.config import Settings
 from hubbub.edge.http.responses import GuardMiddleware, install_error_handlers
 from hubbub.edge.http.routes import auth, conversations, files, messages, ops, spaces, users
 from hubbub.edge.http.webui import install_web
+from hubbub.edge.services import Services
 from hubbub.edge.socket.engine import JsonPacket
-from hubbub.edge.socket.namespace import GatewayServer, MessagingNamespace
-from hubbub.realtime.bus import RedisEventBus
-from hubbub.realtime.hub import Hub
+from hubbub.edge.socket.namespace import GatewayServer
 
 
 @dataclass
@@ -63,20 +62,8 @@ def create_app(settings: Settings, *, serving: bool = False) -> Node:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings)
         app.state.services = services
-        hub = Hub(sio, services.metrics, max_backlog=settings.max_socket_backlog)
-        hub.contacts_of = services.users.contacts_of
-        namespace = MessagingNamespace(
-            services,
-            hub,
-            services.metrics,
-            allowed_origins=settings.origins,
-            event_rate_per_s=settings.socket_event_rate_per_s,
-            event_burst=settings.socket_event_burst,
-        )
+        hub, namespace = build_gateway(settings, services, sio)
         sio.register_namespace(namespace)
-        services.bus.subscribe(hub.deliver)
-        if isinstance(services.bus, RedisEventBus):
-            services.bus.set_reconnect_hook(namespace.resync_memberships)
         services.db.start()
         await services.bus.start()
         refresher = asyncio.create_task(namespace.refresh_presence_forever())

@@ -1,15 +1,17 @@
-"""The composed services of one running node, built by the composition root (`hubbub.app`).
+"""The composition root: every part of one node, built in one place.
 
-Holds the storage handles and the state seams (bus, presence, rate limits) and the
-services built on them. Built in the app's lifespan, never at import time.
+`build_services(settings)` makes the store, the realtime seams (bus, presence, typing,
+rate limits: in-process, or over Redis when `HUBBUB_REDIS_URL` is set), and the actions
+and queries on them; `build_gateway` makes the hub, its transport and the Socket.IO
+namespace. `hubbub.app` calls both in the ASGI app's lifespan: importing any module
+builds nothing.
 """
 
 from __future__ import annotations
 
-import logging
 import secrets
-from dataclasses import dataclass
 
+import socketio
 from redis.asyncio import Redis
 
 from hubbub.actions.auth import AuthService, LoginLimits
@@ -19,9 +21,13 @@ from hubbub.actions.messages import MessageService, SendLimits
 from hubbub.actions.spaces import SpaceService
 from hubbub.actions.users import UserService
 from hubbub.config import Settings
+from hubbub.edge.services import Services
+from hubbub.edge.socket.namespace import GatewayConfig, MessagingNamespace
+from hubbub.edge.socket.transport import EngineTransport
 from hubbub.metrics import Metrics
 from hubbub.queries.views import Views
 from hubbub.realtime.bus import EventBus, InProcessEventBus, RedisEventBus
+from hubbub.realtime.hub import Hub
 from hubbub.realtime.limits import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from hubbub.realtime.presence import MemoryPresence, Presence, RedisPresence
 from hubbub.realtime.typing import MemoryTypingState, RedisTypingState, TypingState
@@ -29,60 +35,10 @@ from hubbub.security.passwords import Passwords
 from hubbub.security.tokens import TokenSigner
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.blobs import LocalBlobStore
-from hubbub.store.database import Database, open_database
-
-log = logging.getLogger("hubbub")
-
-
-@dataclass
-class Services:
-    settings: Settings
-    db: Database
-    redis: Redis | None
-    bus: EventBus
-    presence: Presence
-    typing: TypingState
-    metrics: Metrics
-    node_id: str
-    limiter: RateLimiter
-    passwords: Passwords
-    signer: TokenSigner
-    file_urls: FileUrlSigner
-    auth: AuthService
-    users: UserService
-    conversations: ConversationService
-    spaces: SpaceService
-    messages: MessageService
-    files: FileService
-
-    async def readiness_problems(self) -> list[str]:
-        problems: list[str] = []
-        try:
-            await self.db.ping()
-        except Exception:  # any failure means "not ready"; the reason is logged, not shown
-            log.warning("readiness: database check failed", exc_info=True)
-            problems.append("database")
-        if self.redis is not None:
-            try:
-                await self.redis.ping()
-            except Exception:
-                log.warning("readiness: redis check failed", exc_info=True)
-                problems.append("redis")
-        return problems
-
-    async def close(self) -> None:
-        await self.messages.close()
-        await self.bus.stop()
-        if self.redis is not None:
-            await self.redis.aclose()
-        await self.db.dispose()
+from hubbub.store.database import open_database
 
 
 def build_services(settings: Settings) -> Services:
-    db = open_database(
-        settings.effective_database_url,
-        sqlite_synchronous=settings.sqlite_synchronous,
-    )
     redis: Redis | None = None
     limiter: RateLimiter
     bus: EventBus
@@ -94,16 +50,7 @@ def build_services(settings: Settings) -> Services:
         redis = Redis.from_url(settings.redis_url, health_check_interval=10)
         prefix = settings.redis_prefix
         limiter = RedisRateLimiter(redis, prefix)
-        bus = RedisEventBus(
-            redis,
-            prefix,
-            node_id=node_id,
-            on_failure=lambda kind: (
-                metrics.redis_reconnects.inc()
-                if kind == "reconnect"
-                else metrics.redis_failures.labels(kind).inc()
-            ),
-        )
+        bus = RedisEventBus(redis, prefix, node_id=node_id, metrics=metrics)
         presence = RedisPresence(redis, prefix, node_id=node_id)
         typing = RedisTypingState(redis, prefix)
     else:
@@ -111,6 +58,12 @@ def build_services(settings: Settings) -> Services:
         bus = InProcessEventBus()
         presence = MemoryPresence()
         typing = MemoryTypingState()
+    # Committed events go to the bus (`hubbub.store.unit`).
+    db = open_database(
+        settings.effective_database_url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        events=bus,
+    )
     passwords = Passwords(
         time_cost=settings.argon2_time_cost,
         memory_kib=settings.argon2_memory_kib,
@@ -124,7 +77,6 @@ def build_services(settings: Settings) -> Services:
         passwords,
         signer,
         limiter,
-        bus,
         refresh_ttl_s=settings.refresh_token_ttl_s,
         login_limits=LoginLimits(
             per_account=settings.login_max_failures_per_account,
@@ -132,13 +84,12 @@ def build_services(settings: Settings) -> Services:
             window_s=settings.login_failure_window_s,
         ),
     )
-    users = UserService(db, presence, bus)
+    users = UserService(db, presence)
     views = Views(urls=file_urls, presence=presence)
-    conversations = ConversationService(db, bus, views)
-    spaces = SpaceService(db, bus, views, conversations)
+    conversations = ConversationService(db, views)
+    spaces = SpaceService(db, views, conversations)
     messages = MessageService(
         db,
-        bus,
         views,
         limiter,
         SendLimits(rate_per_s=settings.send_rate_per_s, burst=settings.send_burst),
@@ -176,3 +127,32 @@ def build_services(settings: Settings) -> Services:
         messages=messages,
         files=files,
     )
+
+
+def build_gateway(
+    settings: Settings, services: Services, sio: socketio.AsyncServer
+) -> tuple[Hub, MessagingNamespace]:
+    """The hub (fan-out over `sio`'s Engine.IO sessions) and the /messaging namespace,
+    subscribed to the bus."""
+    hub = Hub(
+        EngineTransport(sio, max_backlog=settings.max_socket_backlog),
+        services.metrics,
+        contacts_of=services.users.contacts_of,
+        conversations_of=services.conversations.conversation_ids_of,
+    )
+    namespace = MessagingNamespace(
+        services,
+        hub,
+        # Per socket and per node by design: it guards this node's loop from one socket.
+        event_limiter=MemoryRateLimiter(),
+        config=GatewayConfig(
+            allowed_origins=frozenset(o.lower() for o in settings.origins),
+            event_rate_per_s=settings.socket_event_rate_per_s,
+            event_burst=settings.socket_event_burst,
+            typing_ttl_s=settings.typing_ttl_s,
+            presence_grace_s=settings.presence_grace_s,
+            presence_refresh_s=settings.presence_refresh_s,
+        ),
+    )
+    services.bus.subscribe(hub)
+    return hub, namespace

@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     socket_event_rate_per_s: float = Field(default=50.0, gt=0)
     socket_event_burst: int = Field(default=100, ge=1)
 
+    # Typing: a `typing` not refreshed within this time ends by itself (`stop_typing`).
+    typing_ttl_s: float = Field(default=6.0, gt=0)
+    # A user whose last socket closed is announced offline after this grace period, so
+    # a page reload or a quick reconnect does not flicker their presence.
+    presence_grace_s: float = Field(default=5.0, ge=0)
+    # How often each socket's presence entry is refreshed (entries expire after 3x).
+    presence_refresh_s: float = Field(default=20.0, gt=0)
+
     max_socket_message_bytes: int = Field(default=64 * 1024, ge=1024)
     max_socket_backlog: int = Field(default=1000, ge=10)
 

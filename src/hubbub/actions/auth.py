@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hubbub.actions.users import me_public
 from hubbub.domain.errors import Conflict, InvalidCredentials, RateLimited, Unauthorized
 from hubbub.domain.ids import new_id, utcnow
-from hubbub.realtime.bus import Event, EventBus
+from hubbub.events.catalog import SessionEnded
 from hubbub.realtime.limits import RateLimiter
 from hubbub.security.passwords import Passwords
 from hubbub.security.tokens import (
@@ -33,6 +33,7 @@ from hubbub.security.tokens import (
 )
 from hubbub.store.database import Database
 from hubbub.store.models import RefreshToken, RevokedToken, User
+from hubbub.store.unit import emit
 from hubbub.wire.models import AuthResult, Me, RegisterRequest, TokenPair
 
 # Every HTTP call and every handshake asks this: built once (building it costs more than
@@ -70,7 +71,6 @@ class AuthService:
         passwords: Passwords,
         signer: TokenSigner,
         limiter: RateLimiter,
-        bus: EventBus,
         *,
         refresh_ttl_s: int,
         login_limits: LoginLimits,
@@ -79,7 +79,6 @@ class AuthService:
         self._passwords = passwords
         self._signer = signer
         self._limiter = limiter
-        self._bus = bus
         self._refresh_ttl = timedelta(seconds=refresh_ttl_s)
         self._limits = login_limits
 
@@ -196,7 +195,6 @@ class AuthService:
                     raise Unauthorized("Invalid refresh token", code="invalid_refresh_token")
                 token, refresh = await self._issue(session, row.user_id, row.family_id, now)
         if reused_family is not None:
-            await self._announce_revoked(reused_family)
             raise Unauthorized(
                 "Refresh token already used; the session has been revoked",
                 code="refresh_token_reused",
@@ -221,8 +219,6 @@ class AuthService:
             )
             for family in families:
                 await self._revoke_session(session, principal.user_id, family, now)
-        for family in families:
-            await self._announce_revoked(family)
 
     async def authenticate(self, token: str) -> Principal:
         try:
@@ -283,13 +279,10 @@ class AuthService:
             .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
             .values(revoked_at=now)
         )
-        # Every access token of the session dies with it (checked by `sid`).
+        # Every access token of the session dies with it (checked by `sid`), and every
+        # socket of it is cut, on every node, once this commits.
         await _add_revoked(session, "sid:" + str(family_id), user_id, now + self._signer.access_ttl)
-
-    async def _announce_revoked(self, family_id: uuid.UUID) -> None:
-        await self._bus.publish(
-            Event(name="session_revoked", payload={"sessionId": str(family_id)})
-        )
+        emit(session, SessionEnded(family_id))
 
 
 async def _add_revoked(

@@ -19,9 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hubbub.domain.enums import ConversationType, ParticipantStatus, Role
 from hubbub.domain.errors import Forbidden, NotFound, ValidationFailed
 from hubbub.domain.ids import new_id, utcnow
-from hubbub.events import catalog as events
+from hubbub.events.catalog import (
+    ConversationCreated,
+    ConversationUpdated,
+    NewMessage,
+    ParticipantAdded,
+    ParticipantRemoved,
+)
 from hubbub.queries.views import Views, participant_public, unread_counts_of_everyone
-from hubbub.realtime.bus import Event, EventBus
 from hubbub.store.access import (
     ConversationAccess,
     access_conversation,
@@ -37,6 +42,7 @@ from hubbub.store.access import (
 from hubbub.store.database import Database
 from hubbub.store.models import Conversation, Message, Participant, SpaceMember, User
 from hubbub.store.sequence import write_system_message
+from hubbub.store.unit import emit
 from hubbub.wire.models import (
     AddParticipants,
     ConversationList,
@@ -114,9 +120,8 @@ _CONVERSATION_IDS_OF = (
 
 
 class ConversationService:
-    def __init__(self, db: Database, bus: EventBus, views: Views) -> None:
+    def __init__(self, db: Database, views: Views) -> None:
         self._db = db
-        self._bus = bus
         self._views = views
 
     # Reading ---------------------------------------------------------------------------
@@ -167,27 +172,31 @@ class ConversationService:
         return view
 
     async def views_for_everyone(
-        self, conversation_id: uuid.UUID, *, only: set[uuid.UUID] | None = None
+        self,
+        session: AsyncSession,
+        conversation_id: uuid.UUID,
+        *,
+        only: set[uuid.UUID] | None = None,
     ) -> dict[uuid.UUID, ConversationPublic]:
         """Each ACTIVE participant's own view, for per-user events, with shared parts
-        (participants, last message) loaded once."""
-        async with self._db.read() as session:
-            conversation = await session.get(Conversation, conversation_id)
-            if conversation is None:
-                return {}
-            query = select(Participant).where(
-                Participant.conversation_id == conversation_id,
-                Participant.status == ParticipantStatus.ACTIVE,
-            )
-            if only is not None:
-                query = query.where(Participant.user_id.in_(only))
-            members = (await session.scalars(query)).all()
-            if not members:
-                return {}
-            (base,) = await self._views.conversations(
-                session, [(conversation, members[0])], members[0].user_id
-            )
-            unread = await unread_counts_of_everyone(session, conversation_id)
+        (participants, last message) loaded once; read in the writing transaction."""
+        await session.flush()
+        conversation = await session.get(Conversation, conversation_id)
+        if conversation is None:
+            return {}
+        query = select(Participant).where(
+            Participant.conversation_id == conversation_id,
+            Participant.status == ParticipantStatus.ACTIVE,
+        )
+        if only is not None:
+            query = query.where(Participant.user_id.in_(only))
+        members = (await session.scalars(query)).all()
+        if not members:
+            return {}
+        (base,) = await self._views.conversations(
+            session, [(conversation, members[0])], members[0].user_id
+        )
+        unread = await unread_counts_of_everyone(session, conversation_id)
         return {
             p.user_id: base.model_copy(
                 update={
@@ -201,11 +210,16 @@ class ConversationService:
         }
 
     async def _announce(
-        self, name: str, conversation_id: uuid.UUID, *, only: set[uuid.UUID] | None = None
-    ) -> list[Event]:
-        build = events.conversation_created if name == "created" else events.conversation_updated
-        views = await self.views_for_everyone(conversation_id, only=only)
-        return [build(view, uid) for uid, view in views.items()]
+        self,
+        session: AsyncSession,
+        event: type[ConversationCreated | ConversationUpdated],
+        conversation_id: uuid.UUID,
+        *,
+        only: set[uuid.UUID] | None = None,
+    ) -> None:
+        """Emit `event` to each participant (or those in `only`), with their own view."""
+        views = await self.views_for_everyone(session, conversation_id, only=only)
+        emit(session, *(event(view, uid) for uid, view in views.items()))
 
     async def conversation_ids_of(self, user_id: uuid.UUID) -> list[uuid.UUID]:
         """The conversations whose live events the user's sockets receive."""
@@ -264,13 +278,13 @@ class ConversationService:
                     session.add(
                         new_participant(conversation.id, uid, Role.MEMBER, last_seq=0, now=now)
                     )
+                await self._announce(session, ConversationCreated, conversation.id)
         except IntegrityError:
             # Both users created it at once; the unique pair key let exactly one through.
             existing = await self._existing_private(viewer, key)
             if existing is None:
                 raise
             return existing, False
-        await events.publish_all(self._bus, await self._announce("created", conversation.id))
         return await self.get(viewer, conversation.id), True
 
     async def _existing_private(self, viewer: uuid.UUID, key: str) -> ConversationPublic | None:
@@ -301,7 +315,7 @@ class ConversationService:
             session.add(new_participant(conversation.id, viewer, Role.OWNER, last_seq=0, now=now))
             for uid in sorted(others):
                 session.add(new_participant(conversation.id, uid, Role.MEMBER, last_seq=0, now=now))
-        await events.publish_all(self._bus, await self._announce("created", conversation.id))
+            await self._announce(session, ConversationCreated, conversation.id)
         return await self.get(viewer, conversation.id)
 
     async def _create_space_conversation(
@@ -333,7 +347,7 @@ class ConversationService:
                         now=now,
                     )
                 )
-        await events.publish_all(self._bus, await self._announce("created", conversation.id))
+            await self._announce(session, ConversationCreated, conversation.id)
         return await self.get(viewer, conversation.id)
 
     @staticmethod
@@ -360,7 +374,6 @@ class ConversationService:
         self, viewer: uuid.UUID, conversation_id: uuid.UUID, req: UpdateConversation
     ) -> ConversationPublic:
         fields = req.model_fields_set
-        published: list[Event] = []
         async with self._db.write() as session:
             access = await access_conversation(session, viewer, conversation_id)
             require_not_private(access)
@@ -387,12 +400,9 @@ class ConversationService:
                     f"{display(actor)} renamed the conversation to “{req.name}”",
                     {"event": "renamed", "name": req.name},
                 )
-                published.append(
-                    events.new_message(await self._one(session, message, viewer), None)
-                )
-        if fields:
-            published += await self._announce("updated", conversation_id)
-        await events.publish_all(self._bus, published)
+                emit(session, NewMessage(await self._one(session, message, viewer)))
+            if fields:
+                await self._announce(session, ConversationUpdated, conversation_id)
         return await self.get(viewer, conversation_id)
 
     async def update_settings(
@@ -406,8 +416,8 @@ class ConversationService:
                 access.me.is_archived = req.is_archived
             access.me.updated_at = utcnow()
             view = await self._view(session, access, viewer, all_participants=True)
-        # Only the caller's own sockets: settings are its own view.
-        await self._bus.publish(events.conversation_updated(view, viewer))
+            # Only the caller's own sockets: settings are its own view.
+            emit(session, ConversationUpdated(view, viewer))
         return view
 
     async def add_participants(
@@ -472,11 +482,9 @@ class ConversationService:
                 await session.flush()
                 system = await self._one(session, message, viewer)
                 added_views = await self._participants(session, conversation_id, added)
-        if added:
-            published: list[Event] = [events.new_message(system, None)]
-            published += [events.participant_added(conversation_id, p) for p in added_views]
-            published += await self._announce("created", conversation_id, only=set(added))
-            await events.publish_all(self._bus, published)
+                emit(session, NewMessage(system))
+                emit(session, *(ParticipantAdded(conversation_id, p) for p in added_views))
+                await self._announce(session, ConversationCreated, conversation_id, only=set(added))
         return await self.get(viewer, conversation_id)
 
     async def update_participant(
@@ -509,7 +517,7 @@ class ConversationService:
             target.updated_at = utcnow()
             await session.flush()
             (view,) = await self._participants(session, conversation_id, [user_id])
-        await events.publish_all(self._bus, await self._announce("updated", conversation_id))
+            await self._announce(session, ConversationUpdated, conversation_id)
         return view
 
     async def remove_participant(
@@ -551,14 +559,11 @@ class ConversationService:
                 text,
                 {"event": "left" if leaving else "participant_removed", "userId": str(user_id)},
             )
-            system = await self._one(session, message, viewer)
-        await events.publish_all(
-            self._bus,
-            [
-                events.new_message(system, None),
-                events.participant_removed(conversation_id, user_id),
-            ],
-        )
+            emit(
+                session,
+                NewMessage(await self._one(session, message, viewer)),
+                ParticipantRemoved(conversation_id, user_id),
+            )
 
     async def _hand_over_ownership(
         self, session: AsyncSession, conversation_id: uuid.UUID, now: datetime

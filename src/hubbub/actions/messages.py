@@ -24,10 +24,16 @@ from hubbub.actions.send_batch import PendingSend, SendBatcher, Stored, optimist
 from hubbub.domain.enums import FileKind, MessageStatus, MessageType, ParticipantStatus
 from hubbub.domain.errors import BadRequest, RateLimited, ValidationFailed
 from hubbub.domain.ids import new_id, utcnow
-from hubbub.events import catalog as events
+from hubbub.events.catalog import (
+    MessageDeleted,
+    MessagesDelivered,
+    MessagesRead,
+    MessageUpdated,
+    NewMessage,
+    UnreadCount,
+)
 from hubbub.metrics import Metrics
 from hubbub.queries.views import Views, unread_counts
-from hubbub.realtime.bus import Event, EventBus
 from hubbub.realtime.limits import RateLimiter
 from hubbub.store.access import (
     ConversationAccess,
@@ -45,6 +51,7 @@ from hubbub.store.database import Database
 from hubbub.store.dialect import fts_condition
 from hubbub.store.models import Message, MessageFile, Participant, Reaction, StoredFile, User
 from hubbub.store.sequence import take_seq
+from hubbub.store.unit import emit
 from hubbub.wire.models import (
     MAX_CONTENT,
     ChangesPage,
@@ -92,7 +99,6 @@ class MessageService:
     def __init__(
         self,
         db: Database,
-        bus: EventBus,
         views: Views,
         limiter: RateLimiter,
         send_limits: SendLimits,
@@ -100,7 +106,6 @@ class MessageService:
         metrics: Metrics | None = None,
     ) -> None:
         self._db = db
-        self._bus = bus
         self._views = views
         self._limiter = limiter
         self._send_limits = send_limits
@@ -143,27 +148,19 @@ class MessageService:
             content=content,
             mentions=mentions,
             client_timestamp=_as_utc(req.client_timestamp),
+            origin_socket=origin_socket,
         )
-        root_view: MessagePublic | None = None
         if attachment_ids or req.parent_message_id is not None:
             # Files and threads have checks and writes of their own: a transaction alone.
-            view, root_view, created = await self._store_alone(pending, attachment_ids)
+            view, created = await self._store_alone(pending, attachment_ids)
         else:
             view, created = await self._batcher.submit(pending)
-        if not created:
-            return SendOutcome(view, created=False)
-        if self._metrics is not None:
+        if created and self._metrics is not None:
             self._metrics.messages_sent.inc()
-        published = [events.new_message(view, origin_socket)]
-        if root_view is not None:
-            published.append(events.message_updated(root_view))
-        await events.publish_all(self._bus, published)
-        return SendOutcome(view, created=True)
+        return SendOutcome(view, created=created)
 
-    async def _store_alone(
-        self, pending: PendingSend, attachment_ids: list[uuid.UUID]
-    ) -> tuple[MessagePublic, MessagePublic | None, bool]:
-        """One send in its own transaction: (message, updated thread root, created)."""
+    async def _store_alone(self, pending: PendingSend, attachment_ids: list[uuid.UUID]) -> Stored:
+        """One send in its own transaction: (message, created)."""
         try:
             return await self._store(pending, attachment_ids)
         except IntegrityError:
@@ -175,11 +172,10 @@ class MessageService:
             )
             if original is None:
                 raise
-            return original, None, False
+            return original, False
 
     async def _store_batched_alone(self, pending: PendingSend) -> Stored:
-        view, _, created = await self._store_alone(pending, [])
-        return view, created
+        return await self._store_alone(pending, [])
 
     async def _original(
         self, sender: uuid.UUID, conversation_id: uuid.UUID, optimistic_id: str
@@ -198,10 +194,8 @@ class MessageService:
             (view,) = await self._views.messages(session, [original], sender)
             return view
 
-    async def _store(
-        self, pending: PendingSend, attachment_ids: list[uuid.UUID]
-    ) -> tuple[MessagePublic, MessagePublic | None, bool]:
-        """The send's one transaction: (message, updated thread root, created)."""
+    async def _store(self, pending: PendingSend, attachment_ids: list[uuid.UUID]) -> Stored:
+        """The send's one transaction: (message, created)."""
         sender, conversation_id, req = pending.sender, pending.conversation_id, pending.req
         now = utcnow()
         async with self._db.write() as session:
@@ -216,7 +210,7 @@ class MessageService:
                     if original.conversation_id != conversation_id:
                         raise optimistic_id_taken()
                     (view,) = await self._views.messages(session, [original], sender)
-                    return view, None, False
+                    return view, False
             require_can_send(access)
             files: list[StoredFile] = []
             if attachment_ids:
@@ -270,7 +264,10 @@ class MessageService:
             # A new message has no reactions and nobody has read it: its view needs no
             # further queries.
             view = self._views.new_message(message, author, files)
-        return view, root_view, True
+            emit(session, NewMessage(view, pending.origin_socket))
+            if root_view is not None:
+                emit(session, MessageUpdated(root_view))
+        return view, True
 
     async def _check_attachments(
         self, session: AsyncSession, sender: uuid.UUID, file_ids: list[uuid.UUID]
@@ -576,14 +573,13 @@ class MessageService:
                 message.change_seq = await take_seq(session, conversation_id)
                 await session.flush()
             (view,) = await self._views.messages(session, [message], viewer)
-        if changed:
-            await self._bus.publish(events.message_updated(view))
+            if changed:
+                emit(session, MessageUpdated(view))
         return view
 
     async def delete(
         self, viewer: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID
     ) -> MessagePublic:
-        published: list[Event] = []
         async with self._db.write() as session:
             access, message = await access_message(
                 session, viewer, conversation_id, message_id, lock_message=True
@@ -607,13 +603,12 @@ class MessageService:
                     root.updated_at = now
                 await session.flush()
                 (view,) = await self._views.messages(session, [message], viewer)
-                published.append(events.message_deleted(view))
+                emit(session, MessageDeleted(view))
                 if root is not None:
                     (root_view,) = await self._views.messages(session, [root], viewer)
-                    published.append(events.message_updated(root_view))
+                    emit(session, MessageUpdated(root_view))
             else:
                 (view,) = await self._views.messages(session, [message], viewer)
-        await events.publish_all(self._bus, published)
         return view
 
     async def react(
@@ -648,8 +643,8 @@ class MessageService:
                 message.updated_at = utcnow()
                 await session.flush()
             (view,) = await self._views.messages(session, [message], viewer)
-        if changed:
-            await self._bus.publish(events.message_updated(view))
+            if changed:
+                emit(session, MessageUpdated(view))
         return view.reactions
 
     # Markers ---------------------------------------------------------------------------
@@ -657,12 +652,12 @@ class MessageService:
     async def mark_read(
         self, viewer: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID
     ) -> ReadOutcome:
-        published: list[Event] = []
         async with self._db.write() as session:
             access = await access_conversation(session, viewer, conversation_id, lock=True)
             message = await self._cursor_or_404(session, conversation_id, message_id)
             me = access.me
-            if message.seq > me.last_read_seq:
+            moved = message.seq > me.last_read_seq
+            if moved:
                 now = utcnow()
                 me.last_read_seq = message.seq
                 me.last_read_at = now
@@ -670,20 +665,19 @@ class MessageService:
                 me.last_delivered_seq = max(me.last_delivered_seq, message.seq)
                 me.updated_at = now
                 await session.flush()
-                published.append(
-                    events.messages_read(conversation_id, viewer, message.id, message.seq, now)
-                )
             unread = (await unread_counts(session, viewer, [conversation_id]))[conversation_id]
+            if moved:
+                emit(
+                    session,
+                    MessagesRead(conversation_id, viewer, message.id, message.seq, now),
+                    UnreadCount(conversation_id, viewer, unread),
+                )
             outcome = ReadOutcome(unread_count=unread, last_read_seq=me.last_read_seq)
-        if published:
-            published.append(events.unread_count(conversation_id, viewer, unread))
-        await events.publish_all(self._bus, published)
         return outcome
 
     async def mark_delivered(
         self, viewer: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID
     ) -> int:
-        published: list[Event] = []
         async with self._db.write() as session:
             access = await access_conversation(session, viewer, conversation_id, lock=True)
             message = await self._cursor_or_404(session, conversation_id, message_id)
@@ -691,11 +685,11 @@ class MessageService:
             if message.seq > me.last_delivered_seq:
                 me.last_delivered_seq = message.seq
                 me.updated_at = utcnow()
-                published.append(
-                    events.messages_delivered(conversation_id, viewer, message.id, message.seq)
+                emit(
+                    session,
+                    MessagesDelivered(conversation_id, viewer, message.id, message.seq),
                 )
             delivered = me.last_delivered_seq
-        await events.publish_all(self._bus, published)
         return delivered
 
     async def _cursor_or_404(

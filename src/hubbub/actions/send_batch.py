@@ -1,7 +1,8 @@
 """Group commit of sends: many `send_message` calls, one transaction, acks after commit.
 
-Edge -> `MessageService.send_message` -> here -> storage; the caller publishes once its
-send is answered, which is after the commit. One writer task per node takes every send
+Edge -> `MessageService.send_message` -> here -> storage; each stored send's
+`new_message` is emitted on the batch's transaction and published after its commit,
+before the sends are answered. One writer task per node takes every send
 that is waiting (up to `max_batch`) and stores them together: one access query for all
 (sender, conversation) pairs, one idempotency lookup, one mention check, the batch's
 conversations locked in id order and renumbered with one executemany UPDATE, one
@@ -37,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from hubbub.domain.enums import MessageStatus, ParticipantStatus
 from hubbub.domain.errors import Conflict, HubbubError, ValidationFailed
 from hubbub.domain.ids import new_id, utcnow
+from hubbub.events.catalog import NewMessage
 from hubbub.metrics import Metrics
 from hubbub.queries.views import Views, fresh_message_view
 from hubbub.store.access import (
@@ -70,6 +72,7 @@ class PendingSend:
     content: str
     mentions: list[uuid.UUID]
     client_timestamp: datetime | None
+    origin_socket: str | None = None  # hears `message_sent`, not `new_message`
     future: asyncio.Future[Stored] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -371,7 +374,9 @@ class SendBatcher:
             sender = accesses[(pending.sender, pending.conversation_id)].sender
             # A new message has no reactions, no files and nobody has read it: its view
             # needs no further queries.
-            outcomes[pending] = (fresh_message_view(row, sender, []), True)
+            view = fresh_message_view(row, sender, [])
+            tx.emit(NewMessage(view, pending.origin_socket))
+            outcomes[pending] = (view, True)
 
 
 # The batch's statements, built once, on the tables, run on the driver.

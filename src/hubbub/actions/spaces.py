@@ -24,12 +24,12 @@ from hubbub.actions.conversations import (
 from hubbub.domain.enums import ConversationType, ParticipantStatus, Role
 from hubbub.domain.errors import Forbidden, NotFound
 from hubbub.domain.ids import new_id, utcnow
-from hubbub.events import catalog as events
+from hubbub.events.catalog import ConversationCreated, ParticipantAdded, ParticipantRemoved
 from hubbub.queries.views import Views
-from hubbub.realtime.bus import Event, EventBus
 from hubbub.store.access import access_space, require_space_admin
 from hubbub.store.database import Database
 from hubbub.store.models import Conversation, Participant, Space, SpaceMember
+from hubbub.store.unit import emit
 from hubbub.wire.models import ConversationPublic, CreateSpace, SpacePublic
 
 
@@ -47,11 +47,8 @@ def space_public(space: Space, member: SpaceMember, member_count: int) -> SpaceP
 
 
 class SpaceService:
-    def __init__(
-        self, db: Database, bus: EventBus, views: Views, conversations: ConversationService
-    ) -> None:
+    def __init__(self, db: Database, views: Views, conversations: ConversationService) -> None:
         self._db = db
-        self._bus = bus
         self._views = views
         self._conversations = conversations
 
@@ -104,8 +101,6 @@ class SpaceService:
         self, viewer: uuid.UUID, space_id: uuid.UUID, user_ids: list[uuid.UUID]
     ) -> SpacePublic:
         now = utcnow()
-        joined: list[uuid.UUID] = []
-        touched: list[uuid.UUID] = []
         async with self._db.write() as session:
             _, me = await access_space(session, viewer, space_id)
             require_space_admin(me)
@@ -137,15 +132,14 @@ class SpaceService:
                 session.add(member)
                 for conversation in conversations:
                     await self._join_conversation(session, conversation, member, now)
-            touched = [c.id for c in conversations]
-        published: list[Event] = []
-        for conversation_id in touched:
-            views = await self._conversations.views_for_everyone(conversation_id, only=set(joined))
-            published += [events.conversation_created(v, uid) for uid, v in views.items()]
-            for participant in next(iter(views.values())).participants if views else []:
-                if participant.user_id in joined:
-                    published.append(events.participant_added(conversation_id, participant))
-        await events.publish_all(self._bus, published)
+            for conversation in conversations:
+                views = await self._conversations.views_for_everyone(
+                    session, conversation.id, only=set(joined)
+                )
+                emit(session, *(ConversationCreated(v, uid) for uid, v in views.items()))
+                for participant in next(iter(views.values())).participants if views else []:
+                    if participant.user_id in joined:
+                        emit(session, ParticipantAdded(conversation.id, participant))
         return await self.get(viewer, space_id)
 
     async def _join_conversation(
@@ -202,10 +196,7 @@ class SpaceService:
                 )
                 row.left_at = now
                 row.updated_at = now
-            left = [r.conversation_id for r in rows]
-        await events.publish_all(
-            self._bus, [events.participant_removed(cid, user_id) for cid in left]
-        )
+            emit(session, *(ParticipantRemoved(r.conversation_id, user_id) for r in rows))
 
     async def conversations(
         self, viewer: uuid.UUID, space_id: uuid.UUID

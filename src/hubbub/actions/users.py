@@ -16,10 +16,11 @@ from sqlalchemy.orm import aliased
 from hubbub.domain.enums import ParticipantStatus
 from hubbub.domain.errors import NotFound
 from hubbub.domain.ids import utcnow
-from hubbub.realtime.bus import Event, EventBus
+from hubbub.events.catalog import UserUpdated
 from hubbub.realtime.presence import Presence
 from hubbub.store.database import Database
 from hubbub.store.models import Participant, SpaceMember, User
+from hubbub.store.unit import emit
 from hubbub.wire.models import Me, SenderPublic, UpdateMe, UserList, UserPublic
 
 
@@ -72,10 +73,9 @@ _CONTACTS = union(
 
 
 class UserService:
-    def __init__(self, db: Database, presence: Presence, bus: EventBus) -> None:
+    def __init__(self, db: Database, presence: Presence) -> None:
         self._db = db
         self._presence = presence
-        self._bus = bus
 
     async def _is_online(self, user_id: uuid.UUID) -> bool:
         return user_id in await self._presence.online([user_id])
@@ -105,14 +105,8 @@ class UserService:
             if "bio" in fields:
                 user.bio = changes.bio
             user.updated_at = utcnow()
-        online = await self._is_online(user_id)
-        await self._bus.publish(
-            Event(
-                name="user_updated",
-                payload={"user": user_public(user, online=online).wire()},
-                contacts_of=user_id,
-            )
-        )
+            online = await self._is_online(user_id)
+            emit(session, UserUpdated(user_public(user, online=online)))
         return me_public(user, online=online)
 
     async def get_user(self, user_id: uuid.UUID) -> UserPublic:

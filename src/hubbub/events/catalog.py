@@ -1,121 +1,318 @@
-"""The server -> client events services publish after commit (PROTOCOL.md, events).
+"""Every server -> client event: what a client can receive, who receives it, who sends it.
 
-Each builder returns an `Event` whose payload is the exact wire payload and whose
-audience says who receives it: a conversation's participants (`conversation_id`),
-given users (`user_ids`), or a user's contacts (`contacts_of`). Services collect
-events while their transaction runs and publish them only once it has committed.
+One class per event, with its wire name, its typed fields, its audience and its effect
+on the hub's index. Actions register the events of a change on the unit of work
+(`hubbub.store.unit.emit`) and the unit of work publishes them only after its commit;
+the realtime layer publishes the events that no transaction stands behind (presence,
+typing). The bus turns each into an `Envelope` (`envelope()`), encoded once.
+
+Event (audience; sent by):
+
+- new_message (the conversation but the sending socket; a send, a SYSTEM message)
+- message_updated (the conversation; an edit, a reaction, a reply or a deleted reply
+  to the message)
+- message_deleted (the conversation; a delete)
+- conversation_created (one user, with their own view; a new conversation, being added
+  to a group, joining a space)
+- conversation_updated (one user; a rename, settings, a participant's role or rights)
+- participant_added (the conversation and the newcomer; adding, joining a space)
+- participant_removed (the conversation and the one removed; removal, leaving)
+- messages_read / messages_delivered (the conversation; a read or delivered marker)
+- unread_count (one user; their read marker moved)
+- user_updated (the user's contacts; a profile change)
+- user_online / user_offline (the user's contacts; the socket edge's presence)
+- typing / stop_typing (the conversation but the typist; the socket edge's typing)
+- session_revoked (nobody: the session's sockets are cut; logout, refresh reuse)
+
+The answers a socket gets to its own requests (`connection_success`, `message_sent`,
+`message_error`, `exception` and every ack) are not events of this catalog: the socket
+edge writes them to that one socket.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar, Protocol
 
-from hubbub.realtime.bus import Event, EventBus
-from hubbub.wire.models import ConversationPublic, MessagePublic, ParticipantPublic, _iso_utc
+from hubbub.events.envelope import Audience, Effect, Envelope
+from hubbub.wire.models import (
+    ConversationPublic,
+    MessagePublic,
+    ParticipantPublic,
+    UserPublic,
+    _iso_utc,
+)
 
 
-def new_message(message: MessagePublic, origin_socket: str | None) -> Event:
-    return Event(
-        name="new_message",
-        payload={"message": message.wire(), "conversationId": str(message.conversation_id)},
-        conversation_id=message.conversation_id,
-        exclude_socket=origin_socket,
+class ServerEvent(Protocol):
+    """A typed event; `envelope()` is what the bus carries."""
+
+    name: ClassVar[str]
+
+    def envelope(self) -> Envelope: ...
+
+
+# Messages ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    name: ClassVar[str] = "new_message"
+    message: MessagePublic
+    origin_socket: str | None = None  # the sender's socket hears `message_sent` instead
+
+    def envelope(self) -> Envelope:
+        return _message_envelope(self.name, self.message, exclude_socket=self.origin_socket)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageUpdated:
+    name: ClassVar[str] = "message_updated"
+    message: MessagePublic
+
+    def envelope(self) -> Envelope:
+        return _message_envelope(self.name, self.message)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDeleted:
+    name: ClassVar[str] = "message_deleted"
+    message: MessagePublic
+
+    def envelope(self) -> Envelope:
+        return _message_envelope(self.name, self.message)
+
+
+def _message_envelope(
+    name: str, message: MessagePublic, *, exclude_socket: str | None = None
+) -> Envelope:
+    cid = message.conversation_id
+    return Envelope(
+        name=name,
+        payload={"message": message.wire(), "conversationId": str(cid)},
+        audience=Audience(conversation_id=cid, exclude_socket=exclude_socket),
     )
 
 
-def message_updated(message: MessagePublic) -> Event:
-    return Event(
-        name="message_updated",
-        payload={"message": message.wire(), "conversationId": str(message.conversation_id)},
-        conversation_id=message.conversation_id,
-    )
+@dataclass(frozen=True, slots=True)
+class MessagesRead:
+    name: ClassVar[str] = "messages_read"
+    conversation_id: uuid.UUID
+    user_id: uuid.UUID
+    message_id: uuid.UUID
+    seq: int
+    read_at: datetime
+
+    def envelope(self) -> Envelope:
+        return Envelope(
+            name=self.name,
+            payload={
+                "conversationId": str(self.conversation_id),
+                "userId": str(self.user_id),
+                "messageId": str(self.message_id),
+                "seq": self.seq,
+                "readAt": _iso_utc(self.read_at),
+            },
+            audience=Audience(conversation_id=self.conversation_id),
+        )
 
 
-def message_deleted(message: MessagePublic) -> Event:
-    return Event(
-        name="message_deleted",
-        payload={"message": message.wire(), "conversationId": str(message.conversation_id)},
-        conversation_id=message.conversation_id,
-    )
+@dataclass(frozen=True, slots=True)
+class MessagesDelivered:
+    name: ClassVar[str] = "messages_delivered"
+    conversation_id: uuid.UUID
+    user_id: uuid.UUID
+    message_id: uuid.UUID
+    seq: int
+
+    def envelope(self) -> Envelope:
+        return Envelope(
+            name=self.name,
+            payload={
+                "conversationId": str(self.conversation_id),
+                "userId": str(self.user_id),
+                "messageId": str(self.message_id),
+                "seq": self.seq,
+            },
+            audience=Audience(conversation_id=self.conversation_id),
+        )
 
 
-def conversation_created(view: ConversationPublic, user_id: uuid.UUID) -> Event:
-    # Per user: the view carries the receiver's own role, unread count and settings.
-    return Event(
-        name="conversation_created", payload={"conversation": view.wire()}, user_ids=(user_id,)
-    )
+@dataclass(frozen=True, slots=True)
+class UnreadCount:
+    name: ClassVar[str] = "unread_count"
+    conversation_id: uuid.UUID
+    user_id: uuid.UUID
+    count: int
+
+    def envelope(self) -> Envelope:
+        return Envelope(
+            name=self.name,
+            payload={"conversationId": str(self.conversation_id), "unreadCount": self.count},
+            audience=Audience(user_ids=(self.user_id,)),
+        )
 
 
-def conversation_updated(view: ConversationPublic, user_id: uuid.UUID) -> Event:
-    return Event(
-        name="conversation_updated", payload={"conversation": view.wire()}, user_ids=(user_id,)
-    )
+# Conversations and membership ----------------------------------------------------------
 
 
-def participant_added(conversation_id: uuid.UUID, participant: ParticipantPublic) -> Event:
-    return Event(
-        name="participant_added",
-        payload={"conversationId": str(conversation_id), "participant": participant.wire()},
-        conversation_id=conversation_id,
-        # The new participant hears of it even before its sockets join the conversation.
-        user_ids=(participant.user_id,),
-    )
+@dataclass(frozen=True, slots=True)
+class ConversationCreated:
+    """To one user, who joins the conversation's live events with it."""
+
+    name: ClassVar[str] = "conversation_created"
+    conversation: ConversationPublic
+    user_id: uuid.UUID
+
+    def envelope(self) -> Envelope:
+        return Envelope(
+            name=self.name,
+            payload={"conversation": self.conversation.wire()},
+            audience=Audience(user_ids=(self.user_id,)),
+            effect=Effect(conversation_id=self.conversation.id, joined=(self.user_id,)),
+        )
 
 
-def participant_removed(conversation_id: uuid.UUID, user_id: uuid.UUID) -> Event:
-    return Event(
-        name="participant_removed",
-        payload={"conversationId": str(conversation_id), "userId": str(user_id)},
-        conversation_id=conversation_id,
-        user_ids=(user_id,),
-    )
+@dataclass(frozen=True, slots=True)
+class ConversationUpdated:
+    name: ClassVar[str] = "conversation_updated"
+    conversation: ConversationPublic
+    user_id: uuid.UUID
+
+    def envelope(self) -> Envelope:
+        return Envelope(
+            name=self.name,
+            payload={"conversation": self.conversation.wire()},
+            audience=Audience(user_ids=(self.user_id,)),
+        )
 
 
-def messages_read(
-    conversation_id: uuid.UUID,
-    user_id: uuid.UUID,
-    message_id: uuid.UUID,
-    seq: int,
-    read_at: datetime,
-) -> Event:
-    return Event(
-        name="messages_read",
-        payload={
-            "conversationId": str(conversation_id),
-            "userId": str(user_id),
-            "messageId": str(message_id),
-            "seq": seq,
-            "readAt": _iso_utc(read_at),
-        },
-        conversation_id=conversation_id,
-    )
+@dataclass(frozen=True, slots=True)
+class ParticipantAdded:
+    name: ClassVar[str] = "participant_added"
+    conversation_id: uuid.UUID
+    participant: ParticipantPublic
+
+    def envelope(self) -> Envelope:
+        user = self.participant.user_id
+        return Envelope(
+            name=self.name,
+            payload={
+                "conversationId": str(self.conversation_id),
+                "participant": self.participant.wire(),
+            },
+            # The new participant hears of it even before its sockets listen.
+            audience=Audience(conversation_id=self.conversation_id, user_ids=(user,)),
+            effect=Effect(conversation_id=self.conversation_id, joined=(user,)),
+        )
 
 
-def messages_delivered(
-    conversation_id: uuid.UUID, user_id: uuid.UUID, message_id: uuid.UUID, seq: int
-) -> Event:
-    return Event(
-        name="messages_delivered",
-        payload={
-            "conversationId": str(conversation_id),
-            "userId": str(user_id),
-            "messageId": str(message_id),
-            "seq": seq,
-        },
-        conversation_id=conversation_id,
-    )
+@dataclass(frozen=True, slots=True)
+class ParticipantRemoved:
+    name: ClassVar[str] = "participant_removed"
+    conversation_id: uuid.UUID
+    user_id: uuid.UUID
+
+    def envelope(self) -> Envelope:
+        return Envelope(
+            name=self.name,
+            payload={"conversationId": str(self.conversation_id), "userId": str(self.user_id)},
+            audience=Audience(conversation_id=self.conversation_id, user_ids=(self.user_id,)),
+            effect=Effect(conversation_id=self.conversation_id, left=(self.user_id,)),
+        )
 
 
-def unread_count(conversation_id: uuid.UUID, user_id: uuid.UUID, count: int) -> Event:
-    return Event(
-        name="unread_count",
-        payload={"conversationId": str(conversation_id), "unreadCount": count},
-        user_ids=(user_id,),
-    )
+# Users, presence, typing, sessions -----------------------------------------------------
 
 
-async def publish_all(bus: EventBus, events: Iterable[Event]) -> None:
-    for event in events:
-        await bus.publish(event)
+@dataclass(frozen=True, slots=True)
+class UserUpdated:
+    name: ClassVar[str] = "user_updated"
+    user: UserPublic
+
+    def envelope(self) -> Envelope:
+        return Envelope(
+            name=self.name,
+            payload={"user": self.user.wire()},
+            audience=Audience(contacts_of=self.user.id),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UserOnline:
+    name: ClassVar[str] = "user_online"
+    user_id: uuid.UUID
+    at: datetime
+
+    def envelope(self) -> Envelope:
+        return Envelope(
+            name=self.name,
+            payload={"userId": str(self.user_id), "at": _iso_utc(self.at)},
+            audience=Audience(contacts_of=self.user_id),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UserOffline:
+    name: ClassVar[str] = "user_offline"
+    user_id: uuid.UUID
+    last_seen: datetime
+
+    def envelope(self) -> Envelope:
+        return Envelope(
+            name=self.name,
+            payload={"userId": str(self.user_id), "lastSeen": _iso_utc(self.last_seen)},
+            audience=Audience(contacts_of=self.user_id),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Typing:
+    name: ClassVar[str] = "typing"
+    conversation_id: uuid.UUID
+    user_id: uuid.UUID
+    username: str
+
+    def envelope(self) -> Envelope:
+        return Envelope(
+            name=self.name,
+            payload={
+                "conversationId": str(self.conversation_id),
+                "userId": str(self.user_id),
+                "username": self.username,
+            },
+            # The other participants: the typist's own sockets are left out on every node.
+            audience=Audience(conversation_id=self.conversation_id, exclude_user=self.user_id),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StopTyping:
+    name: ClassVar[str] = "stop_typing"
+    conversation_id: uuid.UUID
+    user_id: uuid.UUID
+
+    def envelope(self) -> Envelope:
+        return Envelope(
+            name=self.name,
+            payload={"conversationId": str(self.conversation_id), "userId": str(self.user_id)},
+            audience=Audience(conversation_id=self.conversation_id, exclude_user=self.user_id),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnded:
+    """Not sent to anyone: every socket of the session is disconnected, on every node."""
+
+    name: ClassVar[str] = "session_revoked"
+    session_id: uuid.UUID
+
+    def envelope(self) -> Envelope:
+        return Envelope(
+            name=self.name,
+            payload={},
+            audience=Audience(),
+            effect=Effect(ended_session=self.session_id),
+        )

@@ -1,14 +1,16 @@
 """The event bus: the doorbell rung after a commit, so that sockets hear of a change.
 
-Services publish an `Event` only after their transaction has committed; each node's
-gateway subscribes and delivers the event to its own sockets in the audience. The
+The unit of work publishes typed events (`hubbub.events.catalog`) only after their
+transaction has committed; each node's hub subscribes and delivers each event's
+`Envelope` to its own sockets in the audience. The
 database stays the truth: a lost event costs a live update, never data, and clients
 recover it with `sync`.
 
 `InProcessEventBus` serves the embedded default. `RedisEventBus` delivers to this
 node's subscribers at once and also publishes on a Redis channel for the other nodes
 (each ignores what it published itself). While Redis is away, local delivery goes on,
-publishing is counted as failed, and the subscriber reconnects with backoff.
+publishing is counted as failed, and the bus resubscribes with backoff; once it is back
+it asks every subscriber to `resync` (events may have been missed meanwhile).
 """
 
 from __future__ import annotations
@@ -16,84 +18,48 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Protocol
 
 import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from hubbub.events.catalog import ServerEvent
+from hubbub.events.envelope import Envelope
+from hubbub.metrics import Metrics
 from hubbub.realtime.pipelining import Pipelined
 
 log = logging.getLogger("hubbub.bus")
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """A server -> client event and who should receive it.
-
-    The audience is the union of: the sockets in `conversation_id`'s room, every socket
-    of `user_ids`, and every socket of the users who share a conversation or a space
-    with `contacts_of`; minus `exclude_socket` and the sockets of `exclude_user`.
-    `payload` is JSON-ready (camelCase, times as strings), encoded once for everyone.
-    """
-
-    name: str
-    payload: dict[str, Any]
-    conversation_id: uuid.UUID | None = None
-    user_ids: tuple[uuid.UUID, ...] = ()
-    contacts_of: uuid.UUID | None = None
-    exclude_socket: str | None = None
-    # Leave out every socket of this user (typing goes to the *other* participants).
-    exclude_user: uuid.UUID | None = None
-
-    def to_json(self) -> bytes:
-        return orjson.dumps(
-            {
-                "n": self.name,
-                "p": self.payload,
-                "c": str(self.conversation_id) if self.conversation_id else None,
-                "u": [str(u) for u in self.user_ids],
-                "k": str(self.contacts_of) if self.contacts_of else None,
-                "x": self.exclude_socket,
-                "e": str(self.exclude_user) if self.exclude_user else None,
-            }
-        )
-
-    @staticmethod
-    def from_dict(d: dict[str, Any]) -> Event:
-        return Event(
-            name=d["n"],
-            payload=d["p"],
-            conversation_id=uuid.UUID(d["c"]) if d["c"] else None,
-            user_ids=tuple(uuid.UUID(u) for u in d["u"]),
-            contacts_of=uuid.UUID(d["k"]) if d["k"] else None,
-            exclude_socket=d["x"],
-            exclude_user=uuid.UUID(d["e"]) if d["e"] else None,
-        )
+def encode_envelopes(origin: str, envelopes: list[bytes]) -> bytes:
+    """One Redis message for several events (each `Envelope.to_json`): the publishing
+    node, a newline, then the envelopes as a JSON array. A node hears its own
+    publications too and skips them by the prefix, undecoded."""
+    return origin.encode() + b"\n[" + b",".join(envelopes) + b"]"
 
 
-def encode_events(origin: str, events: list[bytes]) -> bytes:
-    """One Redis message for several events (each `Event.to_json`): the publishing node,
-    a newline, then the events as a JSON array. A node hears its own publications too
-    and skips them by the prefix, undecoded."""
-    return origin.encode() + b"\n[" + b",".join(events) + b"]"
-
-
-def decode_events(raw: bytes) -> tuple[str, list[Event]]:
+def decode_envelopes(raw: bytes) -> tuple[str, list[Envelope]]:
     origin, _, body = raw.partition(b"\n")
-    return origin.decode(), [Event.from_dict(d) for d in orjson.loads(body)]
+    return origin.decode(), [Envelope.from_dict(d) for d in orjson.loads(body)]
 
 
-Subscriber = Callable[[Event], Awaitable[None]]
+class BusSubscriber(Protocol):
+    """A node's receiver of events (its hub)."""
+
+    async def deliver(self, envelope: Envelope) -> None:
+        """Write the event to this node's sockets in its audience."""
+
+    async def resync(self) -> None:
+        """Events may have been missed (the bus lost its connection and has it back):
+        re-read whatever the subscriber derives from them."""
 
 
 class EventBus(Protocol):
-    async def publish(self, event: Event) -> None: ...
+    async def publish(self, events: Sequence[ServerEvent]) -> None: ...
 
-    def subscribe(self, subscriber: Subscriber) -> None: ...
+    def subscribe(self, subscriber: BusSubscriber) -> None: ...
 
     async def start(self) -> None: ...
 
@@ -102,13 +68,14 @@ class EventBus(Protocol):
 
 class InProcessEventBus:
     def __init__(self) -> None:
-        self._subscribers: list[Subscriber] = []
+        self._subscribers: list[BusSubscriber] = []
 
-    def subscribe(self, subscriber: Subscriber) -> None:
+    def subscribe(self, subscriber: BusSubscriber) -> None:
         self._subscribers.append(subscriber)
 
-    async def publish(self, event: Event) -> None:
-        await _deliver(self._subscribers, event)
+    async def publish(self, events: Sequence[ServerEvent]) -> None:
+        for event in events:
+            await _deliver(self._subscribers, event.envelope())
 
     async def start(self) -> None:
         return None
@@ -117,12 +84,12 @@ class InProcessEventBus:
         return None
 
 
-async def _deliver(subscribers: list[Subscriber], event: Event) -> None:
+async def _deliver(subscribers: list[BusSubscriber], envelope: Envelope) -> None:
     for subscriber in subscribers:
         try:
-            await subscriber(event)
+            await subscriber.deliver(envelope)
         except Exception:  # one subscriber's failure must not stop the others
-            log.exception("event subscriber failed on %s", event.name)
+            log.exception("event subscriber failed on %s", envelope.name)
 
 
 class RedisEventBus:
@@ -132,43 +99,40 @@ class RedisEventBus:
         prefix: str,
         *,
         node_id: str,
-        on_reconnect: Callable[[], Awaitable[None]] | None = None,
-        on_failure: Callable[[str], None] | None = None,
+        metrics: Metrics,
     ) -> None:
         self._redis = redis
         self._channel = prefix + "events"
         self._node = node_id
         self._own = node_id.encode() + b"\n"
-        self._subscribers: list[Subscriber] = []
+        self._subscribers: list[BusSubscriber] = []
         self._task: asyncio.Task[None] | None = None
-        self._on_reconnect = on_reconnect
-        self._on_failure = on_failure or (lambda _: None)
+        self._metrics = metrics
         self.connected = asyncio.Event()
         self._outbox = Pipelined(redis, on_lost=self._publish_lost)
         # Events published since the last PUBLISH went into a pipeline: they go out
         # together, as one message (redis-py's cost is per command, on both ends).
         self._unsent: list[bytes] = []
 
-    def subscribe(self, subscriber: Subscriber) -> None:
+    def subscribe(self, subscriber: BusSubscriber) -> None:
         self._subscribers.append(subscriber)
 
-    def set_reconnect_hook(self, hook: Callable[[], Awaitable[None]]) -> None:
-        self._on_reconnect = hook
-
-    async def publish(self, event: Event) -> None:
-        await _deliver(self._subscribers, event)
-        # Sent with whatever else this node publishes meanwhile, in order, unawaited.
-        if not self._unsent:
-            self._outbox.fire(self._publish_unsent)
-        self._unsent.append(event.to_json())
+    async def publish(self, events: Sequence[ServerEvent]) -> None:
+        for event in events:
+            envelope = event.envelope()
+            await _deliver(self._subscribers, envelope)
+            # Sent with whatever else this node publishes meanwhile, in order, unawaited.
+            if not self._unsent:
+                self._outbox.fire(self._publish_unsent)
+            self._unsent.append(envelope.to_json())
 
     def _publish_unsent(self, pipe: Pipeline) -> object:
         events, self._unsent = self._unsent, []
-        return pipe.publish(self._channel, encode_events(self._node, events))
+        return pipe.publish(self._channel, encode_envelopes(self._node, events))
 
     def _publish_lost(self, exc: BaseException) -> None:
         # The events are committed; other nodes' clients will fetch them with `sync`.
-        self._on_failure("publish")
+        self._metrics.redis_failures.labels("publish").inc()
         log.warning("redis unavailable: events not sent to other nodes (%s)", exc)
 
     async def start(self) -> None:
@@ -192,9 +156,9 @@ class RedisEventBus:
                 self.connected.set()
                 if not first:
                     log.warning("redis bus: resubscribed")
-                    self._on_failure("reconnect")
-                    if self._on_reconnect is not None:
-                        await self._on_reconnect()
+                    self._metrics.redis_reconnects.inc()
+                    for subscriber in self._subscribers:
+                        await subscriber.resync()
                 first = False
                 delay = 0.1
                 async for message in pubsub.listen():
@@ -203,14 +167,14 @@ class RedisEventBus:
                     data = message["data"]
                     if data.startswith(self._own):
                         continue  # this node delivered it already
-                    _, events = decode_events(data)
-                    for event in events:
-                        await _deliver(self._subscribers, event)
+                    _, envelopes = decode_envelopes(data)
+                    for envelope in envelopes:
+                        await _deliver(self._subscribers, envelope)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 self.connected.clear()
-                self._on_failure("subscribe")
+                self._metrics.redis_failures.labels("subscribe").inc()
                 log.warning("redis bus: connection lost; retrying in %.1fs", delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)

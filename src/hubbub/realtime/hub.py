@@ -1,37 +1,35 @@
 """The local hub: this node's sockets, the conversations they hear, and fan-out.
 
-The gateway keeps its own index (socket -> user, session, conversations; conversation
--> sockets; user -> sockets) rather than python-socketio's rooms, so that delivering an
-event is: find the audience, encode the Socket.IO packet and its WebSocket frame once,
-and write the same bytes to each recipient's transport (`hubbub.edge.socket.engine`), or
-put the packet on its Engine.IO queue where earlier frames still wait there. No task
-per recipient, no per-recipient encode. A socket already `max_backlog` frames (or as
-many KiB) behind is a slow consumer: it is disconnected (it recovers with `sync`), and
-nobody else waits for it.
+The bus hands every committed event's `Envelope` to `Hub.deliver`. The hub keeps its
+own index (socket -> user, session, conversations; conversation -> sockets; user ->
+sockets) rather than python-socketio's rooms, so that delivering an event is: find the
+audience, encode the Socket.IO packet once, and hand the same packet to the transport
+for each recipient (`Transport`, implemented over python-engineio by
+`hubbub.edge.socket.transport`), which writes the same bytes to each socket. No task
+per recipient, no per-recipient encode. A socket the transport finds too far behind is
+a slow consumer: it is disconnected (it recovers with `sync`), and nobody else waits.
 
-Membership changes arrive as events (`conversation_created`, `participant_added`,
-`participant_removed`) and update the index before (added) or after (removed) the
-event itself is delivered, so a removed participant hears of its removal and nothing
-after it.
+Membership changes come as the envelope's typed `Effect`: users join a conversation
+before the event is delivered and leave it after, so a removed participant hears of
+its removal and nothing after it.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import orjson
-import socketio
-from engineio import packet as eio_packet
 
-from hubbub.edge.socket.engine import websocket_text_frame
+from hubbub.events.envelope import Effect, Envelope
 from hubbub.metrics import Metrics
-from hubbub.realtime.bus import Event
 
-log = logging.getLogger("hubbub.edge.socket")
+log = logging.getLogger("hubbub.realtime")
 
 NAMESPACE = "/messaging"
 
@@ -48,22 +46,54 @@ class SocketState:
     typing_in: set[uuid.UUID] = field(default_factory=set)
 
 
-def encode_event(name: str, payload: object) -> str:
-    """The Socket.IO EVENT packet for the namespace, as Engine.IO message text."""
-    return "2" + NAMESPACE + "," + orjson.dumps([name, payload]).decode()
+@dataclass(slots=True)
+class Packet:
+    """A Socket.IO packet of the namespace as Engine.IO message text, and its WebSocket
+    frame once a transport has built it (built once, written to every recipient)."""
+
+    text: str
+    frame: bytes | None = None
+
+
+def encode_event(name: str, payload: object) -> Packet:
+    return Packet("2" + NAMESPACE + "," + orjson.dumps([name, payload]).decode())
+
+
+class Sent(enum.Enum):
+    DIRECT = "direct"  # written to the WebSocket now
+    QUEUED = "queued"  # behind earlier packets in the socket's queue
+    SLOW = "slow"  # the socket is too far behind: not written
+    GONE = "gone"  # the socket has closed
+
+
+class Transport(Protocol):
+    """How packets reach one socket (python-engineio's sessions, in production)."""
+
+    def write(self, eio_sid: str, packet: Packet) -> Sent: ...
+
+    async def disconnect(self, sid: str) -> None: ...
+
+
+ContactsOf = Callable[[uuid.UUID], Awaitable[set[uuid.UUID]]]
+ConversationsOf = Callable[[uuid.UUID], Awaitable[list[uuid.UUID]]]
 
 
 class Hub:
-    def __init__(self, sio: socketio.AsyncServer, metrics: Metrics, *, max_backlog: int) -> None:
-        self._sio = sio
+    def __init__(
+        self,
+        transport: Transport,
+        metrics: Metrics,
+        *,
+        contacts_of: ContactsOf,
+        conversations_of: ConversationsOf,
+    ) -> None:
+        self._transport = transport
         self._metrics = metrics
-        self._max_backlog = max_backlog
-        # The same backlog for frames written straight to the transport, in bytes.
-        self._max_buffered = max_backlog * 1024
+        self._contacts_of = contacts_of
+        self._conversations_of = conversations_of
         self.sockets: dict[str, SocketState] = {}
         self._by_conversation: dict[uuid.UUID, set[str]] = {}
         self._by_user: dict[uuid.UUID, set[str]] = {}
-        self.contacts_of: Callable[[uuid.UUID], Awaitable[set[uuid.UUID]]] | None = None
 
     # Index -----------------------------------------------------------------------------
 
@@ -120,83 +150,81 @@ class Hub:
         for cid in conversation_ids:
             self.listen(state, cid)
 
+    async def resync(self) -> None:
+        """Bus subscriber: membership events may have been missed; re-read every
+        connected user's conversations."""
+        for user_id in {s.user_id for s in self.sockets.values()}:
+            ids = set(await self._conversations_of(user_id))
+            for state in self.user_sockets(user_id):
+                self.reset_memberships(state, ids)
+
     # Fan-out ---------------------------------------------------------------------------
 
-    async def deliver(self, event: Event) -> None:
-        """Bus subscriber: apply membership effects and write the event to its audience."""
+    async def deliver(self, envelope: Envelope) -> None:
+        """Bus subscriber: apply the event's effect and write it to its audience."""
         started = time.perf_counter()
-        if event.name == "session_revoked":
-            await self._cut_session(uuid.UUID(event.payload["sessionId"]))
+        effect = envelope.effect
+        if effect.ended_session is not None:
+            await self._cut_session(effect.ended_session)
             return
-        if event.name in ("conversation_created", "participant_added"):
-            self._membership_added(event)
-        audience = await self._audience(event)
+        self._join(effect)
+        audience = await self._audience(envelope)
         if audience:
-            await self.write(audience, encode_event(event.name, event.payload))
-        if event.name == "participant_removed":
-            cid = uuid.UUID(event.payload["conversationId"])
-            self.forget_membership(uuid.UUID(event.payload["userId"]), cid)
+            await self.write(audience, encode_event(envelope.name, envelope.payload))
+        self._leave(effect)
         self._metrics.fanout_seconds.observe(time.perf_counter() - started)
 
-    def _membership_added(self, event: Event) -> None:
-        if event.name == "conversation_created":
-            cid = uuid.UUID(event.payload["conversation"]["id"])
-        else:
-            cid = uuid.UUID(event.payload["conversationId"])
-        for uid in event.user_ids:
+    def _join(self, effect: Effect) -> None:
+        if effect.conversation_id is None:
+            return
+        for uid in effect.joined:
             for state in self.user_sockets(uid):
-                self.join_member(state, [cid])
+                self.join_member(state, [effect.conversation_id])
 
-    async def _audience(self, event: Event) -> set[str]:
+    def _leave(self, effect: Effect) -> None:
+        if effect.conversation_id is None:
+            return
+        for uid in effect.left:
+            self.forget_membership(uid, effect.conversation_id)
+
+    async def _audience(self, envelope: Envelope) -> set[str]:
+        to = envelope.audience
         sids: set[str] = set()
-        if event.conversation_id is not None:
-            sids |= self._by_conversation.get(event.conversation_id, set())
-        for uid in event.user_ids:
+        if to.conversation_id is not None:
+            sids |= self._by_conversation.get(to.conversation_id, set())
+        for uid in to.user_ids:
             sids |= self._by_user.get(uid, set())
-        if event.contacts_of is not None and self.contacts_of is not None and self.sockets:
-            for uid in await self.contacts_of(event.contacts_of):
+        if to.contacts_of is not None and self.sockets:
+            for uid in await self._contacts_of(to.contacts_of):
                 sids |= self._by_user.get(uid, set())
-        if event.exclude_socket is not None:
-            sids.discard(event.exclude_socket)
-        if event.exclude_user is not None:
-            sids -= self._by_user.get(event.exclude_user, set())
+        if to.exclude_socket is not None:
+            sids.discard(to.exclude_socket)
+        if to.exclude_user is not None:
+            sids -= self._by_user.get(to.exclude_user, set())
         return sids
 
-    async def write(self, sids: Iterable[str], frame: str) -> None:
-        """One encoded frame to many sockets: a transport write each (or a queue put
-        where an earlier frame still waits), no task each."""
-        eio = self._sio.eio
+    async def write(self, sids: Iterable[str], packet: Packet) -> None:
+        """One encoded packet to many sockets: a transport write each, no task each."""
         slow: list[str] = []
-        wire: bytes | None = None
         written = direct = 0
         for sid in sids:
             state = self.sockets.get(sid)
             if state is None:
                 continue
-            socket = eio.sockets.get(state.eio_sid)
-            if socket is None or socket.closed:
-                continue
-            ws = getattr(socket, "hubbub_ws", None)
-            if ws is not None and ws.can_write_now():
-                if ws.buffered() > self._max_buffered:
-                    slow.append(sid)
-                    continue
-                if wire is None:
-                    wire = websocket_text_frame("4" + frame)  # Engine.IO MESSAGE
-                ws.write(wire)
+            sent = self._transport.write(state.eio_sid, packet)
+            if sent is Sent.DIRECT:
                 direct += 1
-            elif socket.queue.qsize() >= self._max_backlog:
+                written += 1
+            elif sent is Sent.QUEUED:
+                written += 1
+            elif sent is Sent.SLOW:
                 slow.append(sid)
-                continue
-            else:
-                socket.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, data=frame))
-            written += 1
         self._metrics.deliveries.inc(written)
         self._metrics.direct_writes.inc(direct)
         for sid in slow:
             self._metrics.slow_consumers.inc()
             log.warning("disconnecting slow consumer %s", sid)
-            await self._sio.disconnect(sid, namespace=NAMESPACE)
+            await self._transport.disconnect(sid)
 
     async def emit_to(self, sid: str, name: str, payload: object) -> None:
         await self.write([sid], encode_event(name, payload))
@@ -204,4 +232,4 @@ class Hub:
     async def _cut_session(self, session_id: uuid.UUID) -> None:
         doomed = [s.sid for s in self.sockets.values() if s.session_id == session_id]
         for sid in doomed:
-            await self._sio.disconnect(sid, namespace=NAMESPACE)
+            await self._transport.disconnect(sid)

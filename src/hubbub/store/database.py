@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from hubbub.events.sink import EventSink
 from hubbub.store.dialect import (
     async_url,
     configure_sqlite,
@@ -35,6 +36,7 @@ from hubbub.store.dialect import (
 )
 from hubbub.store.prepared import RawWriters
 from hubbub.store.sqlite_driver import Checkpointer, inline_connector
+from hubbub.store.unit import publish_committed, take_emitted
 
 log = logging.getLogger("hubbub.store")
 
@@ -63,6 +65,9 @@ class Database:
     # SQLite: held by every writer (`write()` and the group commit's `raw_writers`).
     writer_lock: asyncio.Lock | None = None
     checkpointer: Checkpointer | None = None
+    # Where committed events go (the bus); None for a database opened only to be
+    # checked or migrated, which publishes nothing.
+    events: EventSink | None = None
     _indexer: asyncio.Task[None] | None = field(default=None, init=False)
 
     @property
@@ -80,13 +85,16 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """One transaction; committed at the end of the block, rolled back on error."""
+        """One transaction; committed at the end of the block, rolled back on error.
+        Events registered on it (`hubbub.store.unit.emit`) are published after the
+        commit, once the writer lock is released."""
         if self.writer_lock is None:
             async with self._write_sessions() as session, session.begin():
                 yield session
-            return
-        async with self.writer_lock, self._write_sessions() as session, session.begin():
-            yield session
+        else:
+            async with self.writer_lock, self._write_sessions() as session, session.begin():
+                yield session
+        await publish_committed(self.events, take_emitted(session))
 
     async def ping(self) -> None:
         async with self.read_engine.connect() as conn:
@@ -148,6 +156,7 @@ def open_database(
     pool_size: int = 10,
     sqlite_synchronous: str = "NORMAL",
     batch_writers: int = 2,
+    events: EventSink | None = None,
 ) -> Database:
     """Build engines for `url` (no connection is made until first use); `batch_writers`:
     group commits in flight at once on PostgreSQL, each on a connection held for it
@@ -201,9 +210,10 @@ def open_database(
         write_engine=write_engine,
         _read_sessions=async_sessionmaker(read_engine, expire_on_commit=False),
         _write_sessions=async_sessionmaker(write_engine, expire_on_commit=False),
-        raw_writers=RawWriters(batch_engine, write_engine, writer_lock=writer_lock),
+        raw_writers=RawWriters(batch_engine, write_engine, writer_lock=writer_lock, events=events),
         batch_engine=batch_engine,
         batch_writers=batch_writers,
         writer_lock=writer_lock,
+        events=events,
         checkpointer=checkpointer,
     )

@@ -35,6 +35,10 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hubbub.events.catalog import ServerEvent
+from hubbub.events.sink import EventSink
+from hubbub.store.unit import publish_committed
+
 log = logging.getLogger("hubbub.store")
 
 Processor = Callable[[Any], Any] | None
@@ -122,12 +126,19 @@ class RawTransaction:
 
     isolated = True
 
-    def __init__(self, sync_connection: Connection, observed: Engine) -> None:
+    def __init__(
+        self, sync_connection: Connection, observed: Engine, emitted: list[ServerEvent]
+    ) -> None:
         self._sync = sync_connection
         # Whose `before_cursor_execute` listeners hear of these statements: the write
         # engine's, as for every other write.
         self._engine = observed
         self.dialect = sync_connection.dialect
+        self._emitted = emitted
+
+    def emit(self, *events: ServerEvent) -> None:
+        """Publish `events` once this transaction has committed (`hubbub.store.unit`)."""
+        self._emitted.extend(events)
 
     async def rows(self, statement: Prepared, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         compiled = statement.compiled(self.dialect)
@@ -160,9 +171,13 @@ class RawTransaction:
 
 class _SqliteTransaction(RawTransaction):
     def __init__(
-        self, sync_connection: Connection, observed: Engine, driver: sqlite3.Connection
+        self,
+        sync_connection: Connection,
+        observed: Engine,
+        driver: sqlite3.Connection,
+        emitted: list[ServerEvent],
     ) -> None:
-        super().__init__(sync_connection, observed)
+        super().__init__(sync_connection, observed, emitted)
         self._driver = driver
 
     async def _fetch(self, sql: str, parameters: tuple[Any, ...]) -> Sequence[Sequence[Any]]:
@@ -181,8 +196,14 @@ class _SqliteTransaction(RawTransaction):
 class _AsyncpgTransaction(RawTransaction):
     isolated = False
 
-    def __init__(self, sync_connection: Connection, observed: Engine, driver: Any) -> None:
-        super().__init__(sync_connection, observed)
+    def __init__(
+        self,
+        sync_connection: Connection,
+        observed: Engine,
+        driver: Any,
+        emitted: list[ServerEvent],
+    ) -> None:
+        super().__init__(sync_connection, observed, emitted)
         self._driver = driver
 
     async def _fetch(self, sql: str, parameters: tuple[Any, ...]) -> Sequence[Sequence[Any]]:
@@ -240,8 +261,10 @@ class RawWriters:
         observed: AsyncEngine,
         *,
         writer_lock: asyncio.Lock | None,
+        events: EventSink | None = None,
     ) -> None:
         self._engine = engine
+        self._events = events
         self._observed = observed.sync_engine
         self._writer_lock = writer_lock
         self._free: list[_Held] = []
@@ -250,7 +273,15 @@ class RawWriters:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[RawTransaction]:
         """SQLite: one write transaction, committed when the block ends, rolled back when
-        it raises. PostgreSQL: statements in autocommit (`RawTransaction.isolated`)."""
+        it raises. PostgreSQL: statements in autocommit (`RawTransaction.isolated`).
+        Events emitted on it are published once the block has ended without error."""
+        emitted: list[ServerEvent] = []
+        async with self._held_transaction(emitted) as tx:
+            yield tx
+        await publish_committed(self._events, emitted)
+
+    @asynccontextmanager
+    async def _held_transaction(self, emitted: list[ServerEvent]) -> AsyncIterator[RawTransaction]:
         held = self._free.pop() if self._free else await self._connect()
         sync_connection = held.conn.sync_connection
         assert sync_connection is not None
@@ -258,7 +289,7 @@ class RawWriters:
         try:
             if self._writer_lock is None:
                 try:
-                    yield _AsyncpgTransaction(sync_connection, self._observed, held.driver)
+                    yield _AsyncpgTransaction(sync_connection, self._observed, held.driver, emitted)
                 except IntegrityError:
                     keep = True  # a refused statement leaves the connection as it was
                     raise
@@ -272,7 +303,7 @@ class RawWriters:
                 except sqlite3.Error as exc:
                     raise _sqlalchemy_error("BEGIN IMMEDIATE", (), exc) from exc
                 try:
-                    yield _SqliteTransaction(sync_connection, self._observed, sqlite)
+                    yield _SqliteTransaction(sync_connection, self._observed, sqlite, emitted)
                 except BaseException:
                     sqlite.rollback()
                     raise

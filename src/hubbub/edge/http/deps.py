@@ -8,8 +8,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hubbub.actions.auth import Principal
-from hubbub.compose import Services
 from hubbub.domain.errors import Unauthorized
+from hubbub.edge.services import Services
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from /auth/login")
 

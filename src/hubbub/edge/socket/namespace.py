@@ -18,6 +18,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,7 +29,6 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from hubbub.compose import Services
 from hubbub.domain.errors import (
     HubbubError,
     RateLimited,
@@ -37,11 +37,11 @@ from hubbub.domain.errors import (
     ValidationFailed,
 )
 from hubbub.domain.ids import utcnow
+from hubbub.edge.services import Services
 from hubbub.edge.socket.engine import DirectEngineIO
-from hubbub.metrics import Metrics
-from hubbub.realtime.bus import Event
+from hubbub.events.catalog import StopTyping, Typing, UserOffline, UserOnline
 from hubbub.realtime.hub import NAMESPACE, Hub, SocketState
-from hubbub.realtime.limits import MemoryRateLimiter
+from hubbub.realtime.limits import RateLimiter
 from hubbub.wire.models import _iso_utc
 from hubbub.wire.socket import (
     ConversationRef,
@@ -56,12 +56,22 @@ log = logging.getLogger("hubbub.edge.socket")
 # Whether the event being handled carries an ack id (set by `GatewayServer`).
 _has_ack: contextvars.ContextVar[bool] = contextvars.ContextVar("hubbub_has_ack", default=False)
 
-TYPING_TTL_S = 6.0
-PRESENCE_GRACE_S = 5.0
-PRESENCE_REFRESH_S = 20.0
-# The refresh is spread over the period in this many slices: one pipeline of 10,000
-# commands (5,000 sockets) held the loop for a third of a second every 20 s.
+# The presence refresh is spread over its period in this many slices: one pipeline of
+# 10,000 commands (5,000 sockets) held the loop for a third of a second every 20 s.
 PRESENCE_REFRESH_SLICES = 20
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """The namespace's settings (`hubbub.config.Settings`, picked by the composition root)."""
+
+    allowed_origins: frozenset[str]
+    event_rate_per_s: float
+    event_burst: int
+    typing_ttl_s: float
+    presence_grace_s: float
+    presence_refresh_s: float
+
 
 Handler = Callable[[SocketState, Any], Awaitable[dict[str, Any]]]
 
@@ -89,20 +99,16 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self,
         services: Services,
         hub: Hub,
-        metrics: Metrics,
         *,
-        allowed_origins: list[str],
-        event_rate_per_s: float = 50.0,
-        event_burst: int = 100,
+        event_limiter: RateLimiter,
+        config: GatewayConfig,
     ) -> None:
         super().__init__(NAMESPACE)
-        self._event_rate_per_s = event_rate_per_s
-        self._event_burst = event_burst
         self.services = services
         self.hub = hub
-        self.metrics = metrics
-        self.allowed_origins = {o.lower() for o in allowed_origins}
-        self._event_limiter = MemoryRateLimiter()
+        self.metrics = services.metrics
+        self.config = config
+        self._event_limiter = event_limiter
         self._typing_timers: dict[tuple[uuid.UUID, uuid.UUID], asyncio.TimerHandle] = {}
         self._offline_timers: dict[uuid.UUID, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -123,7 +129,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         started = time.perf_counter()
         origin = environ.get("HTTP_ORIGIN")
-        if origin and origin.rstrip("/").lower() not in self.allowed_origins:
+        if origin and origin.rstrip("/").lower() not in self.config.allowed_origins:
             log.info("refused socket from origin %s", urlsplit(origin).netloc or "?")
             raise socketio.exceptions.ConnectionRefusedError("unauthorized")
         token = _token(auth, environ)
@@ -178,13 +184,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             },
         )
         if first:
-            await self.services.bus.publish(
-                Event(
-                    name="user_online",
-                    payload={"userId": str(state.user_id), "at": _iso_utc(datetime.now(UTC))},
-                    contacts_of=state.user_id,
-                )
-            )
+            await self.services.bus.publish([UserOnline(state.user_id, datetime.now(UTC))])
 
     async def on_disconnect(self, sid: str, *args: Any) -> None:
         state = self.hub.remove(sid)
@@ -201,7 +201,8 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 await self._end_typing(cid, state.user_id)
             loop = asyncio.get_running_loop()
             self._offline_timers[state.user_id] = loop.call_later(
-                PRESENCE_GRACE_S, lambda: self._spawn(self._maybe_offline(state.user_id))
+                self.config.presence_grace_s,
+                lambda: self._spawn(self._maybe_offline(state.user_id)),
             )
 
     async def _maybe_offline(self, user_id: uuid.UUID) -> None:
@@ -215,13 +216,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 return
         seen = utcnow()
         await self.services.users.mark_seen(user_id, seen)
-        await self.services.bus.publish(
-            Event(
-                name="user_offline",
-                payload={"userId": str(user_id), "lastSeen": _iso_utc(seen)},
-                contacts_of=user_id,
-            )
-        )
+        await self.services.bus.publish([UserOffline(user_id, seen)])
 
     # Dispatch --------------------------------------------------------------------------
 
@@ -252,7 +247,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if entry is None:
             return _error("unknown_event", f"Unknown event {event[:64]!r}")
         wait = await self._event_limiter.take_token(
-            state.sid, self._event_rate_per_s, self._event_burst
+            state.sid, self.config.event_rate_per_s, self.config.event_burst
         )
         if wait > 0:
             limited = RateLimited(wait, "Too many events")
@@ -355,14 +350,10 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         cid, uid = req.conversation_id, state.user_id
         for s in self.hub.user_sockets(uid):
             s.typing_in.add(cid)
-        if await self.services.typing.start(cid, uid, TYPING_TTL_S):
-            await self._broadcast_typing(
-                "typing",
-                cid,
-                uid,
-                {"conversationId": str(cid), "userId": str(uid), "username": state.username},
-            )
-        self._arm_typing_timer(cid, uid, TYPING_TTL_S)
+        ttl = self.config.typing_ttl_s
+        if await self.services.typing.start(cid, uid, ttl):
+            await self.services.bus.publish([Typing(cid, uid, state.username)])
+        self._arm_typing_timer(cid, uid, ttl)
         return {"ok": True}
 
     async def _stop_typing(self, state: SocketState, req: ConversationRef) -> dict[str, Any]:
@@ -377,9 +368,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         for s in self.hub.user_sockets(uid):
             s.typing_in.discard(cid)
         if await self.services.typing.stop(cid, uid):
-            await self._broadcast_typing(
-                "stop_typing", cid, uid, {"conversationId": str(cid), "userId": str(uid)}
-            )
+            await self.services.bus.publish([StopTyping(cid, uid)])
 
     def _arm_typing_timer(self, cid: uuid.UUID, uid: uuid.UUID, delay: float) -> None:
         old = self._typing_timers.pop((cid, uid), None)
@@ -402,17 +391,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         for s in self.hub.user_sockets(uid):
             s.typing_in.discard(cid)
         await self.services.typing.stop(cid, uid)
-        await self._broadcast_typing(
-            "stop_typing", cid, uid, {"conversationId": str(cid), "userId": str(uid)}
-        )
-
-    async def _broadcast_typing(
-        self, name: str, cid: uuid.UUID, uid: uuid.UUID, payload: dict[str, Any]
-    ) -> None:
-        # The other participants: the typist's own sockets are left out on every node.
-        await self.services.bus.publish(
-            Event(name=name, payload=payload, conversation_id=cid, exclude_user=uid)
-        )
+        await self.services.bus.publish([StopTyping(cid, uid)])
 
     async def _mark_read(self, state: SocketState, req: MessageRef) -> dict[str, Any]:
         outcome = await self.services.messages.mark_read(
@@ -460,10 +439,10 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         task.add_done_callback(self._tasks.discard)
 
     async def refresh_presence_forever(self) -> None:
-        """Every socket's presence entry is refreshed once per `PRESENCE_REFRESH_S`, a
+        """Every socket's presence entry is refreshed once per `presence_refresh_s`, a
         slice of the sockets at a time (a socket that connects meanwhile was stamped by
         its handshake and waits for the next round, well within the entries' TTL)."""
-        step = PRESENCE_REFRESH_S / PRESENCE_REFRESH_SLICES
+        step = self.config.presence_refresh_s / PRESENCE_REFRESH_SLICES
         while True:
             sockets = [(s.user_id, s.sid) for s in self.hub.sockets.values()]
             per_slice = -(-len(sockets) // PRESENCE_REFRESH_SLICES)
@@ -481,13 +460,6 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                     await self.services.presence.refresh(chunk)
                 except (RedisError, OSError):
                     self.metrics.redis_failures.labels("presence").inc()
-
-    async def resync_memberships(self) -> None:
-        """After Redis returns: membership events may have been missed; re-read them."""
-        for user_id in {s.user_id for s in self.hub.sockets.values()}:
-            ids = set(await self.services.conversations.conversation_ids_of(user_id))
-            for state in self.hub.user_sockets(user_id):
-                self.hub.reset_memberships(state, ids)
 
     async def close(self) -> None:
         for timer in [*self._typing_timers.values(), *self._offline_timers.values()]:

@@ -1,0 +1,75 @@
+"""What the edges may call: the actions, queries and realtime parts of one node.
+
+Built by the composition root (`hubbub.compose.build_services`) in the app's lifespan;
+the HTTP routes and the socket handlers receive it and call one action or query each.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from hubbub.actions.auth import AuthService
+from hubbub.actions.conversations import ConversationService
+from hubbub.actions.files import FileService
+from hubbub.actions.messages import MessageService
+from hubbub.actions.spaces import SpaceService
+from hubbub.actions.users import UserService
+from hubbub.config import Settings
+from hubbub.metrics import Metrics
+from hubbub.realtime.bus import EventBus
+from hubbub.realtime.limits import RateLimiter
+from hubbub.realtime.presence import Presence
+from hubbub.realtime.typing import TypingState
+from hubbub.security.passwords import Passwords
+from hubbub.security.tokens import TokenSigner
+from hubbub.security.urls import FileUrlSigner
+from hubbub.store.database import Database
+
+log = logging.getLogger("hubbub")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    redis: Redis | None
+    bus: EventBus
+    presence: Presence
+    typing: TypingState
+    metrics: Metrics
+    node_id: str
+    limiter: RateLimiter
+    passwords: Passwords
+    signer: TokenSigner
+    file_urls: FileUrlSigner
+    auth: AuthService
+    users: UserService
+    conversations: ConversationService
+    spaces: SpaceService
+    messages: MessageService
+    files: FileService
+
+    async def readiness_problems(self) -> list[str]:
+        problems: list[str] = []
+        try:
+            await self.db.ping()
+        except Exception:  # any failure means "not ready"; the reason is logged, not shown
+            log.warning("readiness: database check failed", exc_info=True)
+            problems.append("database")
+        if self.redis is not None:
+            try:
+                await self.redis.ping()
+            except Exception:
+                log.warning("readiness: redis check failed", exc_info=True)
+                problems.append("redis")
+        return problems
+
+    async def close(self) -> None:
+        await self.messages.close()
+        await self.bus.stop()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.db.dispose()
