@@ -2,8 +2,8 @@
 
 `start_server` runs `python -m hubbub serve` in a subprocess on a free port (with the
 gateway's typing and presence timers optionally shortened through their settings).
-`Client` is python-socketio's `AsyncClient` on the namespace /messaging that records every server -> client event it receives, and waits
-for them with deadlines.
+`Client` is python-socketio's `AsyncClient` on the namespace /messaging that records
+every server -> client event it receives, and waits for them with deadlines.
 """
 
 from __future__ import annotations
