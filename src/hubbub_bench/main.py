@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hubbub.bench.fleet import Fleet
-from hubbub.bench.procstat import median
-from hubbub.bench.scenarios import SCENARIOS, Context, NotSupported, RunResult, Section
-from hubbub.bench.servers import Server, ServerError, start, target_server
-from hubbub.bench.worker import raise_fd_limit
+from hubbub_bench.fleet import Fleet
+from hubbub_bench.procstat import median
+from hubbub_bench.scenarios import SCENARIOS, Context, NotSupported, RunResult, Section
+from hubbub_bench.servers import Server, ServerError, start, target_server
+from hubbub_bench.worker import raise_fd_limit
 
 # Scale presets: `full` is what QUALITY.md's budgets are set for; `tiny` runs in seconds.
 SCALES: dict[str, dict[str, Any]] = {
@@ -273,7 +273,7 @@ async def run_bench(args: argparse.Namespace) -> int:
         write_json(args.json, args, params, sections, outcomes, workers)
         print(f"raw results: {args.json}")
     if args.plot and args.scenario == "fanout":
-        from hubbub.bench.plot import plot_fanout
+        from hubbub_bench.plot import plot_fanout
 
         plot_fanout(args.plot, sections, outcomes)
         print(f"plot: {args.plot}")
@@ -429,7 +429,7 @@ def write_json(
 
 
 def report_profile(out: Path) -> None:
-    from hubbub.bench.profile import summarize_collapsed
+    from hubbub_bench.profile import summarize_collapsed
 
     try:
         text = out.read_text()

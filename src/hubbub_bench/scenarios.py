@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from hubbub.bench import seeding
-from hubbub.bench.fleet import Fleet, Meter
-from hubbub.bench.http import HttpPool
-from hubbub.bench.procstat import memory_kib, summarize
-from hubbub.bench.servers import Server
-from hubbub.bench.setup import (
+from hubbub_bench import seeding
+from hubbub_bench.fleet import Fleet, Meter
+from hubbub_bench.http import HttpPool
+from hubbub_bench.procstat import memory_kib, summarize
+from hubbub_bench.servers import Server
+from hubbub_bench.setup import (
     User,
     create_group,
     create_groups,
@@ -478,7 +478,7 @@ class Throughput(Scenario):
             async def one(i: int) -> None:
                 send_to[i] = await create_group(pool, senders[i], [sink], f"throughput {i}")
 
-            from hubbub.bench.setup import bounded
+            from hubbub_bench.setup import bounded
 
             await bounded(len(senders), 8, one)
         finally:
@@ -690,7 +690,7 @@ class Storm(Scenario):
                 for user in state.users:
                     for c in user.conversations:
                         by_conv.setdefault(c, user)
-                from hubbub.bench.setup import bounded
+                from hubbub_bench.setup import bounded
 
                 items = list(by_conv.items())
                 await bounded(
@@ -913,7 +913,7 @@ class Conversations(Scenario):
         pool = http_pool(server)
         try:
             users = await register_users(pool, ctx.p("list_users"))
-            from hubbub.bench.setup import bounded
+            from hubbub_bench.setup import bounded
 
             async def make(i: int) -> str:
                 owner = users[i % len(users)]

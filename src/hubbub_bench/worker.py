@@ -29,9 +29,9 @@ from typing import Any
 
 import orjson
 
-from hubbub.bench.http import HttpPool
-from hubbub.bench.procstat import cpu_seconds
-from hubbub.bench.wire import SioClient, connect
+from hubbub_bench.http import HttpPool
+from hubbub_bench.procstat import cpu_seconds
+from hubbub_bench.wire import SioClient, connect
 
 NS_PER_MS = 1_000_000
 
