@@ -20,8 +20,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from hubbub.db.dialect import POSTGRES_FTS_DDL, POSTGRES_FTS_DROP
-
 BASE_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 CONTENT_TAIL = " lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod"
@@ -76,6 +74,11 @@ async def _seed_postgres(
     url: str, user_ids: list[str], conv_ids: list[str], per_conv: int, *, seed_schema: bool
 ) -> None:
     import asyncpg
+
+    # hubbub's own full-text index statements (dropped for the bulk insert, built again
+    # after it), imported only here: the bench is a client of the server and loads none
+    # of its modules otherwise.
+    from hubbub.db.dialect import POSTGRES_FTS_DDL, POSTGRES_FTS_DROP
 
     conn = await asyncpg.connect(url.replace("postgresql://", "postgres://", 1))
     try:
