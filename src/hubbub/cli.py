@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--password", default=None, help="read from the terminal (or stdin) when omitted"
     )
-    from hubbub_bench.main import add_arguments as add_bench_arguments
+    from hubbub_bench.options import add_arguments as add_bench_arguments
 
     add_bench_arguments(
         sub.add_parser(

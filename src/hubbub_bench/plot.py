@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 from hubbub_bench.procstat import median
 
 if TYPE_CHECKING:
-    from hubbub_bench.main import Outcome
-    from hubbub_bench.scenarios import Section
+    from hubbub_bench.results import Outcome, Section
 
 KEYS = ("p50_ms", "p95_ms", "p99_ms")
 Series = dict[str, list[tuple[float, dict[str, float]]]]  # label -> [(rate, medians)]
