@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from hubbub.bench.procstat import percentile, summarize
-from hubbub.bench.profile import summarize_collapsed
-from hubbub.bench.seeding import message_uuid
-from hubbub.bench.setup import group_layout
-from hubbub.bench.wire import OP_TEXT, ws_frame
+from hubbub_bench.procstat import percentile, summarize
+from hubbub_bench.profile import summarize_collapsed
+from hubbub_bench.seeding import message_uuid
+from hubbub_bench.setup import group_layout
+from hubbub_bench.wire import OP_TEXT, ws_frame
 from tests.conftest import BACKEND
 
 GATEWAY_SCENARIOS = ["fanout", "throughput", "connections", "storm"]

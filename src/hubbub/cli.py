@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--password", default=None, help="read from the terminal (or stdin) when omitted"
     )
-    from hubbub.bench.main import add_arguments as add_bench_arguments
+    from hubbub_bench.options import add_arguments as add_bench_arguments
 
     add_bench_arguments(
         sub.add_parser(
@@ -78,7 +78,7 @@ def load_settings(args: argparse.Namespace) -> Settings:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "bench":
-        from hubbub.bench.main import main as bench_main
+        from hubbub_bench.main import main as bench_main
 
         return bench_main(args)
     logging.basicConfig(

@@ -1,10 +1,5 @@
-"""A generator worker process: holds a slice of the clients and runs phases on command.
-
-The orchestrator talks to each worker over a `multiprocessing` pipe: it hands over
-clients (token, user id, node, conversations), then asks for phases (connect, send,
-storm, HTTP load) that all workers start at one CLOCK_MONOTONIC instant (the clock is
-system-wide, so timestamps taken in one process are comparable in another). Each
-phase answers with raw samples (milliseconds, in `array('d')`) and counters.
+"""The socket phases a worker runs over its slice of the clients: connect, fanout,
+throughput, storm and close, each answering with raw samples and counters.
 
 Latency of a delivery is the receive time minus the send time the sender wrote into
 the message content (`bench <send ns> …`) just before the frame went to the socket.
@@ -19,21 +14,16 @@ import asyncio
 import contextlib
 import os
 import random
-import resource
 import time
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from typing import Any
 
 import orjson
 
-from hubbub.bench.http import HttpPool
-from hubbub.bench.procstat import cpu_seconds
-from hubbub.bench.wire import SioClient, connect
-
-NS_PER_MS = 1_000_000
+from hubbub_bench.clock import NS_PER_MS, sleep_until
+from hubbub_bench.wire import SioClient, connect
 
 
 @dataclass
@@ -57,12 +47,6 @@ class Recorder:
     delivered_late: int = 0
     events: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
-
-
-def raise_fd_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 class Worker:
@@ -338,110 +322,3 @@ class Worker:
                 "sync_changes": sync_changes,
             }
         )
-
-    async def http_load(
-        self,
-        requests: list[tuple[str, str]],
-        rate: float,
-        start_at: int,
-        warmup: float,
-        duration: float,
-        connections: int,
-        host: str,
-        port: int,
-    ) -> dict[str, Any]:
-        """Open loop GETs (path, token) at `rate`/s over `connections` keep-alive sockets.
-
-        Latency runs from the scheduled instant, so time spent waiting for a free
-        connection counts (a server that falls behind shows it).
-        """
-        pool = HttpPool(host, port, connections)
-        measure_from = start_at + int(warmup * 1e9)
-        end = measure_from + int(duration * 1e9)
-        lat = array("d")
-        lag = array("d")
-        statuses: Counter[int] = Counter()
-        pending: set[asyncio.Task[None]] = set()
-
-        async def one(path: str, token: str, due: int) -> None:
-            try:
-                response = await pool.request("GET", path, token=token)
-                statuses[response.status] += 1
-            except (OSError, TimeoutError, asyncio.IncompleteReadError):
-                statuses[0] += 1
-                return
-            if due >= measure_from:
-                lat.append((time.monotonic_ns() - due) / NS_PER_MS)
-
-        interval = 1e9 / rate
-        k = 0
-        await sleep_until(start_at)
-        while True:
-            due = start_at + int(k * interval)
-            if due >= end:
-                break
-            now = time.monotonic_ns()
-            if due > now:
-                await asyncio.sleep((due - now) / 1e9)
-                continue
-            path, token = requests[k % len(requests)]
-            task = asyncio.create_task(one(path, token, due))
-            pending.add(task)
-            task.add_done_callback(pending.discard)
-            if due >= measure_from:
-                lag.append((now - due) / NS_PER_MS)
-            k += 1
-        if pending:
-            await asyncio.wait(pending, timeout=60)
-        pool.close()
-        return {"latency_ms": lat, "lag_ms": lag, "statuses": dict(statuses), "sent_total": k}
-
-
-async def sleep_until(instant_ns: int) -> None:
-    delay = (instant_ns - time.monotonic_ns()) / 1e9
-    if delay > 0:
-        await asyncio.sleep(delay)
-
-
-async def _serve(conn: Connection, index: int, namespace: str) -> None:
-    loop = asyncio.get_running_loop()
-    worker = Worker(index, namespace)
-    while True:
-        command: dict[str, Any] = await loop.run_in_executor(None, conn.recv)
-        op = command.pop("op")
-        cpu0 = cpu_seconds(os.getpid()) or 0.0
-        result: dict[str, Any]
-        if op == "exit":
-            await worker.close_all()
-            conn.send({"ok": True})
-            return
-        if op == "clients":
-            worker.specs = [ClientSpec(**spec) for spec in command["clients"]]
-            result = {"clients": len(worker.specs)}
-        elif op == "connect":
-            result = await worker.connect_all(**command)
-        elif op == "close":
-            result = await worker.close_all()
-        elif op == "fanout":
-            result = await worker.fanout(**command)
-        elif op == "throughput":
-            result = await worker.throughput(**command)
-        elif op == "storm":
-            result = await worker.storm(**command)
-        elif op == "http":
-            result = await worker.http_load(**command)
-        else:
-            result = {"error": f"unknown op {op}"}
-        result["cpu_s"] = (cpu_seconds(os.getpid()) or 0.0) - cpu0
-        conn.send(result)
-
-
-def worker_main(conn: Connection, index: int, namespace: str) -> None:
-    """Entry point of a worker process (spawned by the orchestrator)."""
-    raise_fd_limit()
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
-        asyncio.run(_serve(conn, index, namespace))
-    else:
-        uvloop.run(_serve(conn, index, namespace))

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from hubbub.bench.http import HttpConnection
+from hubbub_bench.http import HttpConnection
 
 PG_ADMIN_URL_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL_DEFAULT = "redis://127.0.0.1:6379/0"
@@ -65,8 +65,8 @@ def baselines_dir() -> Path:
     configured = os.environ.get("HUBBUB_BENCH_BASELINES")
     if configured:
         return Path(configured)
-    # src/hubbub/bench/servers.py -> the checkout's bench/baselines
-    return Path(__file__).resolve().parents[3] / "bench" / "baselines"
+    # src/hubbub_bench/servers.py -> the checkout's bench/baselines
+    return Path(__file__).resolve().parents[2] / "bench" / "baselines"
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The fanout latency plot: send->receive percentiles against the offered send rate.
 
 Needs matplotlib (the optional `bench` extra: `pip install -e '.[bench]'`).
-`python -m hubbub.bench.plot RESULT.json[.gz] OUT.png` redraws it from `--json` output.
+`python -m hubbub_bench.plot RESULT.json[.gz] OUT.png` redraws it from `--json` output.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hubbub.bench.procstat import median
+from hubbub_bench.procstat import median
 
 if TYPE_CHECKING:
-    from hubbub.bench.main import Outcome
-    from hubbub.bench.scenarios import Section
+    from hubbub_bench.results import Outcome, Section
 
 KEYS = ("p50_ms", "p95_ms", "p99_ms")
 Series = dict[str, list[tuple[float, dict[str, float]]]]  # label -> [(rate, medians)]

@@ -2,7 +2,7 @@
 
 Millions of messages through the API would take hours; `INSERT … SELECT` over
 `generate_series` (PostgreSQL) or a recursive CTE (SQLite) writes about 100,000 rows a
-second instead. The rows match hubbub's schema (`hubbub.db.models`, as migrated) or the
+second instead. The rows match hubbub's schema (`hubbub.store.models`, as migrated) or the
 seed-node baseline's (`bench/baselines/seed-node/schema.sql`): conversations the bench
 users take part in, each with `per_conversation` messages numbered 1..n.
 
@@ -19,8 +19,6 @@ import sqlite3
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
-from hubbub.store.dialect import POSTGRES_FTS_DDL, POSTGRES_FTS_DROP
 
 BASE_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
@@ -76,6 +74,11 @@ async def _seed_postgres(
     url: str, user_ids: list[str], conv_ids: list[str], per_conv: int, *, seed_schema: bool
 ) -> None:
     import asyncpg
+
+    # hubbub's own full-text index statements (dropped for the bulk insert, built again
+    # after it), imported only here: the bench is a client of the server and loads none
+    # of its modules otherwise.
+    from hubbub.store.dialect import POSTGRES_FTS_DDL, POSTGRES_FTS_DROP
 
     conn = await asyncpg.connect(url.replace("postgresql://", "postgres://", 1))
     try:

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hubbub.bench.procstat import CpuSnapshot, database_pids, machine_busy_seconds
-from hubbub.bench.servers import Server, ServerError
-from hubbub.bench.worker import worker_main
+from hubbub_bench.procstat import CpuSnapshot, database_pids, machine_busy_seconds
+from hubbub_bench.servers import Server, ServerError
+from hubbub_bench.worker import worker_main
 
 
 class Fleet:

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from hubbub.bench.http import HttpPool
+from hubbub_bench.http import HttpPool
 
 PASSWORD = "bench-password-1"  # noqa: S105 - throwaway accounts on a throwaway database
 T = TypeVar("T")
