@@ -7,32 +7,23 @@ PostgreSQL + Redis run.
 from __future__ import annotations
 
 import asyncio
-import secrets
-from collections.abc import AsyncIterator
 
 import pytest
-from redis.asyncio import Redis
 
 from hubbub.state.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from tests.conftest import BACKEND, REDIS_URL, Backend
-
-IMPLEMENTATIONS = ["memory", "redis"] if BACKEND == "postgresql" else ["memory"]
+from tests.seams import Seam
 
 
-@pytest.fixture(params=IMPLEMENTATIONS)
-async def limiter(request: pytest.FixtureRequest, backend: Backend) -> AsyncIterator[RateLimiter]:
-    if request.param == "memory":
-        yield MemoryRateLimiter()
-        return
-    redis = Redis.from_url(REDIS_URL)
-    prefix = f"hubbub-test-contract-{secrets.token_hex(4)}:"
-    try:
-        yield RedisRateLimiter(redis, prefix)
-    finally:
-        keys = [k async for k in redis.scan_iter(match=prefix + "*")]
-        if keys:
-            await redis.delete(*keys)
-        await redis.aclose()
+def limiter_node(seam: Seam) -> RateLimiter:
+    """A node's rate limiter: for Redis, over the test's shared prefix."""
+    if seam.kind == "memory":
+        return MemoryRateLimiter()
+    return RedisRateLimiter(seam.client, seam.prefix)
+
+
+@pytest.fixture
+def limiter(seam: Seam) -> RateLimiter:
+    return limiter_node(seam)
 
 
 async def test_failures_count_within_a_window(limiter: RateLimiter) -> None:
