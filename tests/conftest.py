@@ -40,6 +40,9 @@ JWT_SECRET = "test-secret-" + "x" * 60
 
 assert BACKEND in ("sqlite", "postgresql"), f"unknown HUBBUB_TEST_BACKEND {BACKEND!r}"
 
+# The `seam` fixture of the state seams' contract suites.
+pytest_plugins = ["tests.seams"]
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:

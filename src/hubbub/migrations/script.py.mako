@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import hubbub.db.dialect
+import hubbub.store.dialect
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

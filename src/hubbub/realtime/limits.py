@@ -116,6 +116,9 @@ class RedisRateLimiter:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix + "rl:"
+        # Failure windows and token buckets in namespaces of their own ("w:", "b:"), so
+        # that no key of one shape is stored where the other shape keeps another key.
+        self._windows = self._prefix + "w:"
         self._local = MemoryRateLimiter()
         # Every token asked for while an EVAL is in flight goes in the next one: one
         # command for many sends (redis-py's cost is per command). EVAL needs no load
@@ -126,8 +129,8 @@ class RedisRateLimiter:
 
     async def failures(self, key: str) -> tuple[int, float]:
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.get(self._prefix + key)
-            pipe.pttl(self._prefix + key)
+            pipe.get(self._windows + key)
+            pipe.pttl(self._windows + key)
             raw, ttl_ms = await pipe.execute()
         if raw is None or ttl_ms is None or ttl_ms < 0:
             return 0, 0.0
@@ -135,13 +138,13 @@ class RedisRateLimiter:
 
     async def add_failure(self, key: str, window_s: float) -> int:
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(self._prefix + key)
-            pipe.pexpire(self._prefix + key, int(window_s * 1000), nx=True)
+            pipe.incr(self._windows + key)
+            pipe.pexpire(self._windows + key, int(window_s * 1000), nx=True)
             count, _ = await pipe.execute()
         return int(count)
 
     async def clear(self, key: str) -> None:
-        await self._redis.delete(self._prefix + key, self._prefix + "b:" + key)
+        await self._redis.delete(self._windows + key, self._prefix + "b:" + key)
 
     async def take_token(self, key: str, rate_per_s: float, burst: int) -> float:
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()

@@ -10,6 +10,7 @@ a node that dies without a goodbye lapse after `ttl_s` instead of keeping users 
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Iterable
@@ -57,6 +58,9 @@ class RedisPresence:
         self._prefix = prefix + "presence:"
         self._node = node_id
         self.ttl_s = ttl_s
+        # The key outlives its newest entry (whole seconds would round a short TTL to 0:
+        # the key deleted as it was written).
+        self._key_ttl_ms = math.ceil(ttl_s * 2000)
 
     def _key(self, user_id: uuid.UUID) -> str:
         return f"{self._prefix}{user_id}"
@@ -82,7 +86,7 @@ class RedisPresence:
             pipe.zremrangebyscore(key, "-inf", now)
             pipe.zadd(key, {self._member(socket_id): now + self.ttl_s})
             pipe.zcard(key)
-            pipe.expire(key, int(self.ttl_s * 2))
+            pipe.pexpire(key, self._key_ttl_ms)
             *_, count, _ = await pipe.execute()
         return int(count)
 
@@ -101,5 +105,5 @@ class RedisPresence:
         async with self._redis.pipeline(transaction=False) as pipe:
             for user_id, socket_id in sockets:
                 pipe.zadd(self._key(user_id), {self._member(socket_id): until})
-                pipe.expire(self._key(user_id), int(self.ttl_s * 2))
+                pipe.pexpire(self._key(user_id), self._key_ttl_ms)
             await pipe.execute()

@@ -54,11 +54,12 @@ class RedisTypingState:
         return f"{self._prefix}{conversation_id}:{user_id}"
 
     async def start(self, conversation_id: uuid.UUID, user_id: uuid.UUID, ttl_s: float) -> bool:
-        key = self._key(conversation_id, user_id)
-        created = await self._redis.set(key, b"1", px=int(ttl_s * 1000), nx=True)
-        if not created:
-            await self._redis.pexpire(key, int(ttl_s * 1000))
-        return bool(created)
+        # One command, so the state cannot lapse between "is it there?" and "push its
+        # expiry": set it with the new expiry either way; it is new if nothing was there.
+        was = await self._redis.set(
+            self._key(conversation_id, user_id), b"1", px=int(ttl_s * 1000), get=True
+        )
+        return was is None
 
     async def stop(self, conversation_id: uuid.UUID, user_id: uuid.UUID) -> bool:
         return bool(await self._redis.delete(self._key(conversation_id, user_id)))
