@@ -238,12 +238,12 @@ async def test_the_batch_lookups_use_indexes(
     # engine).
     assert len(captured) >= 2
     scanned = ("SCAN messages", "SCAN conversation_participants")
-    if not db.is_sqlite:
+    if db.capabilities.name != "sqlite":
         scanned = ("Seq Scan on messages", "Seq Scan on conversation_participants")
     scans: list[str] = []
     async with db.read_engine.connect() as conn:
         for statement, parameters in captured:
-            if db.is_sqlite:
+            if db.capabilities.name == "sqlite":
                 rows = await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
                 plan = " | ".join(str(r[-1]) for r in rows.all())
                 if any(s in plan for s in scanned):

@@ -95,10 +95,6 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'hubbub.db').resolve()}"
 
     @property
-    def is_sqlite(self) -> bool:
-        return self.effective_database_url.startswith("sqlite")
-
-    @property
     def origins(self) -> list[str]:
         listed = [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
         own = [f"http://{self.host}:{self.port}"]

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from hubbub.config import SettingError, Settings
 from hubbub.store.database import open_database
+from hubbub.store.engines import capabilities_of
 from hubbub.store.migrate import current_revision, head_revision, upgrade_to_head
 
 CONNECT_TIMEOUT_S = 10.0
@@ -44,7 +45,7 @@ async def check_redis(settings: Settings) -> None:
 
 async def migrate(settings: Settings) -> None:
     settings.check()
-    if settings.is_sqlite:
+    if capabilities_of(settings.effective_database_url).embedded:
         settings.ensure_data_dir()
     await check_database(settings)
     await upgrade_to_head(settings.effective_database_url)
@@ -56,7 +57,7 @@ async def prepare_to_serve(settings: Settings) -> None:
     settings.signing_key()
     await check_database(settings)
     await check_redis(settings)
-    if settings.is_sqlite:
+    if capabilities_of(settings.effective_database_url).embedded:
         await upgrade_to_head(settings.effective_database_url)
     else:
         current = await current_revision(settings.effective_database_url)

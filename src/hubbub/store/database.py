@@ -31,9 +31,9 @@ from hubbub.store.dialect import (
     async_url,
     configure_sqlite,
     index_pending_messages,
-    is_sqlite_url,
     messages_pending_index,
 )
+from hubbub.store.engines import Capabilities, capabilities_of
 from hubbub.store.prepared import RawWriters
 from hubbub.store.sqlite_driver import Checkpointer, inline_connector
 from hubbub.store.unit import publish_committed, take_emitted
@@ -71,8 +71,8 @@ class Database:
     _indexer: asyncio.Task[None] | None = field(default=None, init=False)
 
     @property
-    def is_sqlite(self) -> bool:
-        return is_sqlite_url(self.url)
+    def capabilities(self) -> Capabilities:
+        return capabilities_of(self.url)
 
     @property
     def dialect(self) -> str:
@@ -105,13 +105,13 @@ class Database:
         serving loop."""
         if self.checkpointer is not None:
             self.checkpointer.start()
-        if self.is_sqlite and self._indexer is None:
+        if self.capabilities.search_index_deferred and self._indexer is None:
             self._indexer = asyncio.create_task(self._index_forever(), name="hubbub-indexer")
 
     async def catch_up_search_index(self) -> None:
         """Make every message committed so far findable by search (SQLite: index the
         noted ones now; PostgreSQL's index is always current)."""
-        if not self.is_sqlite:
+        if not self.capabilities.search_index_deferred:
             return
         async with self.read() as session:
             if not await messages_pending_index(session):
@@ -155,16 +155,17 @@ def open_database(
     *,
     pool_size: int = 10,
     sqlite_synchronous: str = "NORMAL",
-    batch_writers: int = 2,
     events: EventSink | None = None,
 ) -> Database:
-    """Build engines for `url` (no connection is made until first use); `batch_writers`:
-    group commits in flight at once on PostgreSQL, each on a connection held for it
-    (`hubbub.store.prepared.RawWriters`). SQLite has one writer, so one."""
+    """Build engines for `url` (no connection is made until first use), as its
+    `Capabilities` say: one writer behind one lock, or a pool and `batch_writers`
+    group commits in flight (`hubbub.store.prepared.RawWriters`)."""
     driver_url = async_url(url)
+    capabilities = capabilities_of(url)
+    batch_writers = capabilities.batch_writers
     checkpointer: Checkpointer | None = None
     writer_lock: asyncio.Lock | None = None
-    if is_sqlite_url(url):
+    if capabilities.single_writer:
         path = make_url(driver_url).database or ""
         connect = inline_connector(path)
         write_engine = create_async_engine(
@@ -191,7 +192,6 @@ def open_database(
         configure_sqlite(batch_engine, write=True, synchronous=sqlite_synchronous)
         checkpointer = Checkpointer(path)
         writer_lock = asyncio.Lock()
-        batch_writers = 1
     else:
         write_engine = create_async_engine(
             driver_url,

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import orjson
 from sqlalchemy import (
@@ -52,10 +51,6 @@ def async_url(url: str) -> str:
     if base == "sqlite":
         return "sqlite+aiosqlite:" + rest
     raise ValueError(f"unsupported database scheme {scheme!r}")
-
-
-def is_sqlite_url(url: str) -> bool:
-    return urlsplit(url).scheme.startswith("sqlite")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
