@@ -26,8 +26,7 @@ from hubbub.edge.http.responses import GuardMiddleware, install_error_handlers
 from hubbub.edge.http.routes import auth, conversations, files, messages, ops, spaces, users
 from hubbub.edge.http.webui import install_web
 from hubbub.edge.services import Services
-from hubbub.edge.socket.engine import JsonPacket
-from hubbub.edge.socket.namespace import GatewayServer
+from hubbub.edge.socket.engine import GatewayServer, JsonPacket
 
 
 @dataclass

@@ -19,6 +19,7 @@ frame is queued.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import struct
 from typing import Any
@@ -178,3 +179,26 @@ class JsonPacket(socketio.packet.Packet):  # type: ignore[misc]
 
     uses_binary_events = False
     json = FastJson
+
+
+# Whether the event being handled carries an ack id (set by `GatewayServer`).
+_has_ack: contextvars.ContextVar[bool] = contextvars.ContextVar("hubbub_has_ack", default=False)
+
+
+def event_wants_ack() -> bool:
+    """In a namespace's event handler: whether the client asked for an ack."""
+    return _has_ack.get()
+
+
+class GatewayServer(socketio.AsyncServer):  # type: ignore[misc]
+    """python-socketio's server, telling handlers whether the client wants an ack, on an
+    Engine.IO server whose sockets the hub can write to directly."""
+
+    def _engineio_server_class(self) -> type[DirectEngineIO]:
+        return DirectEngineIO
+
+    async def _handle_event_internal(
+        self, server: Any, sid: str, eio_sid: str, data: Any, namespace: str, id: Any
+    ) -> None:
+        _has_ack.set(id is not None)
+        await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)

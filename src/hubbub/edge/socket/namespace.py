@@ -1,10 +1,12 @@
-"""The Socket.IO edge: namespace /messaging (PROTOCOL.md).
+"""The Socket.IO edge: namespace /messaging.
 
 Thin like the HTTP routes: each handler validates its payload with a typed model, makes
 one service call, and answers with an ack (`{ok: true, …}` / `{ok: false, error}`) or,
 when the client asked for none, an `exception` event. Events a change causes reach
 sockets through the bus and the hub (`hubbub.realtime.hub`), never from here directly,
-except the answers to the sender itself (`message_sent`, `message_error`).
+except the answers to the sender itself (`message_sent`, `message_error`). Presence
+(`presence.py`) and typing (`typing_timers.py`) keep their own timers; everything that
+reaches into python-socketio and python-engineio is in `engine.py` and `transport.py`.
 
 python-socketio runs each incoming event in its own task, so two sends of one client
 may be handled in any order: message order comes from `seq`, never from arrival.
@@ -12,8 +14,6 @@ may be handled in any order: message order comes from `seq`, never from arrival.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import logging
 import time
 import uuid
@@ -36,10 +36,11 @@ from hubbub.domain.errors import (
     Unavailable,
     ValidationFailed,
 )
-from hubbub.domain.ids import utcnow
 from hubbub.edge.services import Services
-from hubbub.edge.socket.engine import DirectEngineIO
-from hubbub.events.catalog import StopTyping, Typing, UserOffline, UserOnline
+from hubbub.edge.socket.engine import event_wants_ack
+from hubbub.edge.socket.presence import PresenceLifecycle, PresenceTimings
+from hubbub.edge.socket.tasks import BackgroundTasks
+from hubbub.edge.socket.typing_timers import TypingTimers
 from hubbub.realtime.hub import NAMESPACE, Hub, SocketState
 from hubbub.realtime.limits import RateLimiter
 from hubbub.wire.models import _iso_utc
@@ -52,13 +53,6 @@ from hubbub.wire.socket import (
 )
 
 log = logging.getLogger("hubbub.edge.socket")
-
-# Whether the event being handled carries an ack id (set by `GatewayServer`).
-_has_ack: contextvars.ContextVar[bool] = contextvars.ContextVar("hubbub_has_ack", default=False)
-
-# The presence refresh is spread over its period in this many slices: one pipeline of
-# 10,000 commands (5,000 sockets) held the loop for a third of a second every 20 s.
-PRESENCE_REFRESH_SLICES = 20
 
 
 @dataclass(frozen=True)
@@ -74,20 +68,6 @@ class GatewayConfig:
 
 
 Handler = Callable[[SocketState, Any], Awaitable[dict[str, Any]]]
-
-
-class GatewayServer(socketio.AsyncServer):  # type: ignore[misc]
-    """python-socketio's server, telling handlers whether the client wants an ack, on an
-    Engine.IO server whose sockets the hub can write to directly."""
-
-    def _engineio_server_class(self) -> type[DirectEngineIO]:
-        return DirectEngineIO
-
-    async def _handle_event_internal(
-        self, server: Any, sid: str, eio_sid: str, data: Any, namespace: str, id: Any
-    ) -> None:
-        _has_ack.set(id is not None)
-        await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
 
 
 def _error(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -109,9 +89,22 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.metrics = services.metrics
         self.config = config
         self._event_limiter = event_limiter
-        self._typing_timers: dict[tuple[uuid.UUID, uuid.UUID], asyncio.TimerHandle] = {}
-        self._offline_timers: dict[uuid.UUID, asyncio.TimerHandle] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = BackgroundTasks()
+        self.typing = TypingTimers(
+            hub, services.typing, services.bus, self._tasks, ttl_s=config.typing_ttl_s
+        )
+        self.presence = PresenceLifecycle(
+            hub,
+            presence=services.presence,
+            bus=services.bus,
+            metrics=services.metrics,
+            tasks=self._tasks,
+            typing=self.typing,
+            mark_seen=services.users.mark_seen,
+            timings=PresenceTimings(
+                grace_s=config.presence_grace_s, refresh_s=config.presence_refresh_s
+            ),
+        )
         self._handlers: dict[str, tuple[type[BaseModel], Handler]] = {
             "send_message": (SendMessageEvent, self._send_message),
             "join_conversation": (ConversationRef, self._join),
@@ -156,21 +149,12 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             state, await self.services.conversations.conversation_ids_of(principal.user_id)
         )
         self.metrics.sockets.set(len(self.hub.sockets))
-        timer = self._offline_timers.pop(principal.user_id, None)
-        if timer is not None:
-            timer.cancel()
-        try:
-            count = await self.services.presence.connected(principal.user_id, sid)
-        except (RedisError, OSError):
-            # Presence is shared state in Redis; without it the socket still connects
-            # (QUALITY.md, 5) and this node's own sockets say whether it is the first.
-            self.metrics.redis_failures.labels("presence").inc()
-            count = len(self.hub.user_sockets(principal.user_id))
+        first = await self.presence.connected(state)
         took = time.perf_counter() - started
         self.metrics.handshake_seconds.observe(took)
         # The CONNECT packet goes out when this handler returns; what follows is queued
         # behind it on the same socket.
-        self._spawn(self._after_connect(state, took, first=count == 1 and timer is None))
+        self._tasks.spawn(self._after_connect(state, took, first=first))
 
     async def _after_connect(self, state: SocketState, took: float, *, first: bool) -> None:
         await self.hub.emit_to(
@@ -184,39 +168,14 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             },
         )
         if first:
-            await self.services.bus.publish([UserOnline(state.user_id, datetime.now(UTC))])
+            await self.presence.announce_online(state)
 
     async def on_disconnect(self, sid: str, *args: Any) -> None:
         state = self.hub.remove(sid)
         if state is None:
             return
         self.metrics.sockets.set(len(self.hub.sockets))
-        try:
-            left = await self.services.presence.disconnected(state.user_id, sid)
-        except (RedisError, OSError):
-            self.metrics.redis_failures.labels("presence").inc()
-            return
-        if left == 0 and not self.hub.user_sockets(state.user_id):
-            for cid in list(state.typing_in):
-                await self._end_typing(cid, state.user_id)
-            loop = asyncio.get_running_loop()
-            self._offline_timers[state.user_id] = loop.call_later(
-                self.config.presence_grace_s,
-                lambda: self._spawn(self._maybe_offline(state.user_id)),
-            )
-
-    async def _maybe_offline(self, user_id: uuid.UUID) -> None:
-        self._offline_timers.pop(user_id, None)
-        try:
-            if user_id in await self.services.presence.online([user_id]):
-                return
-        except (RedisError, OSError):
-            self.metrics.redis_failures.labels("presence").inc()
-            if self.hub.user_sockets(user_id):
-                return
-        seen = utcnow()
-        await self.services.users.mark_seen(user_id, seen)
-        await self.services.bus.publish([UserOffline(user_id, seen)])
+        await self.presence.disconnected(state)
 
     # Dispatch --------------------------------------------------------------------------
 
@@ -226,7 +185,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         sid = args[0]
         payload = args[1] if len(args) > 1 else None
         state = self.hub.sockets.get(sid)
-        wants_ack = _has_ack.get()
+        wants_ack = event_wants_ack()
         if state is None:
             return _error("unauthorized", "Not connected") if wants_ack else None
         self.metrics.events_in.labels(event if event in self._handlers else "unknown").inc()
@@ -303,7 +262,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             {"optimisticId": req.optimistic_id, "message": message, "success": True},
         )
         if req.conversation_id in state.typing_in:
-            await self._end_typing(req.conversation_id, state.user_id)
+            await self.typing.stop(req.conversation_id, state.user_id)
         return {"ok": True, "message": message}
 
     async def _message_error(
@@ -347,51 +306,13 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def _typing(self, state: SocketState, req: ConversationRef) -> dict[str, Any]:
         await self._member(state, req.conversation_id)
-        cid, uid = req.conversation_id, state.user_id
-        for s in self.hub.user_sockets(uid):
-            s.typing_in.add(cid)
-        ttl = self.config.typing_ttl_s
-        if await self.services.typing.start(cid, uid, ttl):
-            await self.services.bus.publish([Typing(cid, uid, state.username)])
-        self._arm_typing_timer(cid, uid, ttl)
+        await self.typing.start(state, req.conversation_id)
         return {"ok": True}
 
     async def _stop_typing(self, state: SocketState, req: ConversationRef) -> dict[str, Any]:
         await self._member(state, req.conversation_id)
-        await self._end_typing(req.conversation_id, state.user_id)
+        await self.typing.stop(req.conversation_id, state.user_id)
         return {"ok": True}
-
-    async def _end_typing(self, cid: uuid.UUID, uid: uuid.UUID) -> None:
-        timer = self._typing_timers.pop((cid, uid), None)
-        if timer is not None:
-            timer.cancel()
-        for s in self.hub.user_sockets(uid):
-            s.typing_in.discard(cid)
-        if await self.services.typing.stop(cid, uid):
-            await self.services.bus.publish([StopTyping(cid, uid)])
-
-    def _arm_typing_timer(self, cid: uuid.UUID, uid: uuid.UUID, delay: float) -> None:
-        old = self._typing_timers.pop((cid, uid), None)
-        if old is not None:
-            old.cancel()
-        loop = asyncio.get_running_loop()
-        self._typing_timers[(cid, uid)] = loop.call_later(
-            delay, lambda: self._spawn(self._typing_expired(cid, uid))
-        )
-
-    async def _typing_expired(self, cid: uuid.UUID, uid: uuid.UUID) -> None:
-        self._typing_timers.pop((cid, uid), None)
-        left = await self.services.typing.remaining(cid, uid)
-        if left > 0:  # refreshed meanwhile (perhaps on another node)
-            self._arm_typing_timer(cid, uid, left)
-            return
-        await self._end_typing_expired(cid, uid)
-
-    async def _end_typing_expired(self, cid: uuid.UUID, uid: uuid.UUID) -> None:
-        for s in self.hub.user_sockets(uid):
-            s.typing_in.discard(cid)
-        await self.services.typing.stop(cid, uid)
-        await self.services.bus.publish([StopTyping(cid, uid)])
 
     async def _mark_read(self, state: SocketState, req: MessageRef) -> dict[str, Any]:
         outcome = await self.services.messages.mark_read(
@@ -433,39 +354,13 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     # Upkeep ----------------------------------------------------------------------------
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def refresh_presence_forever(self) -> None:
-        """Every socket's presence entry is refreshed once per `presence_refresh_s`, a
-        slice of the sockets at a time (a socket that connects meanwhile was stamped by
-        its handshake and waits for the next round, well within the entries' TTL)."""
-        step = self.config.presence_refresh_s / PRESENCE_REFRESH_SLICES
-        while True:
-            sockets = [(s.user_id, s.sid) for s in self.hub.sockets.values()]
-            per_slice = -(-len(sockets) // PRESENCE_REFRESH_SLICES)
-            for i in range(PRESENCE_REFRESH_SLICES):
-                await asyncio.sleep(step)
-                # Only sockets still here: a refreshed entry of a gone one would linger.
-                chunk = [
-                    (user_id, sid)
-                    for user_id, sid in sockets[i * per_slice : (i + 1) * per_slice]
-                    if sid in self.hub.sockets
-                ]
-                if not chunk:
-                    continue
-                try:
-                    await self.services.presence.refresh(chunk)
-                except (RedisError, OSError):
-                    self.metrics.redis_failures.labels("presence").inc()
+        await self.presence.refresh_forever()
 
     async def close(self) -> None:
-        for timer in [*self._typing_timers.values(), *self._offline_timers.values()]:
-            timer.cancel()
-        for task in list(self._tasks):
-            task.cancel()
+        self.typing.close()
+        self.presence.close()
+        self._tasks.cancel_all()
 
 
 def _token(auth: Any, environ: dict[str, Any]) -> str | None:

@@ -1,0 +1,141 @@
+"""Presence of this node's users: online at the first socket, offline after the last.
+
+Called by the namespace's connect and disconnect handlers. The shared count of a user's
+sockets (`hubbub.realtime.presence`: in process, or in Redis across nodes) says when a
+user comes online (`user_online` to their contacts) and when their last socket has
+gone; `user_offline` follows after a grace period, so a reload or a quick reconnect
+does not flicker. Every socket's entry is refreshed in the background, a slice of the
+sockets at a time. Without Redis, sockets still connect: this node's own sockets say
+whether one is the first or the last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from redis.exceptions import RedisError
+
+from hubbub.domain.ids import utcnow
+from hubbub.edge.socket.tasks import BackgroundTasks
+from hubbub.edge.socket.typing_timers import TypingTimers
+from hubbub.events.catalog import UserOffline, UserOnline
+from hubbub.metrics import Metrics
+from hubbub.realtime.bus import EventBus
+from hubbub.realtime.hub import Hub, SocketState
+from hubbub.realtime.presence import Presence
+
+# The refresh is spread over its period in this many slices: one pipeline of 10,000
+# commands (5,000 sockets) held the loop for a third of a second every 20 s.
+PRESENCE_REFRESH_SLICES = 20
+
+
+@dataclass(frozen=True)
+class PresenceTimings:
+    grace_s: float
+    refresh_s: float
+
+
+MarkSeen = Callable[[uuid.UUID, datetime], Awaitable[None]]
+
+
+class PresenceLifecycle:
+    def __init__(
+        self,
+        hub: Hub,
+        *,
+        presence: Presence,
+        bus: EventBus,
+        metrics: Metrics,
+        tasks: BackgroundTasks,
+        typing: TypingTimers,
+        mark_seen: MarkSeen,
+        timings: PresenceTimings,
+    ) -> None:
+        self._hub = hub
+        self._presence = presence
+        self._bus = bus
+        self._metrics = metrics
+        self._tasks = tasks
+        self._typing = typing
+        self._mark_seen = mark_seen
+        self._timings = timings
+        self._offline_timers: dict[uuid.UUID, asyncio.TimerHandle] = {}
+
+    async def connected(self, state: SocketState) -> bool:
+        """Count the socket (already in the hub); whether its user just came online."""
+        timer = self._offline_timers.pop(state.user_id, None)
+        if timer is not None:
+            timer.cancel()
+        try:
+            count = await self._presence.connected(state.user_id, state.sid)
+        except (RedisError, OSError):
+            # Presence is shared state in Redis; without it the socket still connects
+            # and this node's own sockets say whether it is the first.
+            self._metrics.redis_failures.labels("presence").inc()
+            count = len(self._hub.user_sockets(state.user_id))
+        return count == 1 and timer is None
+
+    async def announce_online(self, state: SocketState) -> None:
+        await self._bus.publish([UserOnline(state.user_id, datetime.now(UTC))])
+
+    async def disconnected(self, state: SocketState) -> None:
+        """The socket has left the hub: if it was its user's last, end their typing and
+        announce them offline after the grace period."""
+        try:
+            left = await self._presence.disconnected(state.user_id, state.sid)
+        except (RedisError, OSError):
+            self._metrics.redis_failures.labels("presence").inc()
+            return
+        if left == 0 and not self._hub.user_sockets(state.user_id):
+            for cid in list(state.typing_in):
+                await self._typing.stop(cid, state.user_id)
+            loop = asyncio.get_running_loop()
+            self._offline_timers[state.user_id] = loop.call_later(
+                self._timings.grace_s,
+                lambda: self._tasks.spawn(self._maybe_offline(state.user_id)),
+            )
+
+    async def _maybe_offline(self, user_id: uuid.UUID) -> None:
+        self._offline_timers.pop(user_id, None)
+        try:
+            if user_id in await self._presence.online([user_id]):
+                return
+        except (RedisError, OSError):
+            self._metrics.redis_failures.labels("presence").inc()
+            if self._hub.user_sockets(user_id):
+                return
+        seen = utcnow()
+        await self._mark_seen(user_id, seen)
+        await self._bus.publish([UserOffline(user_id, seen)])
+
+    async def refresh_forever(self) -> None:
+        """Every socket's presence entry is refreshed once per `refresh_s`, a slice of
+        the sockets at a time (a socket that connects meanwhile was stamped by its
+        handshake and waits for the next round, well within the entries' TTL)."""
+        step = self._timings.refresh_s / PRESENCE_REFRESH_SLICES
+        while True:
+            sockets = [(s.user_id, s.sid) for s in self._hub.sockets.values()]
+            per_slice = -(-len(sockets) // PRESENCE_REFRESH_SLICES)
+            for i in range(PRESENCE_REFRESH_SLICES):
+                await asyncio.sleep(step)
+                # Only sockets still here: a refreshed entry of a gone one would linger.
+                chunk = [
+                    (user_id, sid)
+                    for user_id, sid in sockets[i * per_slice : (i + 1) * per_slice]
+                    if sid in self._hub.sockets
+                ]
+                if not chunk:
+                    continue
+                try:
+                    await self._presence.refresh(chunk)
+                except (RedisError, OSError):
+                    self._metrics.redis_failures.labels("presence").inc()
+
+    def close(self) -> None:
+        for timer in self._offline_timers.values():
+            timer.cancel()
+        self._offline_timers.clear()
