@@ -1,0 +1,432 @@
+"""The local hub (`hubbub.realtime.hub.Hub`) over a fake transport.
+
+No server, no sockets: `FakeTransport` records what each socket was written, answers
+SLOW or GONE for the sockets a test chooses, and records disconnects. The hub gets its
+lookups (contacts, conversations) as plain dictionaries and a fresh `Metrics`. Events
+are the catalog's own where one fits, or an `Envelope` built for the case.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+
+from hubbub.events.catalog import (
+    MessagesDelivered,
+    ParticipantRemoved,
+    SessionEnded,
+    StopTyping,
+    Typing,
+    UnreadCount,
+    UserOnline,
+)
+from hubbub.events.envelope import Audience, Effect, Envelope
+from hubbub.metrics import Metrics
+from hubbub.realtime import hub as hub_module
+from hubbub.realtime.hub import NAMESPACE, Hub, Packet, Sent, SocketState
+
+
+class FakeTransport:
+    """Records, per Engine.IO session, the packets written; `answers` makes chosen
+    sockets SLOW or GONE (the others are written at once)."""
+
+    def __init__(self) -> None:
+        self.packets: dict[str, list[Packet]] = {}
+        self.answers: dict[str, Sent] = {}
+        self.disconnected: list[str] = []
+
+    def write(self, eio_sid: str, packet: Packet) -> Sent:
+        answer = self.answers.get(eio_sid, Sent.DIRECT)
+        if answer in (Sent.DIRECT, Sent.QUEUED):
+            self.packets.setdefault(eio_sid, []).append(packet)
+        return answer
+
+    async def disconnect(self, sid: str) -> None:
+        self.disconnected.append(sid)
+
+    def events(self, socket: SocketState) -> list[tuple[str, dict[str, Any]]]:
+        """(name, payload) of every packet the socket got, in order."""
+        return [decode(p) for p in self.packets.get(socket.eio_sid, [])]
+
+    def names(self, socket: SocketState) -> list[str]:
+        return [name for name, _ in self.events(socket)]
+
+
+def decode(packet: Packet) -> tuple[str, dict[str, Any]]:
+    prefix = "2" + NAMESPACE + ","
+    assert packet.text.startswith(prefix), packet.text
+    name, payload = orjson.loads(packet.text[len(prefix) :])
+    return name, payload
+
+
+@dataclass
+class Lookups:
+    """What the hub asks of the database, answered from dictionaries and counted."""
+
+    contacts: dict[uuid.UUID, set[uuid.UUID]] = field(default_factory=dict)
+    conversations: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict)
+    asked_conversations_of: list[uuid.UUID] = field(default_factory=list)
+
+    async def contacts_of(self, user_id: uuid.UUID) -> set[uuid.UUID]:
+        return set(self.contacts.get(user_id, set()))
+
+    async def conversations_of(self, user_id: uuid.UUID) -> list[uuid.UUID]:
+        self.asked_conversations_of.append(user_id)
+        return list(self.conversations.get(user_id, []))
+
+
+@dataclass
+class Scene:
+    hub: Hub
+    transport: FakeTransport
+    metrics: Metrics
+    lookups: Lookups
+    _count: int = 0
+
+    def connect(
+        self,
+        user_id: uuid.UUID,
+        conversations: Iterable[uuid.UUID] = (),
+        *,
+        session_id: uuid.UUID | None = None,
+    ) -> SocketState:
+        """A socket of `user_id`, member of (and listening to) `conversations`."""
+        self._count += 1
+        state = SocketState(
+            sid=f"sid-{self._count}",
+            # Unlike the socket id, so that a write by the wrong id reaches nobody.
+            eio_sid=f"eio-{self._count}",
+            user_id=user_id,
+            username=f"user{self._count}",
+            session_id=session_id or uuid.uuid4(),
+        )
+        self.hub.add(state)
+        self.hub.join_member(state, conversations)
+        return state
+
+    def counter(self, name: str) -> float:
+        value = self.metrics.registry.get_sample_value(name)
+        assert value is not None, name
+        return value
+
+
+@pytest.fixture
+def scene() -> Scene:
+    transport = FakeTransport()
+    metrics = Metrics()
+    lookups = Lookups()
+    hub = Hub(
+        transport,
+        metrics,
+        contacts_of=lookups.contacts_of,
+        conversations_of=lookups.conversations_of,
+    )
+    return Scene(hub, transport, metrics, lookups)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+def delivered(conversation_id: uuid.UUID, seq: int) -> MessagesDelivered:
+    return MessagesDelivered(conversation_id, new_id(), new_id(), seq)
+
+
+# Order ---------------------------------------------------------------------------------
+
+
+async def test_a_socket_gets_packets_in_the_order_they_were_delivered(scene: Scene) -> None:
+    cid = new_id()
+    ann = scene.connect(new_id(), [cid])
+    for seq in range(1, 21):
+        await scene.hub.deliver(delivered(cid, seq).envelope())
+    events = scene.transport.events(ann)
+    assert [payload["seq"] for _, payload in events] == list(range(1, 21))
+    assert {name for name, _ in events} == {"messages_delivered"}
+    assert events[0][1]["conversationId"] == str(cid)
+    assert scene.counter("hubbub_deliveries_total") == 20
+
+
+# Audience ------------------------------------------------------------------------------
+
+
+async def test_the_audience_is_the_union_of_room_users_and_contacts(scene: Scene) -> None:
+    cid, other_cid = new_id(), new_id()
+    ann_id, ben_id, cat_id, dan_id, eve_id = (new_id() for _ in range(5))
+    ann = scene.connect(ann_id, [cid])
+    ann_phone = scene.connect(ann_id, [cid])
+    ben = scene.connect(ben_id, [other_cid])
+    cat = scene.connect(cat_id)
+    dan = scene.connect(dan_id, [other_cid])
+    eve = scene.connect(eve_id)
+    scene.lookups.contacts[eve_id] = {cat_id, ann_id, new_id()}  # one of them offline
+
+    everyone = Envelope(
+        "probe",
+        {"n": 1},
+        Audience(conversation_id=cid, user_ids=(ben_id, ann_id), contacts_of=eve_id),
+    )
+    await scene.hub.deliver(everyone)
+
+    # Ann is in the room, named and a contact: one packet per socket all the same.
+    for got in (ann, ann_phone, ben, cat):
+        assert scene.transport.names(got) == ["probe"]
+    # Dan is in another conversation and nobody's contact; Eve is whose contacts they are.
+    assert scene.transport.names(dan) == []
+    assert scene.transport.names(eve) == []
+    assert scene.counter("hubbub_deliveries_total") == 4
+
+
+async def test_each_part_of_the_audience_alone(scene: Scene) -> None:
+    cid = new_id()
+    ann_id, ben_id, cat_id = new_id(), new_id(), new_id()
+    ann = scene.connect(ann_id, [cid])
+    ben = scene.connect(ben_id)
+    cat = scene.connect(cat_id)
+    scene.lookups.contacts[cat_id] = {ben_id}
+
+    await scene.hub.deliver(Envelope("room", {}, Audience(conversation_id=cid)))
+    await scene.hub.deliver(UnreadCount(cid, ben_id, 3).envelope())
+    await scene.hub.deliver(UserOnline(cat_id, datetime.now(UTC)).envelope())
+    await scene.hub.deliver(Envelope("nobody", {}, Audience()))
+
+    assert scene.transport.names(ann) == ["room"]
+    assert scene.transport.names(ben) == ["unread_count", "user_online"]
+    assert scene.transport.events(ben)[0][1] == {"conversationId": str(cid), "unreadCount": 3}
+    assert scene.transport.names(cat) == []
+
+
+async def test_the_excluded_socket_and_user_are_left_out(scene: Scene) -> None:
+    cid = new_id()
+    ann_id, ben_id = new_id(), new_id()
+    ann_laptop = scene.connect(ann_id, [cid])
+    ann_phone = scene.connect(ann_id, [cid])
+    ben = scene.connect(ben_id, [cid])
+
+    # The sending socket hears `message_sent` instead: only that socket is left out.
+    await scene.hub.deliver(
+        Envelope(
+            "new_message",
+            {},
+            Audience(conversation_id=cid, user_ids=(ann_id,), exclude_socket=ann_laptop.sid),
+        )
+    )
+    assert scene.transport.names(ann_laptop) == []
+    assert scene.transport.names(ann_phone) == ["new_message"]
+    assert scene.transport.names(ben) == ["new_message"]
+
+    # The typist's every socket is left out, even when named.
+    await scene.hub.deliver(Typing(cid, ann_id, "ann").envelope())
+    await scene.hub.deliver(
+        Envelope(
+            "stop_typing",
+            StopTyping(cid, ann_id).envelope().payload,
+            Audience(conversation_id=cid, user_ids=(ann_id,), exclude_user=ann_id),
+        )
+    )
+    assert scene.transport.names(ann_laptop) == []
+    assert scene.transport.names(ann_phone) == ["new_message"]
+    assert scene.transport.names(ben) == ["new_message", "typing", "stop_typing"]
+    assert scene.transport.events(ben)[1][1] == {
+        "conversationId": str(cid),
+        "userId": str(ann_id),
+        "username": "ann",
+    }
+
+
+# Effects -------------------------------------------------------------------------------
+
+
+async def test_joined_users_listen_before_the_event_is_written(scene: Scene) -> None:
+    cid = new_id()
+    ann_id, ben_id = new_id(), new_id()
+    ann = scene.connect(ann_id, [cid])
+    ben = scene.connect(ben_id)
+    ben_phone = scene.connect(ben_id)
+
+    # Addressed to the conversation alone: Ben hears it only if he listens already.
+    joined = Envelope(
+        "participant_added",
+        {"userId": str(ben_id)},
+        Audience(conversation_id=cid),
+        Effect(conversation_id=cid, joined=(ben_id,)),
+    )
+    await scene.hub.deliver(joined)
+    for got in (ann, ben, ben_phone):
+        assert scene.transport.names(got) == ["participant_added"]
+    assert cid in ben.conversations
+    assert cid in ben_phone.listening
+
+    # And he goes on hearing the conversation.
+    await scene.hub.deliver(delivered(cid, 1).envelope())
+    for got in (ann, ben, ben_phone):
+        assert scene.transport.names(got) == ["participant_added", "messages_delivered"]
+
+
+async def test_a_removed_user_hears_the_removal_and_nothing_after(scene: Scene) -> None:
+    cid, kept_cid = new_id(), new_id()
+    ann_id, ben_id = new_id(), new_id()
+    ann = scene.connect(ann_id, [cid])
+    ben = scene.connect(ben_id, [cid, kept_cid])
+    ben_phone = scene.connect(ben_id, [cid])
+
+    await scene.hub.deliver(delivered(cid, 1).envelope())
+    await scene.hub.deliver(ParticipantRemoved(cid, ben_id).envelope())
+    await scene.hub.deliver(delivered(cid, 2).envelope())
+    await scene.hub.deliver(Typing(cid, ann_id, "ann").envelope())
+    await scene.hub.deliver(delivered(kept_cid, 1).envelope())
+
+    removal = ["messages_delivered", "participant_removed"]
+    assert scene.transport.names(ben_phone) == removal
+    assert scene.transport.names(ben) == [*removal, "messages_delivered"]
+    assert scene.transport.events(ben)[-1][1]["conversationId"] == str(kept_cid)
+    assert scene.transport.names(ann) == [*removal, "messages_delivered"]
+    assert ben.conversations == {kept_cid}
+    assert ben.listening == {kept_cid}
+    assert ben_phone.listening == set()
+
+
+async def test_leaving_takes_effect_after_the_event_addressed_to_the_room(
+    scene: Scene,
+) -> None:
+    cid = new_id()
+    ben_id = new_id()
+    ben = scene.connect(ben_id, [cid])
+    left = Envelope(
+        "participant_removed",
+        {},
+        Audience(conversation_id=cid),
+        Effect(conversation_id=cid, left=(ben_id,)),
+    )
+    await scene.hub.deliver(left)
+    await scene.hub.deliver(delivered(cid, 1).envelope())
+    assert scene.transport.names(ben) == ["participant_removed"]
+
+
+async def test_an_ended_session_is_disconnected_and_sent_nothing(scene: Scene) -> None:
+    cid = new_id()
+    ann_id = new_id()
+    ended, kept = new_id(), new_id()
+    laptop = scene.connect(ann_id, [cid], session_id=ended)
+    laptop_tab = scene.connect(ann_id, [cid], session_id=ended)
+    phone = scene.connect(ann_id, [cid], session_id=kept)
+    ben = scene.connect(new_id(), [cid])
+
+    await scene.hub.deliver(SessionEnded(ended).envelope())
+
+    assert sorted(scene.transport.disconnected) == sorted([laptop.sid, laptop_tab.sid])
+    assert scene.transport.packets == {}
+    assert scene.counter("hubbub_deliveries_total") == 0
+    for got in (phone, ben):
+        assert scene.transport.names(got) == []
+
+
+# Slow and gone sockets -----------------------------------------------------------------
+
+
+async def test_a_slow_socket_is_cut_and_counted_while_others_receive(scene: Scene) -> None:
+    cid = new_id()
+    fast = scene.connect(new_id(), [cid])
+    slow = scene.connect(new_id(), [cid])
+    queued = scene.connect(new_id(), [cid])
+    scene.transport.answers[slow.eio_sid] = Sent.SLOW
+    scene.transport.answers[queued.eio_sid] = Sent.QUEUED
+
+    await scene.hub.deliver(delivered(cid, 1).envelope())
+
+    assert scene.transport.disconnected == [slow.sid]
+    assert scene.counter("hubbub_slow_consumer_disconnects_total") == 1
+    assert scene.transport.names(fast) == ["messages_delivered"]
+    assert scene.transport.names(queued) == ["messages_delivered"]
+    assert scene.transport.names(slow) == []
+    assert scene.counter("hubbub_deliveries_total") == 2
+    assert scene.counter("hubbub_direct_writes_total") == 1
+
+
+async def test_gone_sockets_are_skipped(scene: Scene) -> None:
+    cid = new_id()
+    alive = scene.connect(new_id(), [cid])
+    gone = scene.connect(new_id(), [cid])
+    scene.transport.answers[gone.eio_sid] = Sent.GONE
+
+    await scene.hub.deliver(delivered(cid, 1).envelope())
+    await scene.hub.deliver(delivered(cid, 2).envelope())
+
+    assert [p["seq"] for _, p in scene.transport.events(alive)] == [1, 2]
+    assert scene.transport.names(gone) == []
+    # Closed already: neither cut again nor counted as slow or delivered.
+    assert scene.transport.disconnected == []
+    assert scene.counter("hubbub_slow_consumer_disconnects_total") == 0
+    assert scene.counter("hubbub_deliveries_total") == 2
+
+
+async def test_a_removed_socket_is_written_nothing(scene: Scene) -> None:
+    cid = new_id()
+    ann_id = new_id()
+    stays = scene.connect(ann_id, [cid])
+    leaves = scene.connect(ann_id, [cid])
+    assert scene.hub.remove(leaves.sid) is leaves
+    await scene.hub.deliver(
+        Envelope("probe", {}, Audience(conversation_id=cid, user_ids=(ann_id,)))
+    )
+    assert scene.transport.names(stays) == ["probe"]
+    assert scene.transport.names(leaves) == []
+
+
+# Resync --------------------------------------------------------------------------------
+
+
+async def test_resync_resets_memberships_from_the_database(scene: Scene) -> None:
+    dropped, kept, missed = new_id(), new_id(), new_id()
+    ann_id, ben_id = new_id(), new_id()
+    ann = scene.connect(ann_id, [dropped, kept])
+    ann_phone = scene.connect(ann_id, [dropped])
+    ben = scene.connect(ben_id, [kept])
+    # While the bus was away Ann left `dropped` and was added to `missed`.
+    scene.lookups.conversations = {ann_id: [kept, missed], ben_id: [kept]}
+
+    await scene.hub.resync()
+
+    assert sorted(scene.lookups.asked_conversations_of) == sorted([ann_id, ben_id])
+    for state in (ann, ann_phone):
+        assert state.conversations == {kept, missed}
+        assert state.listening == {kept, missed}
+    assert ben.conversations == {kept}
+
+    for cid in (dropped, kept, missed):
+        await scene.hub.deliver(Envelope(str(cid), {}, Audience(conversation_id=cid)))
+    assert sorted(scene.transport.names(ann)) == sorted([str(kept), str(missed)])
+    assert sorted(scene.transport.names(ann_phone)) == sorted([str(kept), str(missed)])
+    assert scene.transport.names(ben) == [str(kept)]
+
+
+# Encoding ------------------------------------------------------------------------------
+
+
+async def test_the_packet_is_encoded_once_for_every_recipient(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoded: list[Packet] = []
+    real_encode = hub_module.encode_event
+
+    def counting(name: str, payload: object) -> Packet:
+        packet = real_encode(name, payload)
+        encoded.append(packet)
+        return packet
+
+    monkeypatch.setattr(hub_module, "encode_event", counting)
+    cid = new_id()
+    sockets = [scene.connect(new_id(), [cid]) for _ in range(5)]
+    await scene.hub.deliver(delivered(cid, 7).envelope())
+
+    assert len(encoded) == 1
+    for socket in sockets:
+        (packet,) = scene.transport.packets[socket.eio_sid]
+        assert packet is encoded[0]
+    assert decode(encoded[0])[1]["seq"] == 7
