@@ -22,7 +22,9 @@ from hubbub.actions.send_batch import PendingSend, SendBatcher
 from hubbub.app import Node
 from hubbub.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hubbub.store.models import Message
-from hubbub.wire.models import SendMessage
+from hubbub.wire.models import (
+    SendMessage,
+)
 from tests.chat import create_group, send
 from tests.conftest import RegisterFn, count_rows
 

@@ -35,7 +35,9 @@ from hubbub.actions.messages import SendOutcome
 from hubbub.app import Node
 from hubbub.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hubbub.store.models import Conversation, Message
-from hubbub.wire.models import SendMessage
+from hubbub.wire.models import (
+    SendMessage,
+)
 from tests.chat import create_group
 from tests.conftest import Account, RegisterFn, count_rows
 

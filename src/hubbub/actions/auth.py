@@ -34,7 +34,12 @@ from hubbub.security.tokens import (
 from hubbub.store.database import Database
 from hubbub.store.models import RefreshToken, RevokedToken, User
 from hubbub.store.unit import emit
-from hubbub.wire.models import AuthResult, Me, RegisterRequest, TokenPair
+from hubbub.wire.models import (
+    AuthResult,
+    Me,
+    RegisterRequest,
+    TokenPair,
+)
 
 # Every HTTP call and every handshake asks this: built once (building it costs more than
 # running it). The token's own id and its session's mark are the two revocations.

@@ -32,7 +32,9 @@ from hubbub.store.access import access_file, file_not_found
 from hubbub.store.blobs import BlobStore
 from hubbub.store.database import Database
 from hubbub.store.models import StoredFile
-from hubbub.wire.models import AttachmentPublic
+from hubbub.wire.models import (
+    AttachmentPublic,
+)
 
 log = logging.getLogger("hubbub.files")
 

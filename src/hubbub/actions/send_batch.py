@@ -53,7 +53,10 @@ from hubbub.store.dialect import among_pairs, pair_values
 from hubbub.store.models import Message, Participant
 from hubbub.store.prepared import Prepared, RawTransaction
 from hubbub.store.sequence import store_new_messages
-from hubbub.wire.models import MessagePublic, SendMessage
+from hubbub.wire.models import (
+    MessagePublic,
+    SendMessage,
+)
 
 log = logging.getLogger("hubbub.messages")
 

@@ -30,7 +30,11 @@ from hubbub.store.access import access_space, require_space_admin
 from hubbub.store.database import Database
 from hubbub.store.models import Conversation, Participant, Space, SpaceMember
 from hubbub.store.unit import emit
-from hubbub.wire.models import ConversationPublic, CreateSpace, SpacePublic
+from hubbub.wire.models import (
+    ConversationPublic,
+    CreateSpace,
+    SpacePublic,
+)
 
 
 def space_public(space: Space, member: SpaceMember, member_count: int) -> SpacePublic:

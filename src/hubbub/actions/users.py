@@ -21,7 +21,13 @@ from hubbub.realtime.presence import Presence
 from hubbub.store.database import Database
 from hubbub.store.models import Participant, SpaceMember, User
 from hubbub.store.unit import emit
-from hubbub.wire.models import Me, SenderPublic, UpdateMe, UserList, UserPublic
+from hubbub.wire.models import (
+    Me,
+    SenderPublic,
+    UpdateMe,
+    UserList,
+    UserPublic,
+)
 
 
 def user_public(user: User, *, online: bool) -> UserPublic:

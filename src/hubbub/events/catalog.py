@@ -37,12 +37,14 @@ from datetime import datetime
 from typing import ClassVar, Protocol
 
 from hubbub.events.envelope import Audience, Effect, Envelope
+from hubbub.wire.fields import (
+    iso_utc,
+)
 from hubbub.wire.models import (
     ConversationPublic,
     MessagePublic,
     ParticipantPublic,
     UserPublic,
-    _iso_utc,
 )
 
 
@@ -113,7 +115,7 @@ class MessagesRead:
                 "userId": str(self.user_id),
                 "messageId": str(self.message_id),
                 "seq": self.seq,
-                "readAt": _iso_utc(self.read_at),
+                "readAt": iso_utc(self.read_at),
             },
             audience=Audience(conversation_id=self.conversation_id),
         )
@@ -249,7 +251,7 @@ class UserOnline:
     def envelope(self) -> Envelope:
         return Envelope(
             name=self.name,
-            payload={"userId": str(self.user_id), "at": _iso_utc(self.at)},
+            payload={"userId": str(self.user_id), "at": iso_utc(self.at)},
             audience=Audience(contacts_of=self.user_id),
         )
 
@@ -263,7 +265,7 @@ class UserOffline:
     def envelope(self) -> Envelope:
         return Envelope(
             name=self.name,
-            payload={"userId": str(self.user_id), "lastSeen": _iso_utc(self.last_seen)},
+            payload={"userId": str(self.user_id), "lastSeen": iso_utc(self.last_seen)},
             audience=Audience(contacts_of=self.user_id),
         )
 

@@ -42,7 +42,9 @@ from hubbub.store.models import (
     User,
 )
 from hubbub.store.prepared import Prepared, RawTransaction
-from hubbub.wire.models import SenderPublic
+from hubbub.wire.models import (
+    SenderPublic,
+)
 
 ROLE_RANK = {Role.OWNER: 4, Role.ADMIN: 3, Role.MODERATOR: 2, Role.MEMBER: 1}
 

@@ -1,31 +1,25 @@
-"""Wire models: every JSON shape that crosses the edge, HTTP or Socket.IO (spec: API.md).
+"""Wire models: every JSON shape that crosses the edge, HTTP or Socket.IO.
 
-Inputs forbid unknown fields and use strict scalar types, so `"5"` is not a number and
-`123` is not a string. Outputs serialise with camelCase names and ISO 8601 UTC times
-with milliseconds and `Z`.
+Built from the field types and base models of `hubbub.wire.fields`; at the bottom of
+the flow with `hubbub.domain`, so that actions, queries, events and edges all speak
+them.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import orjson
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     EmailStr,
     Field,
-    PlainSerializer,
     PrivateAttr,
     StrictBool,
-    StrictStr,
     StringConstraints,
 )
-from pydantic.alias_generators import to_camel
 
 from hubbub.domain.enums import (
     ConversationType,
@@ -34,80 +28,21 @@ from hubbub.domain.enums import (
     ParticipantStatus,
     Role,
 )
-
-
-def _clean_text(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must not contain unpaired surrogates") from None
-    return value
-
-
-def _iso_utc(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-CleanStr = Annotated[StrictStr, AfterValidator(_clean_text)]
-
-
-def trimmed(min_length: int, max_length: int) -> AfterValidator:
-    """Strip surrounding white space, then require min..max characters."""
-
-    def check(value: str) -> str:
-        value = value.strip()
-        if len(value) < min_length:
-            raise ValueError(f"must have at least {min_length} non-blank character(s)")
-        if len(value) > max_length:
-            raise ValueError(f"must have at most {max_length} characters")
-        return value
-
-    return AfterValidator(check)
-
-
-Timestamp = Annotated[datetime, PlainSerializer(_iso_utc, return_type=str, when_used="json")]
-
-
-def _exists_in_utc(value: datetime) -> datetime:
-    """A time with a zone must exist in UTC too (0001-01-01T00:00+14:00 does not)."""
-    if value.tzinfo is not None:
-        try:
-            value.astimezone(UTC)
-        except OverflowError:
-            raise ValueError("is out of range in UTC") from None
-    return value
-
-
-# Times given by clients; AwareInputTime also requires a zone.
-InputTime = Annotated[datetime, AfterValidator(_exists_in_utc)]
-AwareInputTime = Annotated[AwareDatetime, AfterValidator(_exists_in_utc)]
-
-Username = Annotated[
-    CleanStr, StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")
-]
-Password = Annotated[CleanStr, StringConstraints(min_length=8, max_length=128)]
-DisplayName = Annotated[CleanStr, trimmed(1, 100)]
-AvatarUrl = Annotated[CleanStr, trimmed(0, 500)]
-Bio = Annotated[CleanStr, StringConstraints(max_length=1000)]
-
-
-class InputModel(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True
-    )
-
-
-class WireModel(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True
-    )
-
-    def wire(self) -> dict[str, Any]:
-        """The JSON-ready dict, as sent over Socket.IO."""
-        return self.model_dump(mode="json", by_alias=True)
-
+from hubbub.wire.fields import (
+    AvatarUrl,
+    Bio,
+    CleanStr,
+    DisplayName,
+    InputModel,
+    InputTime,
+    Password,
+    Timestamp,
+    Username,
+    WireModel,
+    emoji_text,
+    json_metadata,
+    trimmed,
+)
 
 # Users -----------------------------------------------------------------------------
 
@@ -212,39 +147,12 @@ class AttachmentPublic(WireModel):
 # Conversations, spaces, messages ------------------------------------------------------
 
 MAX_CONTENT = 10_000
-MAX_METADATA_BYTES = 4096
-
-
-def _json_metadata(value: dict[str, Any]) -> dict[str, Any]:
-    try:
-        encoded = orjson.dumps(value)
-    except (TypeError, orjson.JSONEncodeError):
-        raise ValueError("must be a JSON object of plain values") from None
-    if orjson.loads(encoded) != value:
-        # NaN and ±Infinity (which the JSON parser lets through) came out as null.
-        raise ValueError("must hold only finite numbers")
-    if len(encoded) > MAX_METADATA_BYTES:
-        raise ValueError(f"must be at most {MAX_METADATA_BYTES} bytes as JSON")
-    if b"\\u0000" in encoded:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
-def _emoji(value: str) -> str:
-    if not value or value != value.strip():
-        raise ValueError("must be a non-blank emoji without surrounding spaces")
-    if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value):
-        raise ValueError("must not contain control characters")
-    if "/" in value or value in (".", ".."):
-        # DELETE …/reactions/:emoji must be able to name it as one path segment.
-        raise ValueError("must be usable in a URL path (no '/', not '.' or '..')")
-    return value
 
 
 Name = Annotated[CleanStr, trimmed(1, 100)]
 Description = Annotated[CleanStr, StringConstraints(max_length=1000)]
-Metadata = Annotated[dict[str, Any], AfterValidator(_json_metadata)]
-Emoji = Annotated[CleanStr, StringConstraints(max_length=32), AfterValidator(_emoji)]
+Metadata = Annotated[dict[str, Any], AfterValidator(json_metadata)]
+Emoji = Annotated[CleanStr, StringConstraints(max_length=32), AfterValidator(emoji_text)]
 OptimisticId = Annotated[CleanStr, StringConstraints(min_length=1, max_length=100)]
 UserIds = Annotated[list[uuid.UUID], Field(max_length=1000)]
 

@@ -7,7 +7,13 @@ from typing import Annotated
 
 from pydantic import Field, StrictInt
 
-from hubbub.wire.models import InputModel, OptimisticId, SendMessage
+from hubbub.wire.fields import (
+    InputModel,
+)
+from hubbub.wire.models import (
+    OptimisticId,
+    SendMessage,
+)
 
 
 class ConversationRef(InputModel):

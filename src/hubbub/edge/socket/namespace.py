@@ -43,7 +43,9 @@ from hubbub.edge.socket.tasks import BackgroundTasks
 from hubbub.edge.socket.typing_timers import TypingTimers
 from hubbub.realtime.hub import NAMESPACE, Hub, SocketState
 from hubbub.realtime.limits import RateLimiter
-from hubbub.wire.models import _iso_utc
+from hubbub.wire.fields import (
+    iso_utc,
+)
 from hubbub.wire.socket import (
     ConversationRef,
     MessageRef,
@@ -164,7 +166,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 "userId": str(state.user_id),
                 "socketId": state.sid,
                 "connectionTime": round(took * 1000, 3),
-                "serverTime": _iso_utc(datetime.now(UTC)),
+                "serverTime": iso_utc(datetime.now(UTC)),
             },
         )
         if first:
@@ -347,7 +349,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return {
             "ok": True,
             "presence": {
-                str(uid): {"isOnline": online, "lastSeen": _iso_utc(seen) if seen else None}
+                str(uid): {"isOnline": online, "lastSeen": iso_utc(seen) if seen else None}
                 for uid, (online, seen) in found.items()
             },
         }

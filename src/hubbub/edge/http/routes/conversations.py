@@ -10,9 +10,11 @@ from starlette.responses import Response
 
 from hubbub.edge.http.deps import PrincipalDep, ServicesDep
 from hubbub.edge.http.responses import json_response
+from hubbub.wire.fields import (
+    AwareInputTime,
+)
 from hubbub.wire.models import (
     AddParticipants,
-    AwareInputTime,
     ConversationEnvelope,
     ConversationList,
     ConversationSettings,

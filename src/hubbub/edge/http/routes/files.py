@@ -21,7 +21,9 @@ from hubbub.domain.errors import BadRequest, ValidationFailed
 from hubbub.edge.http.deps import BearerDep, PrincipalDep, ServicesDep, get_principal
 from hubbub.edge.http.responses import json_response
 from hubbub.edge.http.uploads import FILE_FIELD, receive_upload
-from hubbub.wire.models import AttachmentPublic
+from hubbub.wire.models import (
+    AttachmentPublic,
+)
 
 router = APIRouter(prefix="/files", tags=["files"])
 

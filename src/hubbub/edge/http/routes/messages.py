@@ -11,9 +11,11 @@ from starlette.responses import Response
 
 from hubbub.edge.http.deps import PrincipalDep, ServicesDep
 from hubbub.edge.http.responses import json_response
+from hubbub.wire.fields import (
+    CleanStr,
+)
 from hubbub.wire.models import (
     ChangesPage,
-    CleanStr,
     EditMessage,
     Emoji,
     MessageEnvelope,

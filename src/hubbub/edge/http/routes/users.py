@@ -10,7 +10,15 @@ from starlette.responses import Response
 
 from hubbub.edge.http.deps import PrincipalDep, ServicesDep
 from hubbub.edge.http.responses import json_response
-from hubbub.wire.models import CleanStr, MeEnvelope, UpdateMe, UserEnvelope, UserList
+from hubbub.wire.fields import (
+    CleanStr,
+)
+from hubbub.wire.models import (
+    MeEnvelope,
+    UpdateMe,
+    UserEnvelope,
+    UserList,
+)
 
 router = APIRouter(prefix="/users", tags=["users"])
 
