@@ -1,7 +1,7 @@
 """Conversations and their participants: create, list, read, rename, settings, members.
 
-Edge -> here -> storage; events after commit. Who may do what is decided by the
-`access_*` and `require_*` functions of `hubbub.store.access`. Membership changes and
+Edge -> here -> storage; events after commit. Who may see what is decided by
+`hubbub.store.access`, who may do what by `hubbub.domain.rules`. Membership changes and
 renames write a SYSTEM message, which takes the conversation's next sequence number
 like any other message (`hubbub.store.sequence`).
 """
@@ -17,8 +17,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.domain.enums import ConversationType, ParticipantStatus, Role
-from hubbub.domain.errors import Forbidden, NotFound, ValidationFailed
+from hubbub.domain.errors import NotFound, ValidationFailed
 from hubbub.domain.ids import new_id, utcnow
+from hubbub.domain.rules import (
+    choose_heir,
+    is_admin,
+    require_admin,
+    require_can_add_members,
+    require_can_grant_role,
+    require_can_manage,
+    require_can_remove,
+    require_group,
+    require_membership_by_hand,
+    require_not_private,
+    space_conversation_role,
+)
 from hubbub.events.catalog import (
     ConversationCreated,
     ConversationUpdated,
@@ -27,18 +40,7 @@ from hubbub.events.catalog import (
     ParticipantRemoved,
 )
 from hubbub.queries.views import Views, participant_public, unread_counts_of_everyone
-from hubbub.store.access import (
-    ConversationAccess,
-    access_conversation,
-    access_space,
-    require_admin,
-    require_can_add_members,
-    require_can_grant_role,
-    require_can_manage,
-    require_can_remove,
-    require_group,
-    require_not_private,
-)
+from hubbub.store.access import ConversationAccess, access_conversation, access_space
 from hubbub.store.database import Database
 from hubbub.store.models import Conversation, Message, Participant, SpaceMember, User
 from hubbub.store.sequence import write_system_message
@@ -66,7 +68,7 @@ def private_pair_key(a: uuid.UUID, b: uuid.UUID) -> str:
 def new_participant(
     conversation_id: uuid.UUID, user_id: uuid.UUID, role: Role, *, last_seq: int, now: datetime
 ) -> Participant:
-    admin = role in (Role.OWNER, Role.ADMIN)
+    admin = is_admin(role)
     return Participant(
         id=new_id(),
         conversation_id=conversation_id,
@@ -502,7 +504,7 @@ class ConversationService:
             if req.role is not None:
                 require_can_grant_role(access, req.role)
                 target.role = req.role
-                admin = req.role in (Role.OWNER, Role.ADMIN)
+                admin = is_admin(req.role)
                 target.can_add_members = admin
                 target.can_remove_members = admin
             for field in (
@@ -526,10 +528,7 @@ class ConversationService:
         now = utcnow()
         async with self._db.write() as session:
             access = await access_conversation(session, viewer, conversation_id)
-            if access.conversation.type == ConversationType.PRIVATE:
-                raise Forbidden("Nobody leaves or is removed from a private conversation")
-            if access.conversation.type == ConversationType.SPACE:
-                raise Forbidden("Space conversations follow the space's membership")
+            require_membership_by_hand(access)
             leaving = user_id == viewer
             target = (
                 access.me
@@ -577,10 +576,9 @@ class ConversationService:
                 .order_by(Participant.joined_at, Participant.id)
             )
         ).all()
-        if not candidates:
+        heir = choose_heir(candidates)
+        if heir is None:
             return
-        rank = {Role.ADMIN: 0, Role.MODERATOR: 1, Role.MEMBER: 2, Role.OWNER: 3}
-        heir = min(candidates, key=lambda p: rank[p.role])
         heir.role = Role.OWNER
         heir.can_add_members = True
         heir.can_remove_members = True
@@ -623,11 +621,3 @@ class ConversationService:
     ) -> MessagePublic:
         (view,) = await self._views.messages(session, [message], viewer)
         return view
-
-
-def space_conversation_role(member: SpaceMember, *, creator: uuid.UUID) -> Role:
-    if member.user_id == creator:
-        return Role.OWNER
-    if member.role in (Role.OWNER, Role.ADMIN):
-        return Role.ADMIN
-    return Role.MEMBER

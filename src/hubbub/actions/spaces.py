@@ -19,14 +19,18 @@ from hubbub.actions.conversations import (
     active_users,
     new_participant,
     reactivate,
-    space_conversation_role,
 )
 from hubbub.domain.enums import ConversationType, ParticipantStatus, Role
-from hubbub.domain.errors import Forbidden, NotFound
+from hubbub.domain.errors import NotFound
 from hubbub.domain.ids import new_id, utcnow
+from hubbub.domain.rules import (
+    require_can_remove_from_space,
+    require_space_admin,
+    space_conversation_role,
+)
 from hubbub.events.catalog import ConversationCreated, ParticipantAdded, ParticipantRemoved
 from hubbub.queries.views import Views
-from hubbub.store.access import access_space, require_space_admin
+from hubbub.store.access import access_space
 from hubbub.store.database import Database
 from hubbub.store.models import Conversation, Participant, Space, SpaceMember
 from hubbub.store.unit import emit
@@ -171,14 +175,12 @@ class SpaceService:
         async with self._db.write() as session:
             _, me = await access_space(session, viewer, space_id)
             if user_id != viewer:
+                # Before the lookup: only an admin learns whether someone is a member.
                 require_space_admin(me)
             target = await session.get(SpaceMember, (space_id, user_id))
             if target is None:
                 raise NotFound("Member not found", code="member_not_found")
-            if target.role == Role.OWNER:
-                raise Forbidden("The owner cannot leave or be removed from the space")
-            if user_id != viewer and me.role == Role.ADMIN and target.role == Role.ADMIN:
-                raise Forbidden("Admins cannot remove other admins")
+            require_can_remove_from_space(me, target)
             await session.delete(target)
             rows = (
                 await session.scalars(
