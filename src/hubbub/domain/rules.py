@@ -27,7 +27,7 @@ from hubbub.domain.errors import Forbidden, HubbubError, NotFound
 ROLE_RANK = {Role.OWNER: 4, Role.ADMIN: 3, Role.MODERATOR: 2, Role.MEMBER: 1}
 
 
-# What the rules look at -----------------------------------------------------------------
+# What the rules look at ----------------------------------------------------------------
 
 
 class Ranked(Protocol):
@@ -106,7 +106,7 @@ def _raise(refusal: HubbubError | None) -> None:
         raise refusal
 
 
-# What a caller without access is told ---------------------------------------------------
+# What a caller without access is told --------------------------------------------------
 
 
 def conversation_not_found() -> NotFound:
@@ -134,7 +134,7 @@ def file_open_to(stored: FileLike, user_id: uuid.UUID) -> bool:
     return stored.kind == FileKind.AVATAR  # avatars are public to every signed-in user
 
 
-# Roles ------------------------------------------------------------------------------------
+# Roles ---------------------------------------------------------------------------------
 
 
 def outranks(actor: Role, target: Role) -> bool:
@@ -161,7 +161,7 @@ def require_admin(access: Seat) -> None:
         raise not_admin()
 
 
-# Sending ----------------------------------------------------------------------------------
+# Sending -------------------------------------------------------------------------------
 
 
 def cannot_send() -> Forbidden:
@@ -191,7 +191,7 @@ def require_can_attach(access: Seat) -> None:
         raise Forbidden("You cannot send files in this conversation")
 
 
-# The kind of conversation -------------------------------------------------------------------
+# The kind of conversation --------------------------------------------------------------
 
 
 def require_not_private(access: Seat) -> None:
@@ -218,7 +218,7 @@ def require_membership_by_hand(access: Seat) -> None:
     _raise(membership_refusal(access.conversation.type))
 
 
-# Members of a conversation ------------------------------------------------------------------
+# Members of a conversation -------------------------------------------------------------
 
 
 def can_add_members(me: Member) -> bool:
@@ -311,7 +311,7 @@ def choose_heir(candidates: Sequence[_R]) -> _R | None:
     return min(candidates, key=lambda p: _HEIR_ORDER[p.role])
 
 
-# Messages -----------------------------------------------------------------------------------
+# Messages ------------------------------------------------------------------------------
 
 
 def edit_refusal(me: Ranked, message: MessageLike) -> Forbidden | None:
@@ -350,7 +350,7 @@ def require_not_deleted(message: MessageLike) -> None:
         raise message_not_found()
 
 
-# Spaces -------------------------------------------------------------------------------------
+# Spaces --------------------------------------------------------------------------------
 
 
 def not_space_admin() -> Forbidden:
