@@ -121,7 +121,9 @@ async def test_hot_queries_use_indexes_on_200k_messages(node: Node) -> None:
         assert older.messages[-1].seq == MESSAGES - 50
         await services.messages.history(me, big, limit=50, after=older.messages[0].id)
         await services.messages.history(me, big, limit=50, around=older.messages[10].id)
-        listed = await services.conversations.list_for(me, limit=100, before=None, archived=False)
+        listed = await services.conversation_queries.list_for(
+            me, limit=100, before=None, archived=False
+        )
         unread = {c.id: c.unread_count for c in listed.conversations}
         assert unread[big] == 15  # 30 unread numbers, half of them mine
         changes = await services.messages.changes(me, big, since=MESSAGES - 100, limit=100)

@@ -18,6 +18,7 @@ from hubbub.actions.auth import AuthService, LoginLimits
 from hubbub.actions.conversations import ConversationService
 from hubbub.actions.files import FileService, UploadLimits
 from hubbub.actions.messages import MessageService, SendLimits
+from hubbub.actions.participants import ParticipantService
 from hubbub.actions.spaces import SpaceService
 from hubbub.actions.users import UserService
 from hubbub.config import Settings
@@ -25,6 +26,10 @@ from hubbub.edge.services import Services
 from hubbub.edge.socket.namespace import GatewayConfig, MessagingNamespace
 from hubbub.edge.socket.transport import EngineTransport
 from hubbub.metrics import Metrics
+from hubbub.queries.conversations import ConversationQueries
+from hubbub.queries.files import FileQueries
+from hubbub.queries.spaces import SpaceQueries
+from hubbub.queries.users import UserQueries
 from hubbub.queries.views import Views
 from hubbub.realtime.bus import EventBus, InProcessEventBus, RedisEventBus
 from hubbub.realtime.hub import Hub
@@ -84,10 +89,14 @@ def build_services(settings: Settings) -> Services:
             window_s=settings.login_failure_window_s,
         ),
     )
-    users = UserService(db, presence)
     views = Views(urls=file_urls, presence=presence)
-    conversations = ConversationService(db, views)
-    spaces = SpaceService(db, views, conversations)
+    user_queries = UserQueries(db, presence)
+    conversation_queries = ConversationQueries(db, views)
+    space_queries = SpaceQueries(db, views)
+    users = UserService(db, user_queries)
+    conversations = ConversationService(db, conversation_queries)
+    participants = ParticipantService(db, conversation_queries)
+    spaces = SpaceService(db, conversation_queries, space_queries)
     messages = MessageService(
         db,
         views,
@@ -97,6 +106,7 @@ def build_services(settings: Settings) -> Services:
     )
     blobs = LocalBlobStore(settings.data_dir)
     blobs.sweep_temp()
+    file_queries = FileQueries(db, blobs)
     files = FileService(
         db,
         blobs,
@@ -123,9 +133,14 @@ def build_services(settings: Settings) -> Services:
         auth=auth,
         users=users,
         conversations=conversations,
+        participants=participants,
         spaces=spaces,
         messages=messages,
         files=files,
+        user_queries=user_queries,
+        conversation_queries=conversation_queries,
+        space_queries=space_queries,
+        file_queries=file_queries,
     )
 
 
@@ -137,8 +152,8 @@ def build_gateway(
     hub = Hub(
         EngineTransport(sio, max_backlog=settings.max_socket_backlog),
         services.metrics,
-        contacts_of=services.users.contacts_of,
-        conversations_of=services.conversations.conversation_ids_of,
+        contacts_of=services.user_queries.contacts_of,
+        conversations_of=services.conversation_queries.conversation_ids_of,
     )
     namespace = MessagingNamespace(
         services,

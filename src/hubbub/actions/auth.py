@@ -18,10 +18,10 @@ from sqlalchemy import Row, bindparam, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hubbub.actions.users import me_public
 from hubbub.domain.errors import Conflict, InvalidCredentials, RateLimited, Unauthorized
 from hubbub.domain.ids import new_id, utcnow
 from hubbub.events.catalog import SessionEnded
+from hubbub.queries.users import me_public
 from hubbub.realtime.limits import RateLimiter
 from hubbub.security.passwords import Passwords
 from hubbub.security.tokens import (

@@ -1,34 +1,27 @@
-"""Uploads and downloads: turning a received file into a stored one, and back into bytes.
+"""Uploads: turning a received file into a stored one.
 
 Edge (hubbub.edge.http.routes.files, which streams the multipart body into a temp file under
 the size cap) -> here -> storage: the `files` table and the blob store
 (hubbub.store.blobs). An upload is sniffed from its bytes (hubbub.actions.filetypes),
 moved under a server-made storage key, and only then recorded; a failure at any step
-leaves no row and no blob. Who may download is decided by `access_file`, or by a signed
-URL the edge has already verified.
+leaves no row and no blob. Downloads are `hubbub.queries.files`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import unicodedata
 import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from hubbub.actions.filetypes import (
-    INLINE_IMAGE_TYPES,
-    THUMBNAIL_TYPE,
-    ImageTooLarge,
-    inspect_file,
-)
+from hubbub.actions.filetypes import ImageTooLarge, inspect_file
 from hubbub.domain.enums import FileKind
 from hubbub.domain.errors import ValidationFailed
 from hubbub.domain.ids import new_id
+from hubbub.queries.files import FALLBACK_NAME
 from hubbub.queries.views import attachment_public
 from hubbub.security.urls import FileUrlSigner
-from hubbub.store.access import access_file, file_not_found
 from hubbub.store.blobs import BlobStore
 from hubbub.store.database import Database
 from hubbub.store.models import StoredFile
@@ -36,11 +29,8 @@ from hubbub.wire.models import (
     AttachmentPublic,
 )
 
-log = logging.getLogger("hubbub.files")
-
 MAX_FILENAME_CHARS = 255
 _INSPECT_CONCURRENCY = 2
-_FALLBACK_NAME = "file"
 
 
 def display_filename(raw: str | None) -> str:
@@ -61,7 +51,7 @@ def display_filename(raw: str | None) -> str:
         if len(suffix) > 16:
             suffix = ""
         name = name[: MAX_FILENAME_CHARS - len(suffix)].rstrip(". ") + suffix
-    return name if name not in ("", ".") else _FALLBACK_NAME
+    return name if name not in ("", ".") else FALLBACK_NAME
 
 
 @dataclass(frozen=True)
@@ -85,14 +75,6 @@ class ReceivedFile:
     path: Path
     size: int
     filename: str | None  # as the client sent it: display metadata only
-
-
-@dataclass(frozen=True)
-class Download:
-    path: Path
-    media_type: str
-    filename: str
-    inline: bool  # a safe raster image; anything else is served as an attachment
 
 
 class FileService:
@@ -163,36 +145,3 @@ class FileService:
                 await self._blobs.delete(key)
             raise
         return attachment_public(row, self._urls)
-
-    async def download(
-        self, file_id: uuid.UUID, *, user_id: uuid.UUID | None, signed: bool, thumbnail: bool
-    ) -> Download:
-        """The bytes of a file for a verified signed URL (`signed`) or a signed-in user.
-
-        Anything the caller may not have is NotFound, never Forbidden.
-        """
-        async with self._db.read() as session:
-            if signed:
-                stored = await session.get(StoredFile, file_id)
-                if stored is None:
-                    raise file_not_found()
-            elif user_id is not None:
-                stored = await access_file(session, user_id, file_id)
-            else:
-                raise file_not_found()
-        key = stored.thumbnail_key if thumbnail else stored.storage_key
-        if key is None:
-            raise file_not_found()
-        path = await self._blobs.local_path(key)
-        if path is None:
-            log.warning("file %s has a row but no bytes", stored.id)
-            raise file_not_found()
-        if thumbnail:
-            stem = PurePosixPath(stored.filename).stem or _FALLBACK_NAME
-            return Download(path, THUMBNAIL_TYPE, f"{stem}.webp", inline=True)
-        return Download(
-            path,
-            stored.mime_type,
-            stored.filename,
-            inline=stored.mime_type in INLINE_IMAGE_TYPES,
-        )

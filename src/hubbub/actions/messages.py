@@ -24,6 +24,14 @@ from hubbub.actions.send_batch import PendingSend, SendBatcher, Stored, optimist
 from hubbub.domain.enums import FileKind, MessageStatus, MessageType, ParticipantStatus
 from hubbub.domain.errors import BadRequest, RateLimited, ValidationFailed
 from hubbub.domain.ids import new_id, utcnow
+from hubbub.domain.rules import (
+    message_not_found,
+    require_can_attach,
+    require_can_delete,
+    require_can_edit,
+    require_can_send,
+    require_not_deleted,
+)
 from hubbub.events.catalog import (
     MessageDeleted,
     MessagesDelivered,
@@ -40,12 +48,6 @@ from hubbub.store.access import (
     access_conversation,
     access_conversations_of,
     access_message,
-    message_not_found,
-    require_can_attach,
-    require_can_delete,
-    require_can_edit,
-    require_can_send,
-    require_not_deleted,
 )
 from hubbub.store.database import Database
 from hubbub.store.dialect import fts_condition

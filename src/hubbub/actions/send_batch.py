@@ -38,16 +38,11 @@ from sqlalchemy.exc import IntegrityError
 from hubbub.domain.enums import MessageStatus, ParticipantStatus
 from hubbub.domain.errors import Conflict, HubbubError, ValidationFailed
 from hubbub.domain.ids import new_id, utcnow
+from hubbub.domain.rules import conversation_not_found, require_sender_can_send
 from hubbub.events.catalog import NewMessage
 from hubbub.metrics import Metrics
 from hubbub.queries.views import Views, fresh_message_view
-from hubbub.store.access import (
-    SenderAccess,
-    StoredKeys,
-    access_for_sending,
-    conversation_not_found,
-    require_sender_can_send,
-)
+from hubbub.store.access import SenderAccess, StoredKeys, access_for_sending
 from hubbub.store.database import Database
 from hubbub.store.dialect import among_pairs, pair_values
 from hubbub.store.models import Message, Participant

@@ -15,10 +15,15 @@ from hubbub.actions.auth import AuthService
 from hubbub.actions.conversations import ConversationService
 from hubbub.actions.files import FileService
 from hubbub.actions.messages import MessageService
+from hubbub.actions.participants import ParticipantService
 from hubbub.actions.spaces import SpaceService
 from hubbub.actions.users import UserService
 from hubbub.config import Settings
 from hubbub.metrics import Metrics
+from hubbub.queries.conversations import ConversationQueries
+from hubbub.queries.files import FileQueries
+from hubbub.queries.spaces import SpaceQueries
+from hubbub.queries.users import UserQueries
 from hubbub.realtime.bus import EventBus
 from hubbub.realtime.limits import RateLimiter
 from hubbub.realtime.presence import Presence
@@ -48,9 +53,14 @@ class Services:
     auth: AuthService
     users: UserService
     conversations: ConversationService
+    participants: ParticipantService
     spaces: SpaceService
     messages: MessageService
     files: FileService
+    user_queries: UserQueries
+    conversation_queries: ConversationQueries
+    space_queries: SpaceQueries
+    file_queries: FileQueries
 
     async def readiness_problems(self) -> list[str]:
         problems: list[str] = []

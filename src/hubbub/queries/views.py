@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, ScalarSelect, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hubbub.actions.users import sender_public, user_public
 from hubbub.domain.enums import MessageStatus, MessageType, ParticipantStatus
+from hubbub.queries.users import sender_public, user_public
 from hubbub.realtime.presence import Presence
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.models import (

@@ -1,13 +1,14 @@
-"""Who may see or change what: the only place that hands a conversation to a user.
+"""Who may see what: the only place that hands a conversation to a user.
 
-Every service call that touches a conversation, a message, a space or a file goes
+Every action or query that touches a conversation, a message, a space or a file goes
 through one of the `access_*` functions below, inside its own transaction, against the
 database state (never against what the client says about itself). A conversation the
 caller is not an ACTIVE participant of does not exist for them: NotFound, never
-Forbidden. Permission checks for participants (`require_*`) come after access and say
-Forbidden, because the caller already knows the conversation exists.
+Forbidden. What the caller may then do with it is decided by the pure rules of
+`hubbub.domain.rules`, on the rows loaded here.
 
-One condition per line, so each can be read and tested on its own.
+The functions keep their `access_*` names (rather than `*_txn`, though each takes the
+caller's session or transaction): the message paths call them by these names.
 """
 
 from __future__ import annotations
@@ -21,15 +22,14 @@ from sqlalchemy import String, Table, exists, literal, null, select, union_all
 from sqlalchemy import cast as cast_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hubbub.domain.enums import (
-    ConversationType,
-    FileKind,
-    MessageStatus,
-    MessageType,
-    ParticipantStatus,
-    Role,
+from hubbub.domain.enums import ParticipantStatus
+from hubbub.domain.rules import (
+    conversation_not_found,
+    file_not_found,
+    file_open_to,
+    message_not_found,
+    space_not_found,
 )
-from hubbub.domain.errors import Forbidden, NotFound
 from hubbub.store.dialect import among_pairs, pair_values
 from hubbub.store.models import (
     Conversation,
@@ -45,24 +45,6 @@ from hubbub.store.prepared import Prepared, RawTransaction
 from hubbub.wire.models import (
     SenderPublic,
 )
-
-ROLE_RANK = {Role.OWNER: 4, Role.ADMIN: 3, Role.MODERATOR: 2, Role.MEMBER: 1}
-
-
-def conversation_not_found() -> NotFound:
-    return NotFound("Conversation not found", code="conversation_not_found")
-
-
-def message_not_found() -> NotFound:
-    return NotFound("Message not found", code="message_not_found")
-
-
-def space_not_found() -> NotFound:
-    return NotFound("Space not found", code="space_not_found")
-
-
-def file_not_found() -> NotFound:
-    return NotFound("File not found", code="file_not_found")
 
 
 @dataclass(frozen=True)
@@ -265,10 +247,8 @@ async def access_file(session: AsyncSession, user_id: uuid.UUID, file_id: uuid.U
     stored = await session.get(StoredFile, file_id)
     if stored is None:
         raise file_not_found()
-    if stored.owner_id == user_id:
+    if file_open_to(stored, user_id):
         return stored
-    if stored.kind == FileKind.AVATAR:
-        return stored  # avatars are public to every signed-in user
     carried_where_caller_is = exists(
         select(MessageFile.file_id)
         .join(Message, Message.id == MessageFile.message_id)
@@ -281,108 +261,3 @@ async def access_file(session: AsyncSession, user_id: uuid.UUID, file_id: uuid.U
     if not await session.scalar(select(carried_where_caller_is)):
         raise file_not_found()
     return stored
-
-
-# Permissions of a participant (the caller already has access) -------------------------
-
-
-def outranks(actor: Role, target: Role) -> bool:
-    return ROLE_RANK[actor] > ROLE_RANK[target]
-
-
-def require_can_send(access: ConversationAccess) -> None:
-    if not access.me.can_send_messages:
-        raise cannot_send()
-
-
-def require_sender_can_send(access: SenderAccess) -> None:
-    if not access.can_send:
-        raise cannot_send()
-
-
-def cannot_send() -> Forbidden:
-    return Forbidden("You cannot send messages in this conversation")
-
-
-def require_can_attach(access: ConversationAccess) -> None:
-    if not access.me.can_upload_files:
-        raise Forbidden("You cannot send files in this conversation")
-
-
-def require_not_private(access: ConversationAccess) -> None:
-    if access.conversation.type == ConversationType.PRIVATE:
-        raise Forbidden("Private conversations cannot be changed this way")
-
-
-def require_group(access: ConversationAccess) -> None:
-    if access.conversation.type != ConversationType.GROUP:
-        raise Forbidden("Only group conversations change members this way")
-
-
-def require_admin(access: ConversationAccess) -> None:
-    if access.me.role not in (Role.OWNER, Role.ADMIN):
-        raise Forbidden("Only the owner or an admin can do this")
-
-
-def require_can_add_members(access: ConversationAccess) -> None:
-    if access.me.role in (Role.OWNER, Role.ADMIN):
-        return
-    if not access.me.can_add_members:
-        raise Forbidden("You cannot add members to this conversation")
-
-
-def require_can_grant_role(access: ConversationAccess, role: Role) -> None:
-    """Roles given (on add or change) must be below the giver's own; OWNER is never given."""
-    if role == Role.OWNER:
-        raise Forbidden("Ownership cannot be given this way")
-    if access.me.role == Role.OWNER:
-        return
-    if access.me.role == Role.ADMIN and ROLE_RANK[role] <= ROLE_RANK[Role.MODERATOR]:
-        return
-    if role == Role.MEMBER and access.me.can_add_members:
-        return
-    raise Forbidden("You cannot give that role")
-
-
-def require_can_manage(access: ConversationAccess, target: Participant) -> None:
-    """Change another participant's role or permissions: OWNER/ADMIN, of a lower role."""
-    if target.user_id == access.me.user_id:
-        raise Forbidden("You cannot change your own role or permissions")
-    require_admin(access)
-    if not outranks(access.me.role, target.role):
-        raise Forbidden("You can only manage participants below your role")
-
-
-def require_can_remove(access: ConversationAccess, target: Participant) -> None:
-    """Remove another participant: OWNER/ADMIN or canRemoveMembers, of a lower role."""
-    if access.me.role not in (Role.OWNER, Role.ADMIN) and not access.me.can_remove_members:
-        raise Forbidden("You cannot remove members from this conversation")
-    if not outranks(access.me.role, target.role):
-        raise Forbidden("You can only remove participants below your role")
-
-
-def require_can_edit(access: ConversationAccess, message: Message) -> None:
-    if message.sender_id != access.me.user_id:
-        raise Forbidden("Only the sender can edit a message")
-    if message.type == MessageType.SYSTEM:
-        raise Forbidden("System messages cannot be edited")
-
-
-def require_can_delete(access: ConversationAccess, message: Message) -> None:
-    if message.type == MessageType.SYSTEM:
-        raise Forbidden("System messages cannot be deleted")
-    if message.sender_id == access.me.user_id:
-        return
-    if ROLE_RANK[access.me.role] >= ROLE_RANK[Role.MODERATOR]:
-        return
-    raise Forbidden("Only the sender or a moderator can delete a message")
-
-
-def require_not_deleted(message: Message) -> None:
-    if message.status == MessageStatus.DELETED:
-        raise message_not_found()
-
-
-def require_space_admin(member: SpaceMember) -> None:
-    if member.role not in (Role.OWNER, Role.ADMIN):
-        raise Forbidden("Only the space owner or an admin can do this")

@@ -148,7 +148,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         # socket through its `conversation_created` event.
         self.hub.add(state)
         self.hub.join_member(
-            state, await self.services.conversations.conversation_ids_of(principal.user_id)
+            state, await self.services.conversation_queries.conversation_ids_of(principal.user_id)
         )
         self.metrics.sockets.set(len(self.hub.sockets))
         first = await self.presence.connected(state)
@@ -290,7 +290,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         )
 
     async def _join(self, state: SocketState, req: ConversationRef) -> dict[str, Any]:
-        await self.services.conversations.require_member(state.user_id, req.conversation_id)
+        await self.services.conversation_queries.require_member(state.user_id, req.conversation_id)
         state.conversations.add(req.conversation_id)
         self.hub.listen(state, req.conversation_id)
         return {"ok": True, "conversationId": str(req.conversation_id)}
@@ -303,7 +303,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         # Membership comes from the hub's index, kept current by membership events; a
         # miss is checked against the database (and fails as not found).
         if conversation_id not in state.conversations:
-            await self.services.conversations.require_member(state.user_id, conversation_id)
+            await self.services.conversation_queries.require_member(state.user_id, conversation_id)
             state.conversations.add(conversation_id)
 
     async def _typing(self, state: SocketState, req: ConversationRef) -> dict[str, Any]:
@@ -345,7 +345,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         }
 
     async def _get_presence(self, state: SocketState, req: PresenceQuery) -> dict[str, Any]:
-        found = await self.services.users.presence(state.user_id, req.user_ids)
+        found = await self.services.user_queries.presence(state.user_id, req.user_ids)
         return {
             "ok": True,
             "presence": {

@@ -38,7 +38,7 @@ async def list_conversations(
         bool, Query(description="false (default): the active list; true: the archived ones")
     ] = False,
 ) -> Response:
-    page = await services.conversations.list_for(
+    page = await services.conversation_queries.list_for(
         principal.user_id, limit=limit, before=before, archived=archived
     )
     return json_response(page)
@@ -61,7 +61,7 @@ async def create_conversation(
 async def get_conversation(
     conversation_id: uuid.UUID, principal: PrincipalDep, services: ServicesDep
 ) -> Response:
-    view = await services.conversations.get(principal.user_id, conversation_id)
+    view = await services.conversation_queries.get(principal.user_id, conversation_id)
     return json_response(ConversationEnvelope(conversation=view))
 
 
@@ -94,7 +94,7 @@ async def add_participants(
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> Response:
-    view = await services.conversations.add_participants(principal.user_id, conversation_id, body)
+    view = await services.participants.add(principal.user_id, conversation_id, body)
     return json_response(ConversationEnvelope(conversation=view))
 
 
@@ -106,7 +106,7 @@ async def update_participant(
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> Response:
-    participant = await services.conversations.update_participant(
+    participant = await services.participants.update(
         principal.user_id, conversation_id, user_id, body
     )
     return json_response(ParticipantEnvelope(participant=participant))
@@ -116,5 +116,5 @@ async def update_participant(
 async def remove_participant(
     conversation_id: uuid.UUID, user_id: uuid.UUID, principal: PrincipalDep, services: ServicesDep
 ) -> Response:
-    await services.conversations.remove_participant(principal.user_id, conversation_id, user_id)
+    await services.participants.remove(principal.user_id, conversation_id, user_id)
     return json_response(Success())

@@ -1,9 +1,10 @@
 """HTTP edge for /files: upload (streamed, capped) and download (Bearer or signed URL).
 
-Parse, one service call (hubbub.actions.files), serialise. The upload body is
-received by `hubbub.edge.http.uploads` (size cap, temp file); a download is answered with
-the file's bytes and headers that keep a browser from treating them as anything but
-what they were sniffed to be.
+Parse, one service call (an upload: hubbub.actions.files; a download:
+hubbub.queries.files), serialise. The upload body is received by
+`hubbub.edge.http.uploads` (size cap, temp file); a download is answered with the file's
+bytes and headers that keep a browser from treating them as anything but what they were
+sniffed to be.
 """
 
 from __future__ import annotations
@@ -15,15 +16,13 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from starlette.responses import FileResponse, Response
 
-from hubbub.actions.files import Download
 from hubbub.domain.enums import FileKind
 from hubbub.domain.errors import BadRequest, ValidationFailed
 from hubbub.edge.http.deps import BearerDep, PrincipalDep, ServicesDep, get_principal
 from hubbub.edge.http.responses import json_response
 from hubbub.edge.http.uploads import FILE_FIELD, receive_upload
-from hubbub.wire.models import (
-    AttachmentPublic,
-)
+from hubbub.queries.files import Download
+from hubbub.wire.models import AttachmentPublic
 
 router = APIRouter(prefix="/files", tags=["files"])
 
@@ -121,7 +120,7 @@ async def download(
     user_id = None
     if not signed and credentials is not None:
         user_id = (await get_principal(request, credentials)).user_id
-    found = await services.files.download(
+    found = await services.file_queries.download(
         file_id, user_id=user_id, signed=signed, thumbnail=thumbnail
     )
     return _file_response(found)

@@ -32,7 +32,7 @@ async def create_space(
 
 @router.get("", response_model=SpaceList)
 async def list_spaces(principal: PrincipalDep, services: ServicesDep) -> Response:
-    return json_response(SpaceList(spaces=await services.spaces.list_for(principal.user_id)))
+    return json_response(SpaceList(spaces=await services.space_queries.list_for(principal.user_id)))
 
 
 @router.get("/{space_id}", response_model=SpaceEnvelope)
@@ -40,7 +40,7 @@ async def get_space(
     space_id: uuid.UUID, principal: PrincipalDep, services: ServicesDep
 ) -> Response:
     return json_response(
-        SpaceEnvelope(space=await services.spaces.get(principal.user_id, space_id))
+        SpaceEnvelope(space=await services.space_queries.get(principal.user_id, space_id))
     )
 
 
@@ -64,5 +64,5 @@ async def remove_member(
 async def space_conversations(
     space_id: uuid.UUID, principal: PrincipalDep, services: ServicesDep
 ) -> Response:
-    views = await services.spaces.conversations(principal.user_id, space_id)
+    views = await services.space_queries.conversations(principal.user_id, space_id)
     return json_response(SpaceConversations(conversations=views))

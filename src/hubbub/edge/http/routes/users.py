@@ -25,7 +25,7 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 @router.get("/me", response_model=MeEnvelope)
 async def get_me(principal: PrincipalDep, services: ServicesDep) -> Response:
-    return json_response(MeEnvelope(user=await services.users.get_me(principal.user_id)))
+    return json_response(MeEnvelope(user=await services.user_queries.get_me(principal.user_id)))
 
 
 @router.put("/me", response_model=MeEnvelope)
@@ -40,9 +40,9 @@ async def search_users(
     q: Annotated[CleanStr, Query(min_length=1, max_length=100)],
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> Response:
-    return json_response(await services.users.search(q, limit))
+    return json_response(await services.user_queries.search(q, limit))
 
 
 @router.get("/{user_id}", response_model=UserEnvelope)
 async def get_user(user_id: uuid.UUID, principal: PrincipalDep, services: ServicesDep) -> Response:
-    return json_response(UserEnvelope(user=await services.users.get_user(user_id)))
+    return json_response(UserEnvelope(user=await services.user_queries.get_user(user_id)))

@@ -1,0 +1,394 @@
+"""Who may do what: the permission rules, as pure functions of plain values.
+
+At the bottom of the flow with the rest of `hubbub.domain`. An action loads what a rule
+looks at (the caller's participant row, the conversation, the message, the space
+membership) through `hubbub.store.access`, in its own transaction, from the database
+state (never from what the client says about itself), then asks the rules here. They
+read their inputs through the small protocols below, which the store's rows satisfy as
+they are, and never touch the database (tests/test_rules.py tests them as tables).
+`hubbub.store.access` already answered NotFound to a caller who is not an ACTIVE
+participant; these checks come after and say Forbidden, as the caller knows the
+conversation exists.
+
+Each rule is a predicate (`can_*`, `is_*`) or, where a refusal has more than one reason,
+a `*_refusal` function returning the error that names it (None: allowed); `require_*`
+raises it. One condition per line, so each can be read and tested on its own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Protocol, TypeVar
+
+from hubbub.domain.enums import ConversationType, FileKind, MessageStatus, MessageType, Role
+from hubbub.domain.errors import Forbidden, HubbubError, NotFound
+
+ROLE_RANK = {Role.OWNER: 4, Role.ADMIN: 3, Role.MODERATOR: 2, Role.MEMBER: 1}
+
+
+# What the rules look at ----------------------------------------------------------------
+
+
+class Ranked(Protocol):
+    """Someone with a role: a space member (`SpaceMember`) or a conversation participant."""
+
+    @property
+    def user_id(self) -> uuid.UUID: ...
+
+    @property
+    def role(self) -> Role: ...
+
+
+class Member(Ranked, Protocol):
+    """A participant of a conversation (`Participant`), with its permission flags."""
+
+    @property
+    def can_send_messages(self) -> bool: ...
+
+    @property
+    def can_upload_files(self) -> bool: ...
+
+    @property
+    def can_add_members(self) -> bool: ...
+
+    @property
+    def can_remove_members(self) -> bool: ...
+
+
+class ConversationLike(Protocol):
+    @property
+    def type(self) -> ConversationType: ...
+
+
+class Seat(Protocol):
+    """The caller's place in a conversation: the conversation and their own participant
+    row (`hubbub.store.access.ConversationAccess`)."""
+
+    @property
+    def conversation(self) -> ConversationLike: ...
+
+    @property
+    def me(self) -> Member: ...
+
+
+class SenderSeat(Protocol):
+    """What the group commit of sends knows of a sender (`hubbub.store.access.SenderAccess`)."""
+
+    @property
+    def can_send(self) -> bool: ...
+
+
+class MessageLike(Protocol):
+    @property
+    def sender_id(self) -> uuid.UUID: ...
+
+    @property
+    def type(self) -> MessageType: ...
+
+    @property
+    def status(self) -> MessageStatus: ...
+
+
+class FileLike(Protocol):
+    @property
+    def owner_id(self) -> uuid.UUID: ...
+
+    @property
+    def kind(self) -> FileKind: ...
+
+
+_R = TypeVar("_R", bound=Ranked)
+
+
+def _raise(refusal: HubbubError | None) -> None:
+    if refusal is not None:
+        raise refusal
+
+
+# What a caller without access is told --------------------------------------------------
+
+
+def conversation_not_found() -> NotFound:
+    return NotFound("Conversation not found", code="conversation_not_found")
+
+
+def message_not_found() -> NotFound:
+    return NotFound("Message not found", code="message_not_found")
+
+
+def space_not_found() -> NotFound:
+    return NotFound("Space not found", code="space_not_found")
+
+
+def file_not_found() -> NotFound:
+    return NotFound("File not found", code="file_not_found")
+
+
+def file_open_to(stored: FileLike, user_id: uuid.UUID) -> bool:
+    """A file anyone signed in may have whatever conversations they are in: the caller's
+    own upload, or an avatar. Any other file only through a message of a conversation the
+    caller is in (`hubbub.store.access.access_file` asks the database)."""
+    if stored.owner_id == user_id:
+        return True
+    return stored.kind == FileKind.AVATAR  # avatars are public to every signed-in user
+
+
+# Roles ---------------------------------------------------------------------------------
+
+
+def outranks(actor: Role, target: Role) -> bool:
+    return ROLE_RANK[actor] > ROLE_RANK[target]
+
+
+def is_admin(role: Role) -> bool:
+    """OWNER or ADMIN (of a conversation or of a space); they also get the add and remove
+    members flags whenever they are given the role."""
+    return role in (Role.OWNER, Role.ADMIN)
+
+
+def moderates(role: Role) -> bool:
+    """MODERATOR or above: may delete other people's messages."""
+    return ROLE_RANK[role] >= ROLE_RANK[Role.MODERATOR]
+
+
+def not_admin() -> Forbidden:
+    return Forbidden("Only the owner or an admin can do this")
+
+
+def require_admin(access: Seat) -> None:
+    if not is_admin(access.me.role):
+        raise not_admin()
+
+
+# Sending -------------------------------------------------------------------------------
+
+
+def cannot_send() -> Forbidden:
+    return Forbidden("You cannot send messages in this conversation")
+
+
+def can_send(me: Member) -> bool:
+    return me.can_send_messages
+
+
+def require_can_send(access: Seat) -> None:
+    if not can_send(access.me):
+        raise cannot_send()
+
+
+def require_sender_can_send(access: SenderSeat) -> None:
+    if not access.can_send:
+        raise cannot_send()
+
+
+def can_attach(me: Member) -> bool:
+    return me.can_upload_files
+
+
+def require_can_attach(access: Seat) -> None:
+    if not can_attach(access.me):
+        raise Forbidden("You cannot send files in this conversation")
+
+
+# The kind of conversation --------------------------------------------------------------
+
+
+def require_not_private(access: Seat) -> None:
+    if access.conversation.type == ConversationType.PRIVATE:
+        raise Forbidden("Private conversations cannot be changed this way")
+
+
+def require_group(access: Seat) -> None:
+    if access.conversation.type != ConversationType.GROUP:
+        raise Forbidden("Only group conversations change members this way")
+
+
+def membership_refusal(kind: ConversationType) -> Forbidden | None:
+    """Leaving, or removing someone, by hand: a private conversation keeps its pair, a
+    SPACE conversation follows the space's membership."""
+    if kind == ConversationType.PRIVATE:
+        return Forbidden("Nobody leaves or is removed from a private conversation")
+    if kind == ConversationType.SPACE:
+        return Forbidden("Space conversations follow the space's membership")
+    return None
+
+
+def require_membership_by_hand(access: Seat) -> None:
+    _raise(membership_refusal(access.conversation.type))
+
+
+# Members of a conversation -------------------------------------------------------------
+
+
+def can_add_members(me: Member) -> bool:
+    if is_admin(me.role):
+        return True
+    return me.can_add_members
+
+
+def require_can_add_members(access: Seat) -> None:
+    if not can_add_members(access.me):
+        raise Forbidden("You cannot add members to this conversation")
+
+
+def highest_grantable(me: Member) -> Role | None:
+    """The highest role `me` may give: below their own for an OWNER or ADMIN, MEMBER for
+    anyone else allowed to add members, none otherwise."""
+    if me.role == Role.OWNER:
+        return Role.ADMIN
+    if me.role == Role.ADMIN:
+        return Role.MODERATOR
+    if me.can_add_members:
+        return Role.MEMBER
+    return None
+
+
+def grant_refusal(me: Member, role: Role) -> Forbidden | None:
+    """Roles given (on add or change) must be below the giver's own; OWNER is never given."""
+    if role == Role.OWNER:
+        return Forbidden("Ownership cannot be given this way")
+    highest = highest_grantable(me)
+    if highest is None:
+        return Forbidden("You cannot give that role")
+    if outranks(role, highest):
+        return Forbidden("You cannot give that role")
+    return None
+
+
+def require_can_grant_role(access: Seat, role: Role) -> None:
+    _raise(grant_refusal(access.me, role))
+
+
+def manage_refusal(me: Member, target: Ranked) -> Forbidden | None:
+    """Change another participant's role or permissions: OWNER/ADMIN, of a lower role."""
+    if target.user_id == me.user_id:
+        return Forbidden("You cannot change your own role or permissions")
+    if not is_admin(me.role):
+        return not_admin()
+    if not outranks(me.role, target.role):
+        return Forbidden("You can only manage participants below your role")
+    return None
+
+
+def require_can_manage(access: Seat, target: Ranked) -> None:
+    _raise(manage_refusal(access.me, target))
+
+
+def can_remove_members(me: Member) -> bool:
+    if is_admin(me.role):
+        return True
+    return me.can_remove_members
+
+
+def removal_refusal(me: Member, target: Ranked) -> Forbidden | None:
+    """Remove another participant: OWNER/ADMIN or canRemoveMembers, of a lower role.
+    (Leaving is not removing: anyone may leave a group.)"""
+    if not can_remove_members(me):
+        return Forbidden("You cannot remove members from this conversation")
+    if not outranks(me.role, target.role):
+        return Forbidden("You can only remove participants below your role")
+    return None
+
+
+def require_can_remove(access: Seat, target: Ranked) -> None:
+    _raise(removal_refusal(access.me, target))
+
+
+# Ranks the heir of a leaving owner: an admin first, a member last, and another owner only
+# when nobody else is left.
+_HEIR_ORDER = {Role.ADMIN: 0, Role.MODERATOR: 1, Role.MEMBER: 2, Role.OWNER: 3}
+
+
+def choose_heir(candidates: Sequence[_R]) -> _R | None:
+    """An owner who leaves passes the group to the longest-standing, highest-ranked member.
+
+    `candidates`: the ACTIVE participants left, longest-standing first (min keeps the
+    first of equals).
+    """
+    if not candidates:
+        return None
+    return min(candidates, key=lambda p: _HEIR_ORDER[p.role])
+
+
+# Messages ------------------------------------------------------------------------------
+
+
+def edit_refusal(me: Ranked, message: MessageLike) -> Forbidden | None:
+    if message.sender_id != me.user_id:
+        return Forbidden("Only the sender can edit a message")
+    if message.type == MessageType.SYSTEM:
+        return Forbidden("System messages cannot be edited")
+    return None
+
+
+def require_can_edit(access: Seat, message: MessageLike) -> None:
+    _raise(edit_refusal(access.me, message))
+
+
+def delete_refusal(me: Ranked, message: MessageLike) -> Forbidden | None:
+    if message.type == MessageType.SYSTEM:
+        return Forbidden("System messages cannot be deleted")
+    if message.sender_id == me.user_id:
+        return None
+    if moderates(me.role):
+        return None
+    return Forbidden("Only the sender or a moderator can delete a message")
+
+
+def require_can_delete(access: Seat, message: MessageLike) -> None:
+    _raise(delete_refusal(access.me, message))
+
+
+def is_deleted(message: MessageLike) -> bool:
+    return message.status == MessageStatus.DELETED
+
+
+def require_not_deleted(message: MessageLike) -> None:
+    """A deleted message is gone for editing and reacting: NotFound, like one never sent."""
+    if is_deleted(message):
+        raise message_not_found()
+
+
+# Spaces --------------------------------------------------------------------------------
+
+
+def not_space_admin() -> Forbidden:
+    return Forbidden("Only the space owner or an admin can do this")
+
+
+def require_space_admin(member: Ranked) -> None:
+    if not is_admin(member.role):
+        raise not_space_admin()
+
+
+def space_removal_refusal(me: Ranked, target: Ranked) -> Forbidden | None:
+    """Take `target` out of a space: anyone but the owner may leave; the owner and the
+    admins may remove members below them (so an admin no other admin), never the owner."""
+    if target.user_id == me.user_id:
+        return owner_stays() if me.role == Role.OWNER else None
+    if not is_admin(me.role):
+        return not_space_admin()
+    if target.role == Role.OWNER:
+        return owner_stays()
+    if not outranks(me.role, target.role):
+        return Forbidden("Admins cannot remove other admins")
+    return None
+
+
+def owner_stays() -> Forbidden:
+    return Forbidden("The owner cannot leave or be removed from the space")
+
+
+def require_can_remove_from_space(me: Ranked, target: Ranked) -> None:
+    _raise(space_removal_refusal(me, target))
+
+
+def space_conversation_role(member: Ranked, *, creator: uuid.UUID) -> Role:
+    """A space member's role in a conversation of the space: its creator owns it, the
+    space's owner and admins are its admins, everyone else is a member."""
+    if member.user_id == creator:
+        return Role.OWNER
+    if is_admin(member.role):
+        return Role.ADMIN
+    return Role.MEMBER

@@ -1,0 +1,75 @@
+"""Downloads: a stored file back into bytes, for a signed-in user or a signed URL.
+
+Edge (hubbub.edge.http.routes.files, which verifies a signed URL and serves the bytes)
+-> here -> storage: the `files` table and the blob store (hubbub.store.blobs). Who may
+download is decided by `access_file` (hubbub.store.access), or by a signed URL the edge
+has already verified. The types served inline are those the upload sniffing
+(hubbub.actions.filetypes, a leaf module that imports nothing of hubbub) recognises as
+raster images.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from hubbub.actions.filetypes import INLINE_IMAGE_TYPES, THUMBNAIL_TYPE
+from hubbub.domain.rules import file_not_found
+from hubbub.store.access import access_file
+from hubbub.store.blobs import BlobStore
+from hubbub.store.database import Database
+from hubbub.store.models import StoredFile
+
+log = logging.getLogger("hubbub.files")
+
+# The name of a file whose own name leaves nothing to show (`display_filename`).
+FALLBACK_NAME = "file"
+
+
+@dataclass(frozen=True)
+class Download:
+    path: Path
+    media_type: str
+    filename: str
+    inline: bool  # a safe raster image; anything else is served as an attachment
+
+
+class FileQueries:
+    def __init__(self, db: Database, blobs: BlobStore) -> None:
+        self._db = db
+        self._blobs = blobs
+
+    async def download(
+        self, file_id: uuid.UUID, *, user_id: uuid.UUID | None, signed: bool, thumbnail: bool
+    ) -> Download:
+        """The bytes of a file for a verified signed URL (`signed`) or a signed-in user.
+
+        Anything the caller may not have is NotFound, never Forbidden.
+        """
+        async with self._db.read() as session:
+            if signed:
+                stored = await session.get(StoredFile, file_id)
+                if stored is None:
+                    raise file_not_found()
+            elif user_id is not None:
+                stored = await access_file(session, user_id, file_id)
+            else:
+                raise file_not_found()
+        key = stored.thumbnail_key if thumbnail else stored.storage_key
+        if key is None:
+            raise file_not_found()
+        path = await self._blobs.local_path(key)
+        if path is None:
+            log.warning("file %s has a row but no bytes", stored.id)
+            raise file_not_found()
+        if thumbnail:
+            stem = PurePosixPath(stored.filename).stem or FALLBACK_NAME
+            return Download(path, THUMBNAIL_TYPE, f"{stem}.webp", inline=True)
+        return Download(
+            path,
+            stored.mime_type,
+            stored.filename,
+            inline=stored.mime_type in INLINE_IMAGE_TYPES,
+        )

@@ -1,0 +1,93 @@
+"""Reading users: one's own profile, another's, presence, search; and their presenters.
+
+Edge -> here -> storage (`hubbub.store.users`). `email` is only ever put into a `Me`
+(the owner's view). The presenters are shared with `hubbub.queries.views` (senders,
+participants) and the user actions (`hubbub.actions.users`, `hubbub.actions.auth`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from hubbub.domain.errors import NotFound
+from hubbub.realtime.presence import Presence
+from hubbub.store.database import Database
+from hubbub.store.models import User
+from hubbub.store.users import contact_ids_txn, last_seen_txn, search_users_txn
+from hubbub.wire.models import Me, SenderPublic, UserList, UserPublic
+
+
+def user_public(user: User, *, online: bool) -> UserPublic:
+    return UserPublic(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        avatar=user.avatar,
+        bio=user.bio,
+        is_online=online,
+        last_seen=user.last_seen,
+        created_at=user.created_at,
+    )
+
+
+def me_public(user: User, *, online: bool) -> Me:
+    return Me(
+        **user_public(user, online=online).model_dump(),
+        email=user.email,
+        updated_at=user.updated_at,
+    )
+
+
+def sender_public(user: User) -> SenderPublic:
+    return SenderPublic(
+        id=user.id, username=user.username, display_name=user.display_name, avatar=user.avatar
+    )
+
+
+class UserQueries:
+    def __init__(self, db: Database, presence: Presence) -> None:
+        self._db = db
+        self._presence = presence
+
+    async def is_online(self, user_id: uuid.UUID) -> bool:
+        return user_id in await self._presence.online([user_id])
+
+    async def get_me(self, user_id: uuid.UUID) -> Me:
+        async with self._db.read() as session:
+            user = await session.get(User, user_id)
+        if user is None or not user.is_active:
+            raise NotFound("User not found", code="user_not_found")
+        return me_public(user, online=await self.is_online(user_id))
+
+    async def get_user(self, user_id: uuid.UUID) -> UserPublic:
+        async with self._db.read() as session:
+            user = await session.get(User, user_id)
+        if user is None or not user.is_active:
+            raise NotFound("User not found", code="user_not_found")
+        return user_public(user, online=await self.is_online(user_id))
+
+    async def contacts_of(self, user_id: uuid.UUID) -> set[uuid.UUID]:
+        """Users who share an ACTIVE conversation or a space with `user_id` (itself included)."""
+        async with self._db.read() as session:
+            found = await contact_ids_txn(session, user_id)
+        found.add(user_id)
+        return found
+
+    async def presence(
+        self, viewer: uuid.UUID, user_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, tuple[bool, datetime | None]]:
+        """Online state and last seen of the asked users the viewer shares something with."""
+        visible = set(user_ids) & await self.contacts_of(viewer)
+        if not visible:
+            return {}
+        async with self._db.read() as session:
+            rows = await last_seen_txn(session, visible)
+        online = await self._presence.online(visible)
+        return {uid: (uid in online, seen) for uid, seen in rows}
+
+    async def search(self, query: str, limit: int) -> UserList:
+        async with self._db.read() as session:
+            rows, total = await search_users_txn(session, query, limit)
+        online = await self._presence.online(u.id for u in rows)
+        return UserList(users=[user_public(u, online=u.id in online) for u in rows], total=total)
