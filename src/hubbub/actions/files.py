@@ -2,7 +2,7 @@
 
 Edge (hubbub.edge.http.routes.files, which streams the multipart body into a temp file under
 the size cap) -> here -> storage: the `files` table and the blob store
-(hubbub.store.blobs). An upload is sniffed from its bytes (hubbub.actions.filetypes),
+(hubbub.store.blobs). An upload is sniffed from its bytes (hubbub.store.filetypes),
 moved under a server-made storage key, and only then recorded; a failure at any step
 leaves no row and no blob. Downloads are `hubbub.queries.files`.
 """
@@ -15,7 +15,6 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from hubbub.actions.filetypes import ImageTooLarge, inspect_file
 from hubbub.domain.enums import FileKind
 from hubbub.domain.errors import ValidationFailed
 from hubbub.domain.ids import new_id
@@ -24,6 +23,7 @@ from hubbub.queries.views import attachment_public
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.blobs import BlobStore
 from hubbub.store.database import Database
+from hubbub.store.filetypes import ImageTooLarge, inspect_file
 from hubbub.store.models import StoredFile
 from hubbub.wire.models import (
     AttachmentPublic,

@@ -4,7 +4,7 @@ Edge (hubbub.edge.http.routes.files, which verifies a signed URL and serves the 
 -> here -> storage: the `files` table and the blob store (hubbub.store.blobs). Who may
 download is decided by `access_file` (hubbub.store.access), or by a signed URL the edge
 has already verified. The types served inline are those the upload sniffing
-(hubbub.actions.filetypes, a leaf module that imports nothing of hubbub) recognises as
+(hubbub.store.filetypes, a leaf module that imports nothing of hubbub) recognises as
 raster images.
 """
 
@@ -15,11 +15,11 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from hubbub.actions.filetypes import INLINE_IMAGE_TYPES, THUMBNAIL_TYPE
 from hubbub.domain.rules import file_not_found
 from hubbub.store.access import access_file
 from hubbub.store.blobs import BlobStore
 from hubbub.store.database import Database
+from hubbub.store.filetypes import INLINE_IMAGE_TYPES, THUMBNAIL_TYPE
 from hubbub.store.models import StoredFile
 
 log = logging.getLogger("hubbub.files")

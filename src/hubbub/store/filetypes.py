@@ -1,4 +1,5 @@
-"""What an uploaded file is, decided from its bytes alone, and its thumbnail.
+"""What an uploaded file is, decided from its bytes alone, and its thumbnail (beside the
+blob store: the store keeps bytes, this says what they are).
 
 `FileService` (hubbub.actions.files) calls `inspect_file` off the event loop on the
 received temp file, before anything is stored. The client's Content-Type and file name
