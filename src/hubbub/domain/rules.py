@@ -126,9 +126,9 @@ def file_not_found() -> NotFound:
 
 
 def file_open_to(stored: FileLike, user_id: uuid.UUID) -> bool:
-    """A file anyone signed in may have whatever conversations they are in: the caller's
-    own upload, or an avatar. Any other file only through a message of a conversation the
-    caller is in (`hubbub.store.access.access_file` asks the database)."""
+    """Whether the user may have a file without any message carrying it: their own
+    upload, or an avatar. Any other file only through a message of a conversation they
+    are in (`hubbub.store.access.access_file` asks the database)."""
     if stored.owner_id == user_id:
         return True
     return stored.kind == FileKind.AVATAR  # avatars are public to every signed-in user
