@@ -376,8 +376,11 @@ async def test_a_send_writes_the_same_few_rows_whatever_the_group_size(
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         # Every write of the statement (PostgreSQL numbers and inserts a batch of sends
         # in one statement: an UPDATE and an INSERT in a WITH).
+        # The SQLite search indexer's own background writes (messages_fts*) run on the
+        # same engine at any moment: they are not the send's.
         for verb, table in re.findall(r"\b(INSERT INTO|UPDATE|DELETE FROM)\s+(\w+)", statement):
-            statements.append(verb.split()[0] + " " + table)
+            if not table.startswith("messages_fts"):
+                statements.append(verb.split()[0] + " " + table)
 
     engine = node.services.db.write_engine.sync_engine
     event.listen(engine, "before_cursor_execute", count)
