@@ -51,7 +51,7 @@ from hubbub.store.access import (
 from hubbub.store.database import Database
 from hubbub.store.dialect import among_pairs, pair_values
 from hubbub.store.models import Message, Participant
-from hubbub.store.prepared import Prepared, RawTransaction
+from hubbub.store.prepared import Prepared, RawBatch
 from hubbub.store.sequence import store_new_messages
 from hubbub.wire.models import MessagePublic, SendMessage
 
@@ -216,7 +216,7 @@ class SendBatcher:
         now = utcnow()
         # On the driver itself (`hubbub.store.prepared`): through SQLAlchemy's async API the
         # batch's five statements cost more Python than the whole rest of a send.
-        async with self._db.raw_writers.transaction() as tx:
+        async with self._db.raw_writers.batch() as tx:
             outcomes, repeats, retried = await self._store(tx, batch, now)
         if retried:
             await self._answer_retries(retried, outcomes)
@@ -232,7 +232,7 @@ class SendBatcher:
         return outcomes
 
     async def _store(
-        self, tx: RawTransaction, batch: list[PendingSend], now: datetime
+        self, tx: RawBatch, batch: list[PendingSend], now: datetime
     ) -> tuple[
         dict[PendingSend, Stored | HubbubError],
         list[tuple[PendingSend, PendingSend]],
@@ -317,7 +317,7 @@ class SendBatcher:
 
     async def _check_mentions(
         self,
-        tx: RawTransaction,
+        tx: RawBatch,
         fresh: list[PendingSend],
         outcomes: dict[PendingSend, Stored | HubbubError],
     ) -> list[PendingSend]:
@@ -337,7 +337,7 @@ class SendBatcher:
 
     async def _insert(
         self,
-        tx: RawTransaction,
+        tx: RawBatch,
         fresh: list[PendingSend],
         accesses: dict[tuple[uuid.UUID, uuid.UUID], SenderAccess],
         now: datetime,

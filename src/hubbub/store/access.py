@@ -41,7 +41,7 @@ from hubbub.store.models import (
     StoredFile,
     User,
 )
-from hubbub.store.prepared import Prepared, RawTransaction
+from hubbub.store.prepared import Prepared, Statements
 from hubbub.wire.models import SenderPublic
 
 ROLE_RANK = {Role.OWNER: 4, Role.ADMIN: 3, Role.MODERATOR: 2, Role.MEMBER: 1}
@@ -170,7 +170,7 @@ StoredKeys = dict[tuple[uuid.UUID, str], tuple[uuid.UUID, uuid.UUID]]
 
 
 async def access_for_sending(
-    tx: RawTransaction,
+    tx: Statements,
     pairs: Collection[tuple[uuid.UUID, uuid.UUID]],
     keys: Collection[tuple[uuid.UUID, str]] = (),
 ) -> tuple[dict[tuple[uuid.UUID, uuid.UUID], SenderAccess], StoredKeys]:

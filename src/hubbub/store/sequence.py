@@ -29,7 +29,7 @@ from hubbub.domain.enums import MessageStatus, MessageType
 from hubbub.domain.ids import new_id, utcnow
 from hubbub.store.dialect import UTCDateTime
 from hubbub.store.models import Conversation, Message
-from hubbub.store.prepared import Prepared, RawTransaction
+from hubbub.store.prepared import Prepared, RawBatch
 
 
 async def take_seq(
@@ -74,7 +74,7 @@ _MOVE_NUMBERS = Prepared(
 
 
 async def take_seqs(
-    tx: RawTransaction,
+    tx: RawBatch,
     new_messages: dict[uuid.UUID, list[uuid.UUID]],
     last_seqs: dict[uuid.UUID, int],
     now: datetime,
@@ -151,7 +151,7 @@ RETURNING id, seq
 
 
 async def store_new_messages(
-    tx: RawTransaction,
+    tx: RawBatch,
     rows: dict[uuid.UUID, list[dict[str, Any]]],
     last_seqs: dict[uuid.UUID, int],
     now: datetime,
