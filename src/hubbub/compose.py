@@ -17,7 +17,9 @@ from redis.asyncio import Redis
 from hubbub.actions.auth import AuthService, LoginLimits
 from hubbub.actions.conversations import ConversationService
 from hubbub.actions.files import FileService, UploadLimits
-from hubbub.actions.messages import MessageService, SendLimits
+from hubbub.actions.markers import MarkerService
+from hubbub.actions.message_changes import MessageChangeService
+from hubbub.actions.send import SendLimits, SendService
 from hubbub.actions.spaces import SpaceService
 from hubbub.actions.users import UserService
 from hubbub.config import Settings
@@ -25,6 +27,8 @@ from hubbub.edge.services import Services
 from hubbub.edge.socket.namespace import GatewayConfig, MessagingNamespace
 from hubbub.edge.socket.transport import EngineTransport
 from hubbub.metrics import Metrics
+from hubbub.queries.messages import MessageQueries
+from hubbub.queries.search import SearchQueries
 from hubbub.queries.views import Views
 from hubbub.realtime.bus import EventBus, InProcessEventBus, RedisEventBus
 from hubbub.realtime.hub import Hub
@@ -88,7 +92,7 @@ def build_services(settings: Settings) -> Services:
     views = Views(urls=file_urls, presence=presence)
     conversations = ConversationService(db, views)
     spaces = SpaceService(db, views, conversations)
-    messages = MessageService(
+    send = SendService(
         db,
         views,
         limiter,
@@ -124,7 +128,11 @@ def build_services(settings: Settings) -> Services:
         users=users,
         conversations=conversations,
         spaces=spaces,
-        messages=messages,
+        send=send,
+        message_changes=MessageChangeService(db, views),
+        markers=MarkerService(db),
+        message_queries=MessageQueries(db, views),
+        search=SearchQueries(db, views),
         files=files,
     )
 

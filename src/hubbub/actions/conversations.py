@@ -26,7 +26,8 @@ from hubbub.events.catalog import (
     ParticipantAdded,
     ParticipantRemoved,
 )
-from hubbub.queries.views import Views, participant_public, unread_counts_of_everyone
+from hubbub.queries.presenters import participant_public
+from hubbub.queries.views import Views
 from hubbub.store.access import (
     ConversationAccess,
     access_conversation,
@@ -40,6 +41,7 @@ from hubbub.store.access import (
     require_not_private,
 )
 from hubbub.store.database import Database
+from hubbub.store.markers import unread_counts_of_everyone_txn
 from hubbub.store.models import Conversation, Message, Participant, SpaceMember, User
 from hubbub.store.sequence import write_system_message
 from hubbub.store.unit import emit
@@ -196,7 +198,7 @@ class ConversationService:
         (base,) = await self._views.conversations(
             session, [(conversation, members[0])], members[0].user_id
         )
-        unread = await unread_counts_of_everyone(session, conversation_id)
+        unread = await unread_counts_of_everyone_txn(session, conversation_id)
         return {
             p.user_id: base.model_copy(
                 update={

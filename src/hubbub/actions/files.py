@@ -26,7 +26,7 @@ from hubbub.actions.filetypes import (
 from hubbub.domain.enums import FileKind
 from hubbub.domain.errors import ValidationFailed
 from hubbub.domain.ids import new_id
-from hubbub.queries.views import attachment_public
+from hubbub.queries.presenters import attachment_public
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.access import access_file, file_not_found
 from hubbub.store.blobs import BlobStore

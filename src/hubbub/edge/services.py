@@ -14,11 +14,15 @@ from redis.asyncio import Redis
 from hubbub.actions.auth import AuthService
 from hubbub.actions.conversations import ConversationService
 from hubbub.actions.files import FileService
-from hubbub.actions.messages import MessageService
+from hubbub.actions.markers import MarkerService
+from hubbub.actions.message_changes import MessageChangeService
+from hubbub.actions.send import SendService
 from hubbub.actions.spaces import SpaceService
 from hubbub.actions.users import UserService
 from hubbub.config import Settings
 from hubbub.metrics import Metrics
+from hubbub.queries.messages import MessageQueries
+from hubbub.queries.search import SearchQueries
 from hubbub.realtime.bus import EventBus
 from hubbub.realtime.limits import RateLimiter
 from hubbub.realtime.presence import Presence
@@ -49,7 +53,11 @@ class Services:
     users: UserService
     conversations: ConversationService
     spaces: SpaceService
-    messages: MessageService
+    send: SendService
+    message_changes: MessageChangeService
+    markers: MarkerService
+    message_queries: MessageQueries
+    search: SearchQueries
     files: FileService
 
     async def readiness_problems(self) -> list[str]:
@@ -68,7 +76,7 @@ class Services:
         return problems
 
     async def close(self) -> None:
-        await self.messages.close()
+        await self.send.close()
         await self.bus.stop()
         if self.redis is not None:
             await self.redis.aclose()

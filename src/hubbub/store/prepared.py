@@ -1,6 +1,6 @@
 """Statements of the hottest path, compiled once and run on the driver's own connection.
 
-Store functions (`hubbub.store.sequence`, `hubbub.store.access`) -> here -> the
+Store functions (`hubbub.store.send_batch_txn`, `hubbub.store.access`) -> here -> the
 database driver. Used by the group commit of sends (`hubbub.actions.send_batch`).
 Through SQLAlchemy's async API a statement costs ~150-300 µs of Python on this kind of
 machine before the database sees it (a greenlet hop per call and several per driver
