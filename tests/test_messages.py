@@ -396,7 +396,7 @@ async def test_read_markers_unread_counts_and_status(
         "messages"
     ]
     assert [m["status"] for m in page[:3]] == ["READ", "READ", "SENT"]
-    await node.services.messages.mark_delivered(ben.id, uuid.UUID(cid), uuid.UUID(msgs[2]["id"]))
+    await node.services.markers.mark_delivered(ben.id, uuid.UUID(cid), uuid.UUID(msgs[2]["id"]))
     page = (await client.get(f"/conversations/{cid}/messages", headers=ann.headers)).json()[
         "messages"
     ]
@@ -519,9 +519,7 @@ async def test_search_pages_newest_first(client: httpx.AsyncClient, register: Re
 async def test_send_rate_limit(client: httpx.AsyncClient, register: RegisterFn, node: Node) -> None:
     ann, ben = await register("ann"), await register("ben")
     cid = await create_group(client, ann, ben)
-    node.services.messages._send_limits = type(node.services.messages._send_limits)(
-        rate_per_s=0.5, burst=2
-    )
+    node.services.send._send_limits = type(node.services.send._send_limits)(rate_per_s=0.5, burst=2)
     await send(client, ann, cid, "1")
     await send(client, ann, cid, "2")
     limited = await client.post(
@@ -556,11 +554,11 @@ async def test_resume_across_many_conversations_in_shared_queries(
     assert r.status_code == 200, r.text
 
     known = {uuid.UUID(cid): 1 for cid in groups} | {uuid.UUID(left): 0}
-    pages, removed = await node.services.messages.sync(ann.id, known, limit=2)
+    pages, removed = await node.services.message_queries.sync(ann.id, known, limit=2)
     assert removed == [uuid.UUID(left)]
     assert list(pages) == [uuid.UUID(cid) for cid in groups]  # in the order asked
     for cid in groups:
-        history = await node.services.messages.history(ann.id, uuid.UUID(cid), limit=100)
+        history = await node.services.message_queries.history(ann.id, uuid.UUID(cid), limit=100)
         after_one = [m.seq for m in history.messages if m.seq > 1]
         page = pages[uuid.UUID(cid)]
         assert [m.seq for m in page.changes] == after_one[:2], cid

@@ -113,24 +113,24 @@ async def test_hot_queries_use_indexes_on_200k_messages(node: Node) -> None:
     engine = services.db.read_engine.sync_engine
     event.listen(engine, "before_cursor_execute", capture)
     try:
-        newest = await services.messages.history(me, big, limit=50)
+        newest = await services.message_queries.history(me, big, limit=50)
         assert [m.seq for m in newest.messages] == list(range(MESSAGES - 49, MESSAGES + 1))
         assert newest.total_count == MESSAGES
         middle = newest.messages[0].id
-        older = await services.messages.history(me, big, limit=50, before=middle)
+        older = await services.message_queries.history(me, big, limit=50, before=middle)
         assert older.messages[-1].seq == MESSAGES - 50
-        await services.messages.history(me, big, limit=50, after=older.messages[0].id)
-        await services.messages.history(me, big, limit=50, around=older.messages[10].id)
+        await services.message_queries.history(me, big, limit=50, after=older.messages[0].id)
+        await services.message_queries.history(me, big, limit=50, around=older.messages[10].id)
         listed = await services.conversation_queries.list_for(
             me, limit=100, before=None, archived=False
         )
         unread = {c.id: c.unread_count for c in listed.conversations}
         assert unread[big] == 15  # 30 unread numbers, half of them mine
-        changes = await services.messages.changes(me, big, since=MESSAGES - 100, limit=100)
+        changes = await services.message_queries.changes(me, big, since=MESSAGES - 100, limit=100)
         assert len(changes.changes) == 100
         # Resume across 61 conversations: two queries for the pages (50 per query).
         others = [c.id for c in listed.conversations if c.id != big][:60]
-        pages, removed = await services.messages.sync(
+        pages, removed = await services.message_queries.sync(
             me, {big: MESSAGES - 100, **dict.fromkeys(others, 40)}, limit=100
         )
         assert removed == []
@@ -138,12 +138,12 @@ async def test_hot_queries_use_indexes_on_200k_messages(node: Node) -> None:
         assert [m.change_seq for m in pages[big].changes] == newest_hundred
         assert pages[big].has_more is False
         assert all([m.seq for m in pages[o].changes] == list(range(41, 51)) for o in others)
-        found = await services.messages.search(
+        found = await services.search.search(
             me, "topic7", conversation_id=None, limit=20, before=None
         )
         assert found.messages
         assert all(m.content.endswith("topic7") for m in found.messages)
-        await services.messages.search(me, "topic7", conversation_id=big, limit=20, before=None)
+        await services.search.search(me, "topic7", conversation_id=big, limit=20, before=None)
     finally:
         event.remove(engine, "before_cursor_execute", capture)
 

@@ -18,7 +18,8 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
 from hubbub.actions import send_batch
-from hubbub.actions.send_batch import PendingSend, SendBatcher
+from hubbub.actions.send_batch import SendBatcher
+from hubbub.actions.send_rules import PendingSend
 from hubbub.app import Node
 from hubbub.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hubbub.store.models import Message
@@ -35,7 +36,7 @@ def settings_overrides() -> dict[str, Any]:
 
 
 def batcher_of(node: Node) -> SendBatcher:
-    batcher: SendBatcher = node.services.messages._batcher
+    batcher: SendBatcher = node.services.send._batcher
     return batcher
 
 
@@ -135,16 +136,16 @@ async def test_a_lost_unique_race_stores_each_send_alone_and_finds_the_original(
     cid = await create_group(client, ann, ben)
     original = await send(client, ann, cid, "first try", optimisticId="dup")
     batcher = batcher_of(node)
-    real_originals = batcher._originals
+    real_originals = send_batch.split_originals
 
     def blind(stored: Any, admitted: list[PendingSend], outcomes: Any) -> Any:
         # As if the original committed on another node after this batch looked.
         return list(admitted), [], {}
 
-    monkeypatch.setattr(batcher, "_originals", blind)
+    monkeypatch.setattr(send_batch, "split_originals", blind)
     batch = [pending(ben.id, cid, "other"), pending(ann.id, cid, "second try", optimisticId="dup")]
     await batcher._store_batch(batch)
-    monkeypatch.setattr(batcher, "_originals", real_originals)
+    monkeypatch.setattr(send_batch, "split_originals", real_originals)
 
     other, retried = [await outcome(p) for p in batch]
     assert other[1] is True
@@ -165,7 +166,7 @@ async def test_a_database_failure_fails_the_whole_batch_and_stores_nothing(
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise OperationalError("UPDATE conversations", {}, Exception("disk I/O error"))
 
-    monkeypatch.setattr(send_batch, "store_new_messages", broken)
+    monkeypatch.setattr(send_batch, "store_new_messages_txn", broken)
     batch = [pending(ann.id, cid, "lost 1"), pending(ben.id, cid, "lost 2", optimisticId="x")]
     await batcher_of(node)._store_batch(batch)
     results = [await outcome(p) for p in batch]
@@ -184,7 +185,7 @@ async def test_concurrent_sends_share_commits(
 ) -> None:
     ann, ben = await register("ann"), await register("ben")
     cid = await create_group(client, ann, ben)
-    messages = node.services.messages
+    messages = node.services.send
     metrics = node.services.metrics
 
     def batches() -> float:

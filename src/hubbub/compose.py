@@ -17,8 +17,10 @@ from redis.asyncio import Redis
 from hubbub.actions.auth import AuthService, LoginLimits
 from hubbub.actions.conversations import ConversationService
 from hubbub.actions.files import FileService, UploadLimits
-from hubbub.actions.messages import MessageService, SendLimits
+from hubbub.actions.markers import MarkerService
+from hubbub.actions.message_changes import MessageChangeService
 from hubbub.actions.participants import ParticipantService
+from hubbub.actions.send import SendLimits, SendService
 from hubbub.actions.spaces import SpaceService
 from hubbub.actions.users import UserService
 from hubbub.config import Settings
@@ -28,6 +30,8 @@ from hubbub.edge.socket.transport import EngineTransport
 from hubbub.metrics import Metrics
 from hubbub.queries.conversations import ConversationQueries
 from hubbub.queries.files import FileQueries
+from hubbub.queries.messages import MessageQueries
+from hubbub.queries.search import SearchQueries
 from hubbub.queries.spaces import SpaceQueries
 from hubbub.queries.users import UserQueries
 from hubbub.queries.views import Views
@@ -97,7 +101,7 @@ def build_services(settings: Settings) -> Services:
     conversations = ConversationService(db, conversation_queries)
     participants = ParticipantService(db, conversation_queries)
     spaces = SpaceService(db, conversation_queries, space_queries)
-    messages = MessageService(
+    send = SendService(
         db,
         views,
         limiter,
@@ -135,7 +139,11 @@ def build_services(settings: Settings) -> Services:
         conversations=conversations,
         participants=participants,
         spaces=spaces,
-        messages=messages,
+        send=send,
+        message_changes=MessageChangeService(db, views),
+        markers=MarkerService(db),
+        message_queries=MessageQueries(db, views),
+        search=SearchQueries(db, views),
         files=files,
         user_queries=user_queries,
         conversation_queries=conversation_queries,

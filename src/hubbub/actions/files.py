@@ -19,7 +19,7 @@ from hubbub.domain.enums import FileKind
 from hubbub.domain.errors import ValidationFailed
 from hubbub.domain.ids import new_id
 from hubbub.queries.files import FALLBACK_NAME
-from hubbub.queries.views import attachment_public
+from hubbub.queries.presenters import attachment_public
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.blobs import BlobStore
 from hubbub.store.database import Database

@@ -1,9 +1,10 @@
 """Group commit of sends: many `send_message` calls, one transaction, acks after commit.
 
-Edge -> `MessageService.send_message` -> here -> storage; each stored send's
-`new_message` is emitted on the batch's transaction and published after its commit,
-before the sends are answered. One writer task per node takes every send
-that is waiting (up to `max_batch`) and stores them together: one access query for all
+Edge -> `hubbub.actions.send.SendService.send_message` -> here -> the store
+(`hubbub.store.send_batch_txn`, on the driver); each stored send's `new_message` is
+emitted on the batch and published after its commit, before the sends are answered.
+One writer task per node takes every send that is waiting (up to `max_batch`) and
+stores them together: one access query for all
 (sender, conversation) pairs, one idempotency lookup, one mention check, the batch's
 conversations locked in id order and renumbered with one executemany UPDATE, one
 multi-row INSERT, one commit. No timer: while a batch commits the next one gathers, so
@@ -14,9 +15,10 @@ A send the batch refuses (not a participant, muted, a mention of a non-participa
 optimisticId already used for another conversation) fails alone and the rest go on. If
 the transaction fails as a whole on a unique constraint (an identical send committed
 meanwhile, say on another node), each send of the batch is stored alone through the
-one-send path, which finds the original. Any other failure (the database is away) fails
-every send of the batch: none was acknowledged, each client retries with its
-optimisticId.
+one-send path (`hubbub.actions.send_alone`), which finds the original. The checks are
+the one-send path's too (`hubbub.actions.send_rules`). Any other failure (the database
+is away) fails every send of the batch: none was acknowledged, each client retries
+with its optimisticId.
 """
 
 from __future__ import annotations
@@ -27,66 +29,41 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
 
-from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 
-from hubbub.domain.enums import MessageStatus, ParticipantStatus
-from hubbub.domain.errors import Conflict, HubbubError, ValidationFailed
-from hubbub.domain.ids import new_id, utcnow
-from hubbub.domain.rules import conversation_not_found, require_sender_can_send
+from hubbub.actions.send_alone import store_alone
+from hubbub.actions.send_rules import (
+    Accesses,
+    Outcomes,
+    PendingSend,
+    Stored,
+    admitted,
+    optimistic_id_taken,
+    original_views,
+    refuse_muted,
+    refuse_unknown_mentions,
+    split_originals,
+)
+from hubbub.domain.errors import HubbubError
+from hubbub.domain.ids import utcnow
+from hubbub.domain.rules import (
+    conversation_not_found,
+)
 from hubbub.events.catalog import NewMessage
 from hubbub.metrics import Metrics
-from hubbub.queries.views import Views, fresh_message_view
-from hubbub.store.access import SenderAccess, StoredKeys, access_for_sending
-from hubbub.store.database import Database
-from hubbub.store.dialect import among_pairs, pair_values
-from hubbub.store.models import Message, Participant
-from hubbub.store.prepared import Prepared, RawTransaction
-from hubbub.store.sequence import store_new_messages
-from hubbub.wire.models import (
-    MessagePublic,
-    SendMessage,
+from hubbub.queries.presenters import fresh_message_view
+from hubbub.queries.views import Views
+from hubbub.store.access import (
+    access_for_sending,
 )
+from hubbub.store.database import Database
+from hubbub.store.new_message import NewMessageRecord, new_message_record
+from hubbub.store.prepared import RawBatch
+from hubbub.store.send_batch_txn import store_new_messages_txn
 
 log = logging.getLogger("hubbub.messages")
-
-# What a send comes to: its message and whether this call stored it (False: the
-# optimisticId repeated and this is the original).
-Stored = tuple[MessagePublic, bool]
-
-
-@dataclass(eq=False)
-class PendingSend:
-    """A validated send waiting for its batch (content checked, mentions deduplicated)."""
-
-    sender: uuid.UUID
-    conversation_id: uuid.UUID
-    req: SendMessage
-    content: str
-    mentions: list[uuid.UUID]
-    client_timestamp: datetime | None
-    origin_socket: str | None = None  # hears `message_sent`, not `new_message`
-    future: asyncio.Future[Stored] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.future = asyncio.get_running_loop().create_future()
-
-    @property
-    def key(self) -> tuple[uuid.UUID, str] | None:
-        if self.req.optimistic_id is None:
-            return None
-        return (self.sender, self.req.optimistic_id)
-
-
-def optimistic_id_taken() -> Conflict:
-    return Conflict(
-        "optimisticId was already used for another conversation", code="duplicate_optimistic_id"
-    )
 
 
 class SendBatcher:
@@ -94,7 +71,6 @@ class SendBatcher:
         self,
         db: Database,
         views: Views,
-        store_alone: Callable[[PendingSend], Awaitable[Stored]],
         *,
         metrics: Metrics | None = None,
         max_batch: int = 256,
@@ -107,7 +83,6 @@ class SendBatcher:
         self._writers = writers
         self._metrics = metrics
         self._views = views
-        self._store_alone = store_alone
         self._max_batch = max_batch
         self._queue: deque[PendingSend] = deque()
         self._wakeup: asyncio.Event | None = None
@@ -191,7 +166,7 @@ class SendBatcher:
             # Raced by an identical send elsewhere: one at a time, each finds its original.
             for pending in batch:
                 try:
-                    _answer(pending, await self._store_alone(pending))
+                    _answer(pending, await store_alone(self._db, self._views, pending))
                 except Exception as exc:  # handed to the one caller it belongs to
                     _answer(pending, exc)
             return
@@ -208,16 +183,17 @@ class SendBatcher:
         for pending, outcome in outcomes.items():
             _answer(pending, outcome)
 
-    async def _transaction(
-        self, batch: list[PendingSend]
-    ) -> dict[PendingSend, Stored | HubbubError]:
+    async def _transaction(self, batch: list[PendingSend]) -> Outcomes:
         now = utcnow()
         # On the driver itself (`hubbub.store.prepared`): through SQLAlchemy's async API the
         # batch's five statements cost more Python than the whole rest of a send.
-        async with self._db.raw_writers.transaction() as tx:
+        async with self._db.raw_writers.batch() as tx:
             outcomes, repeats, retried = await self._store(tx, batch, now)
         if retried:
-            await self._answer_retries(retried, outcomes)
+            # A retry of a stored send (rare) gets its original's current view.
+            async with self._db.read() as session:
+                for pending, view in (await original_views(session, self._views, retried)).items():
+                    outcomes[pending] = (view, False)
         # Repeats within the batch share the outcome of the first send with their key.
         for pending, first in repeats:
             outcome = outcomes[first]
@@ -230,199 +206,68 @@ class SendBatcher:
         return outcomes
 
     async def _store(
-        self, tx: RawTransaction, batch: list[PendingSend], now: datetime
-    ) -> tuple[
-        dict[PendingSend, Stored | HubbubError],
-        list[tuple[PendingSend, PendingSend]],
-        dict[PendingSend, uuid.UUID],
-    ]:
-        """The batch's transaction: the outcome of each send stored or refused, the
+        self, tx: RawBatch, batch: list[PendingSend], now: datetime
+    ) -> tuple[Outcomes, list[tuple[PendingSend, PendingSend]], dict[PendingSend, uuid.UUID]]:
+        """The batch's statements: the outcome of each send stored or refused, the
         repeats of an earlier send of the batch, and the sends whose optimisticId is
         stored already (with their original's id)."""
-        outcomes: dict[PendingSend, Stored | HubbubError] = {}
+        outcomes: Outcomes = {}
         accesses, stored = await access_for_sending(
             tx,
             {(p.sender, p.conversation_id) for p in batch},
             {p.key for p in batch if p.key is not None},
         )
-        admitted: list[PendingSend] = []
-        for pending in batch:
-            if (pending.sender, pending.conversation_id) not in accesses:
-                outcomes[pending] = conversation_not_found()
-            else:
-                admitted.append(pending)
-        fresh, repeats, retried = self._originals(stored, admitted, outcomes)
-        for pending in fresh:
-            try:
-                require_sender_can_send(accesses[(pending.sender, pending.conversation_id)])
-            except HubbubError as exc:
-                outcomes[pending] = exc
-        fresh = [p for p in fresh if p not in outcomes]
-        fresh = await self._check_mentions(tx, fresh, outcomes)
+        fresh, repeats, retried = split_originals(
+            stored, admitted(batch, accesses, outcomes), outcomes
+        )
+        fresh = refuse_muted(fresh, accesses, outcomes)
+        fresh = await refuse_unknown_mentions(tx, fresh, outcomes)
         if fresh:
             await self._insert(tx, fresh, accesses, now, outcomes)
         return outcomes, repeats, retried
 
-    def _originals(
-        self,
-        stored: StoredKeys,
-        admitted: list[PendingSend],
-        outcomes: dict[PendingSend, Stored | HubbubError],
-    ) -> tuple[
-        list[PendingSend], list[tuple[PendingSend, PendingSend]], dict[PendingSend, uuid.UUID]
-    ]:
-        """Split the admitted sends into sends to store, repeats of an earlier send of
-        this batch, and retries of a stored send (whose original is named)."""
-        fresh: list[PendingSend] = []
-        repeats: list[tuple[PendingSend, PendingSend]] = []
-        retried: dict[PendingSend, uuid.UUID] = {}
-        first_with: dict[tuple[uuid.UUID, str], PendingSend] = {}
-        for pending in admitted:
-            key = pending.key
-            if key is None:
-                fresh.append(pending)
-                continue
-            original = stored.get(key)
-            if original is not None:
-                message_id, conversation_id = original
-                if conversation_id != pending.conversation_id:
-                    outcomes[pending] = optimistic_id_taken()
-                else:
-                    retried[pending] = message_id
-            elif key in first_with:
-                repeats.append((pending, first_with[key]))
-            else:
-                first_with[key] = pending
-                fresh.append(pending)
-        return fresh, repeats, retried
-
-    async def _answer_retries(
-        self,
-        retried: dict[PendingSend, uuid.UUID],
-        outcomes: dict[PendingSend, Stored | HubbubError],
-    ) -> None:
-        """A retry of a stored send (rare) gets its original's current view: reactions,
-        edits and all, as its sender sees it."""
-        wanted = set(retried.values())
-        async with self._db.read() as session:
-            found = await session.scalars(select(Message).where(Message.id.in_(wanted)))
-            originals = {m.id: m for m in found.all()}
-            for pending, message_id in retried.items():
-                (view,) = await self._views.messages(
-                    session, [originals[message_id]], pending.sender
-                )
-                outcomes[pending] = (view, False)
-
-    async def _check_mentions(
-        self,
-        tx: RawTransaction,
-        fresh: list[PendingSend],
-        outcomes: dict[PendingSend, Stored | HubbubError],
-    ) -> list[PendingSend]:
-        wanted = {(p.conversation_id, u) for p in fresh for u in p.mentions}
-        if not wanted:
-            return fresh
-        present = set(await tx.rows(_MENTIONED, pair_values(wanted)))
-        kept: list[PendingSend] = []
-        for pending in fresh:
-            if all((pending.conversation_id, u) in present for u in pending.mentions):
-                kept.append(pending)
-            else:
-                outcomes[pending] = ValidationFailed(
-                    "mentions: every mentioned user must be a participant"
-                )
-        return kept
-
     async def _insert(
         self,
-        tx: RawTransaction,
+        tx: RawBatch,
         fresh: list[PendingSend],
-        accesses: dict[tuple[uuid.UUID, uuid.UUID], SenderAccess],
+        accesses: Accesses,
         now: datetime,
-        outcomes: dict[PendingSend, Stored | HubbubError],
+        outcomes: Outcomes,
     ) -> None:
         made = [
             (
                 pending,
-                new_message_row(
-                    new_id(),
+                new_message_record(
                     pending.conversation_id,
                     pending.sender,
-                    pending.req,
+                    message_type=pending.req.type,
                     content=pending.content,
+                    metadata=dict(pending.req.metadata),
                     mentions=pending.mentions,
-                    client_timestamp=pending.client_timestamp,
-                    seq=None,
                     now=now,
+                    client_timestamp=pending.client_timestamp,
+                    optimistic_id=pending.req.optimistic_id,
                 ),
             )
             for pending in fresh
         ]
-        rows: dict[uuid.UUID, list[dict[str, Any]]] = {}
-        for pending, row in made:
-            rows.setdefault(pending.conversation_id, []).append(row)
+        records: dict[uuid.UUID, list[NewMessageRecord]] = {}
+        for pending, record in made:
+            records.setdefault(pending.conversation_id, []).append(record)
         last_seqs = {
-            cid: accesses[(batch[0]["sender_id"], cid)].last_seq for cid, batch in rows.items()
+            cid: accesses[(batch[0]["sender_id"], cid)].last_seq for cid, batch in records.items()
         }
-        numbered = await store_new_messages(tx, rows, last_seqs, now)
-        for pending, row in made:
-            if row["id"] not in numbered:  # the conversation was deleted meanwhile
+        numbered = await store_new_messages_txn(tx, records, last_seqs, now)
+        for pending, record in made:
+            if record["id"] not in numbered:  # the conversation was deleted meanwhile
                 outcomes[pending] = conversation_not_found()
                 continue
             sender = accesses[(pending.sender, pending.conversation_id)].sender
             # A new message has no reactions, no files and nobody has read it: its view
             # needs no further queries.
-            view = fresh_message_view(row, sender, [])
+            view = fresh_message_view(record, sender, [])
             tx.emit(NewMessage(view, pending.origin_socket))
             outcomes[pending] = (view, True)
-
-
-# The batch's statements, built once, on the tables, run on the driver.
-_MESSAGES = cast(Table, Message.__table__)
-_PARTICIPANTS = cast(Table, Participant.__table__)
-_MENTIONED = Prepared(
-    select(_PARTICIPANTS.c.conversation_id, _PARTICIPANTS.c.user_id)
-    .where(among_pairs(_PARTICIPANTS.c.conversation_id, _PARTICIPANTS.c.user_id))
-    .where(_PARTICIPANTS.c.status == ParticipantStatus.ACTIVE)
-)
-
-
-def new_message_row(
-    message_id: uuid.UUID,
-    conversation_id: uuid.UUID,
-    sender: uuid.UUID,
-    req: SendMessage,
-    *,
-    content: str,
-    mentions: list[uuid.UUID],
-    client_timestamp: datetime | None,
-    seq: int | None,
-    now: datetime,
-) -> dict[str, Any]:
-    """The `messages` row of a new message (not a reply), by column name (`seq` None:
-    numbered when stored)."""
-    return {
-        "id": message_id,
-        "conversation_id": conversation_id,
-        "sender_id": sender,
-        "type": req.type,
-        "content": content,
-        "status": MessageStatus.SENT,
-        "seq": seq,
-        "change_seq": seq,
-        "parent_message_id": None,
-        "thread_id": None,
-        "reply_count": 0,
-        "metadata": dict(req.metadata),
-        "mentions": mentions,
-        "client_timestamp": client_timestamp,
-        "server_timestamp": now,
-        "created_at": now,
-        "updated_at": now,
-        "edited_at": None,
-        "deleted_at": None,
-        "optimistic_id": req.optimistic_id,
-    }
 
 
 def _answer(pending: PendingSend, outcome: Stored | BaseException) -> None:

@@ -14,14 +14,18 @@ from redis.asyncio import Redis
 from hubbub.actions.auth import AuthService
 from hubbub.actions.conversations import ConversationService
 from hubbub.actions.files import FileService
-from hubbub.actions.messages import MessageService
+from hubbub.actions.markers import MarkerService
+from hubbub.actions.message_changes import MessageChangeService
 from hubbub.actions.participants import ParticipantService
+from hubbub.actions.send import SendService
 from hubbub.actions.spaces import SpaceService
 from hubbub.actions.users import UserService
 from hubbub.config import Settings
 from hubbub.metrics import Metrics
 from hubbub.queries.conversations import ConversationQueries
 from hubbub.queries.files import FileQueries
+from hubbub.queries.messages import MessageQueries
+from hubbub.queries.search import SearchQueries
 from hubbub.queries.spaces import SpaceQueries
 from hubbub.queries.users import UserQueries
 from hubbub.realtime.bus import EventBus
@@ -55,7 +59,11 @@ class Services:
     conversations: ConversationService
     participants: ParticipantService
     spaces: SpaceService
-    messages: MessageService
+    send: SendService
+    message_changes: MessageChangeService
+    markers: MarkerService
+    message_queries: MessageQueries
+    search: SearchQueries
     files: FileService
     user_queries: UserQueries
     conversation_queries: ConversationQueries
@@ -78,7 +86,7 @@ class Services:
         return problems
 
     async def close(self) -> None:
-        await self.messages.close()
+        await self.send.close()
         await self.bus.stop()
         if self.redis is not None:
             await self.redis.aclose()

@@ -15,7 +15,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hubbub.queries.views import Views, participant_public, unread_counts_of_everyone
+from hubbub.queries.presenters import participant_public
+from hubbub.queries.views import Views
 from hubbub.store.access import ConversationAccess, access_conversation
 from hubbub.store.conversations import (
     active_participants_txn,
@@ -24,6 +25,7 @@ from hubbub.store.conversations import (
     participants_with_users_txn,
 )
 from hubbub.store.database import Database
+from hubbub.store.markers import unread_counts_of_everyone_txn
 from hubbub.store.models import Conversation, Message
 from hubbub.wire.models import (
     ConversationList,
@@ -96,7 +98,7 @@ class ConversationQueries:
         (base,) = await self._views.conversations(
             session, [(conversation, members[0])], members[0].user_id
         )
-        unread = await unread_counts_of_everyone(session, conversation_id)
+        unread = await unread_counts_of_everyone_txn(session, conversation_id)
         return {
             p.user_id: base.model_copy(
                 update={

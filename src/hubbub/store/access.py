@@ -41,7 +41,7 @@ from hubbub.store.models import (
     StoredFile,
     User,
 )
-from hubbub.store.prepared import Prepared, RawTransaction
+from hubbub.store.prepared import Prepared, Statements
 from hubbub.wire.models import (
     SenderPublic,
 )
@@ -154,7 +154,7 @@ StoredKeys = dict[tuple[uuid.UUID, str], tuple[uuid.UUID, uuid.UUID]]
 
 
 async def access_for_sending(
-    tx: RawTransaction,
+    tx: Statements,
     pairs: Collection[tuple[uuid.UUID, uuid.UUID]],
     keys: Collection[tuple[uuid.UUID, str]] = (),
 ) -> tuple[dict[tuple[uuid.UUID, uuid.UUID], SenderAccess], StoredKeys]:
@@ -163,10 +163,11 @@ async def access_for_sending(
     in the same query, the messages already stored under the (sender, optimisticId)
     `keys` (the group commit's idempotency check, asked here to save a round trip).
 
-    Runs in the group commit, on the driver (`hubbub.store.prepared`). On SQLite it runs
-    inside the batch's write transaction, which holds the database, so `last_seq` stays
-    the conversation's last number until it commits; on PostgreSQL the numbers are
-    taken by the statement that stores the batch (`store_new_messages`).
+    Runs in the group commit, on the driver (`hubbub.store.prepared`), and in the
+    one-send path's session. On SQLite it runs inside the batch's write transaction,
+    which holds the database, so `last_seq` stays the conversation's last number until
+    it commits; on PostgreSQL the numbers are taken by the statement that stores the
+    batch (`hubbub.store.send_batch_txn.store_new_messages_txn`).
     """
     found: dict[tuple[uuid.UUID, uuid.UUID], SenderAccess] = {}
     stored: StoredKeys = {}

@@ -1,23 +1,27 @@
 """Statements of the hottest path, compiled once and run on the driver's own connection.
 
-Services -> here -> the database driver. Used by the group commit of sends
-(`hubbub.actions.send_batch`) only. Through SQLAlchemy's async API a statement costs
-~150-300 µs of Python on this kind of machine before the database sees it (a greenlet
-hop per call and several per driver call, the ORM session, the execution context, the
-result object): a batch of five statements cost more than a millisecond, which under
-light load (small batches) was most of a send's CPU. Here a statement is still built
-with SQLAlchemy Core and compiled by SQLAlchemy for the engine's dialect, once; its
-parameters go through the bound types' own bind processors and its result columns
-through their result processors, so the driver sees, and the caller gets, what
-SQLAlchemy would send and return. What is skipped is the per-execution machinery.
+Store functions (`hubbub.store.send_batch_txn`, `hubbub.store.access`) -> here -> the
+database driver. Used by the group commit of sends (`hubbub.actions.send_batch`).
+Through SQLAlchemy's async API a statement costs ~150-300 µs of Python on this kind of
+machine before the database sees it (a greenlet hop per call and several per driver
+call, the ORM session, the execution context, the result object): a batch of five
+statements cost more than a millisecond, which under light load (small batches) was most
+of a send's CPU. Here a statement is still built with SQLAlchemy Core and compiled by
+SQLAlchemy for the engine's dialect, once; its parameters go through the bound types'
+own bind processors and its result columns through their result processors, so the
+driver sees, and the caller gets, what SQLAlchemy would send and return. What is skipped
+is the per-execution machinery.
 
-`RawWriters.transaction()` runs statements on a connection held for the group commit:
-sqlite3 directly on SQLite (the embedded default's inline driver), in one
-`BEGIN IMMEDIATE` transaction taken in turn with every other writer; asyncpg on
-PostgreSQL, statement by statement. Driver errors come out as
-SQLAlchemy's exceptions (IntegrityError, OperationalError, DBAPIError), as from any
-other query. Listeners of the engine's `before_cursor_execute` event see these
-statements too (the tests count and EXPLAIN them).
+`RawWriters.batch()` runs a group commit's statements on a connection held for it, as a
+`RawBatch`: sqlite3 directly on SQLite (the embedded default's inline driver), in one
+`BEGIN IMMEDIATE` transaction taken in turn with every other writer (`isolated`);
+asyncpg on PostgreSQL, each statement committed on its own (not `isolated`: no
+BEGIN/COMMIT round trips). Callers check `RawBatch.isolated`. A few of the same
+statements also run in an ordinary session's transaction (the one-send path) through
+`SessionStatements`; both are `Statements`. Driver errors come out as SQLAlchemy's
+exceptions (IntegrityError, OperationalError, DBAPIError), as from any other query.
+Listeners of the engine's `before_cursor_execute` event see these statements too (the
+tests count and EXPLAIN them).
 """
 
 from __future__ import annotations
@@ -28,12 +32,12 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import CompoundSelect, Connection, Engine, Insert, Select, TextClause, Update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from hubbub.events.catalog import ServerEvent
 from hubbub.events.sink import EventSink
@@ -114,17 +118,40 @@ class Prepared:
         return _Compiled(compiled.string, names, binds, results, fixed)
 
 
-class RawTransaction:
-    """Statements on a driver connection; `rows` and `run_many` execute.
+class Statements(Protocol):
+    """Where a store function runs prepared statements: a group commit's `RawBatch`, or
+    the transaction of an ordinary write session (`SessionStatements`)."""
 
-    `isolated`: the block is one transaction (SQLite: `BEGIN IMMEDIATE`, so what it reads
-    holds until its writes commit). Not isolated (PostgreSQL): each statement commits on
-    its own, and a caller that needs reads and writes to agree makes the write one
-    statement that re-checks what it relies on. Every round trip to PostgreSQL costs a
-    turn of a busy event loop, so the group commit makes three instead of six.
+    async def rows(
+        self, statement: Prepared, values: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]: ...
+
+
+class SessionStatements:
+    """Prepared statements run through a session, in its transaction (the one-send path
+    shares the group commit's lookups this way; it is not the hot path, so SQLAlchemy's
+    per-execution machinery is fine there)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def rows(self, statement: Prepared, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        result = await self._session.execute(statement.statement, dict(values))
+        return [tuple(row) for row in result.all()]
+
+
+class RawBatch:
+    """A group commit's statements on a driver connection; `rows` and `run_many` execute.
+
+    `isolated`: whether the block is one transaction. True on SQLite (`BEGIN IMMEDIATE`,
+    so what it reads holds until its writes commit, and a failure rolls every statement
+    back). False on PostgreSQL: each statement commits on its own, and a caller that needs
+    reads and writes to agree makes the write one statement that re-checks what it relies
+    on. Every round trip to PostgreSQL costs a turn of a busy event loop, so the group
+    commit makes three instead of six (no BEGIN, no COMMIT).
     """
 
-    isolated = True
+    isolated: bool
 
     def __init__(
         self, sync_connection: Connection, observed: Engine, emitted: list[ServerEvent]
@@ -137,7 +164,7 @@ class RawTransaction:
         self._emitted = emitted
 
     def emit(self, *events: ServerEvent) -> None:
-        """Publish `events` once this transaction has committed (`hubbub.store.unit`)."""
+        """Publish `events` once the block has ended without error (`hubbub.store.unit`)."""
         self._emitted.extend(events)
 
     async def rows(self, statement: Prepared, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -169,7 +196,9 @@ class RawTransaction:
         raise NotImplementedError
 
 
-class _SqliteTransaction(RawTransaction):
+class _SqliteBatch(RawBatch):
+    isolated = True
+
     def __init__(
         self,
         sync_connection: Connection,
@@ -193,7 +222,7 @@ class _SqliteTransaction(RawTransaction):
             raise _sqlalchemy_error(sql, parameters, exc) from exc
 
 
-class _AsyncpgTransaction(RawTransaction):
+class _AsyncpgBatch(RawBatch):
     isolated = False
 
     def __init__(
@@ -271,17 +300,19 @@ class RawWriters:
         self._all: list[_Held] = []
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[RawTransaction]:
-        """SQLite: one write transaction, committed when the block ends, rolled back when
-        it raises. PostgreSQL: statements in autocommit (`RawTransaction.isolated`).
-        Events emitted on it are published once the block has ended without error."""
+    async def batch(self) -> AsyncIterator[RawBatch]:
+        """A group commit's statements on a held connection. SQLite: one write
+        transaction (`RawBatch.isolated`), committed when the block ends, rolled back when
+        it raises. PostgreSQL: each statement in autocommit (not `isolated`): a block that
+        raises leaves what its earlier statements wrote. Events emitted on it are
+        published once the block has ended without error."""
         emitted: list[ServerEvent] = []
-        async with self._held_transaction(emitted) as tx:
-            yield tx
+        async with self._held_batch(emitted) as batch:
+            yield batch
         await publish_committed(self._events, emitted)
 
     @asynccontextmanager
-    async def _held_transaction(self, emitted: list[ServerEvent]) -> AsyncIterator[RawTransaction]:
+    async def _held_batch(self, emitted: list[ServerEvent]) -> AsyncIterator[RawBatch]:
         held = self._free.pop() if self._free else await self._connect()
         sync_connection = held.conn.sync_connection
         assert sync_connection is not None
@@ -289,7 +320,7 @@ class RawWriters:
         try:
             if self._writer_lock is None:
                 try:
-                    yield _AsyncpgTransaction(sync_connection, self._observed, held.driver, emitted)
+                    yield _AsyncpgBatch(sync_connection, self._observed, held.driver, emitted)
                 except IntegrityError:
                     keep = True  # a refused statement leaves the connection as it was
                     raise
@@ -303,7 +334,7 @@ class RawWriters:
                 except sqlite3.Error as exc:
                     raise _sqlalchemy_error("BEGIN IMMEDIATE", (), exc) from exc
                 try:
-                    yield _SqliteTransaction(sync_connection, self._observed, sqlite, emitted)
+                    yield _SqliteBatch(sync_connection, self._observed, sqlite, emitted)
                 except BaseException:
                     sqlite.rollback()
                     raise

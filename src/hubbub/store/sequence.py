@@ -6,13 +6,13 @@ the database's write lock (SQLite) until commit, so within a conversation number
 is commit order: a reader that has seen number N has seen every change below N
 (DATA.md, "Sequence numbers"; PROTOCOL.md, "Resume").
 
-`store_new_messages` numbers and inserts a whole batch of new messages (the group
-commit of sends). On SQLite, inside the batch's write transaction, one executemany
-UPDATE moves the numbers read by `access_for_sending` and one executemany INSERT adds
-the rows. On PostgreSQL the batch makes no transaction of its own (each round trip costs
-a turn of a busy event loop): one statement locks the conversations in id order, adds
-each one's count of new messages to its `last_seq` and inserts the messages numbered
-from the result, so numbering and storing are one atomic step, as `take_seq` is.
+`insert_message_txn` numbers one new message that way and adds its row (the one-send
+path, SYSTEM messages); `take_seqs` numbers a whole batch of new messages for the group
+commit of sends on SQLite (`hubbub.store.send_batch_txn`, which also holds PostgreSQL's
+one-statement form).
+
+Actions and store writers (`hubbub.store.messages_write`, `hubbub.store.send_batch_txn`)
+-> here.
 """
 
 from __future__ import annotations
@@ -21,15 +21,14 @@ import uuid
 from datetime import datetime
 from typing import Any, cast
 
-import orjson
-from sqlalchemy import Table, Text, bindparam, insert, text, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hubbub.domain.enums import MessageStatus, MessageType
-from hubbub.domain.ids import new_id, utcnow
-from hubbub.store.dialect import UTCDateTime
+from hubbub.domain.enums import MessageType
+from hubbub.domain.ids import utcnow
 from hubbub.store.models import Conversation, Message
-from hubbub.store.prepared import Prepared, RawTransaction
+from hubbub.store.new_message import NewMessageRecord, message_of, new_message_record
+from hubbub.store.prepared import Prepared, RawBatch
 
 
 async def take_seq(
@@ -74,7 +73,7 @@ _MOVE_NUMBERS = Prepared(
 
 
 async def take_seqs(
-    tx: RawTransaction,
+    tx: RawBatch,
     new_messages: dict[uuid.UUID, list[uuid.UUID]],
     last_seqs: dict[uuid.UUID, int],
     now: datetime,
@@ -102,100 +101,19 @@ async def take_seqs(
     return {cid: last_seqs[cid] + 1 for cid in new_messages}
 
 
-_MESSAGES = cast(Table, Message.__table__)
-# Every column, given in every row (`new_message_row`): no column default runs here.
-_INSERT_MESSAGES = Prepared(insert(_MESSAGES), columns=[c.name for c in _MESSAGES.columns])
-
-# PostgreSQL: lock, number and insert in one statement. `rows` is a JSON array of the
-# new messages, `position` numbering each within its conversation from 0.
-_NUMBER_AND_INSERT = Prepared(
-    text(
-        """
-WITH batch AS (
-  SELECT * FROM jsonb_to_recordset(CAST(:rows AS JSONB)) AS m(
-    id UUID, conversation_id UUID, sender_id UUID, type VARCHAR, content TEXT,
-    metadata JSONB, mentions UUID[], client_timestamp TIMESTAMPTZ,
-    optimistic_id VARCHAR, position BIGINT)
-), counts AS (
-  SELECT conversation_id, count(*) AS n, (array_agg(id ORDER BY position DESC))[1] AS last_id
-  FROM batch GROUP BY conversation_id
-), locked AS (
-  SELECT c.id FROM conversations AS c
-  WHERE c.id IN (SELECT conversation_id FROM counts)
-  ORDER BY c.id FOR UPDATE
-), moved AS (
-  UPDATE conversations AS c
-  SET last_seq = c.last_seq + counts.n, message_count = c.message_count + counts.n,
-      last_message_id = counts.last_id, last_message_at = :at, updated_at = :at
-  FROM counts
-  WHERE c.id = counts.conversation_id AND c.id IN (SELECT id FROM locked)
-  RETURNING c.id, c.last_seq, counts.n
-)
-INSERT INTO messages (id, conversation_id, sender_id, type, content, status, seq,
-  change_seq, parent_message_id, thread_id, reply_count, metadata, mentions,
-  client_timestamp, server_timestamp, created_at, updated_at, edited_at, deleted_at,
-  optimistic_id)
-SELECT b.id, b.conversation_id, b.sender_id, b.type, b.content, :sent,
-  moved.last_seq - moved.n + b.position + 1, moved.last_seq - moved.n + b.position + 1,
-  NULL, NULL, 0, b.metadata, b.mentions, b.client_timestamp, :at, :at, :at, NULL, NULL,
-  b.optimistic_id
-FROM batch AS b JOIN moved ON moved.id = b.conversation_id
-RETURNING id, seq
-"""
-    ).bindparams(
-        bindparam("rows", type_=Text()),
-        bindparam("at", type_=UTCDateTime()),
-        bindparam("sent", value=MessageStatus.SENT.value, type_=Text()),
+async def insert_message_txn(session: AsyncSession, record: NewMessageRecord) -> Message:
+    """Number a new message (it becomes its conversation's last message) and add its row,
+    written at the next flush; the record is numbered too."""
+    seq = await take_seq(
+        session,
+        record["conversation_id"],
+        new_message=(record["id"], record["created_at"]),
+        count_delta=1,
     )
-)
-
-
-async def store_new_messages(
-    tx: RawTransaction,
-    rows: dict[uuid.UUID, list[dict[str, Any]]],
-    last_seqs: dict[uuid.UUID, int],
-    now: datetime,
-) -> dict[uuid.UUID, int]:
-    """Number and insert new messages (`new_message_row`, by conversation, in order);
-    {message id: its number}. A message missing from the answer was not stored: its
-    conversation was deleted meanwhile (PostgreSQL)."""
-    if tx.isolated:
-        firsts = await take_seqs(
-            tx, {cid: [r["id"] for r in batch] for cid, batch in rows.items()}, last_seqs, now
-        )
-        numbered: dict[uuid.UUID, int] = {}
-        for cid, batch in rows.items():
-            for offset, row in enumerate(batch):
-                row["seq"] = row["change_seq"] = numbered[row["id"]] = firsts[cid] + offset
-        await tx.run_many(_INSERT_MESSAGES, [row for batch in rows.values() for row in batch])
-        return numbered
-    document = orjson.dumps(
-        [
-            {
-                "id": row["id"],
-                "conversation_id": cid,
-                "sender_id": row["sender_id"],
-                "type": row["type"],
-                "content": row["content"],
-                "metadata": row["metadata"],
-                "mentions": row["mentions"],
-                "client_timestamp": row["client_timestamp"],
-                "optimistic_id": row["optimistic_id"],
-                "position": position,
-            }
-            for cid, batch in sorted(rows.items())
-            for position, row in enumerate(batch)
-        ],
-        default=str,  # asyncpg's own UUID type, which orjson does not know
-    ).decode()
-    stored = await tx.rows(_NUMBER_AND_INSERT, {"rows": document, "at": now})
-    numbered = {message_id: int(seq) for message_id, seq in stored}
-    for batch in rows.values():
-        for row in batch:
-            seq = numbered.get(row["id"])
-            if seq is not None:
-                row["seq"] = row["change_seq"] = seq
-    return numbered
+    record["seq"] = record["change_seq"] = seq
+    message = message_of(record)
+    session.add(message)
+    return message
 
 
 async def write_system_message(
@@ -206,25 +124,15 @@ async def write_system_message(
     metadata: dict[str, Any],
 ) -> Message:
     """A SYSTEM message (who did what), numbered like any message."""
-    now = utcnow()
-    message_id = new_id()
-    seq = await take_seq(session, conversation_id, new_message=(message_id, now), count_delta=1)
-    message = Message(
-        id=message_id,
-        conversation_id=conversation_id,
-        sender_id=actor_id,
-        type=MessageType.SYSTEM,
+    record = new_message_record(
+        conversation_id,
+        actor_id,
+        message_type=MessageType.SYSTEM,
         content=text,
-        status=MessageStatus.SENT,
-        seq=seq,
-        change_seq=seq,
-        reply_count=0,
-        metadata_=metadata,
+        metadata=metadata,
         mentions=[],
-        server_timestamp=now,
-        created_at=now,
-        updated_at=now,
+        now=utcnow(),
     )
-    session.add(message)
+    message = await insert_message_txn(session, record)
     await session.flush()
     return message

@@ -1,7 +1,7 @@
 """The unit of work: a write transaction and the events it publishes once committed.
 
 An action registers the events of its change with `emit(session, ...)` inside its
-`Database.write()` block (or `RawTransaction.emit` in the group commit); the block's
+`Database.write()` block (or `RawBatch.emit` in the group commit); the block's
 commit hands them to the event sink (the bus), in order, and a block that fails drops
 them with the transaction. So an event can only ever tell of a committed change:
 publishing before commit is not avoided by care, it cannot be written (Zulip's

@@ -242,7 +242,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def _send_message(self, state: SocketState, req: SendMessageEvent) -> dict[str, Any]:
         try:
             # A SendMessageEvent is a SendMessage: the very same operation as over HTTP.
-            outcome = await self.services.messages.send_message(
+            outcome = await self.services.send.send_message(
                 state.user_id, req.conversation_id, req, origin_socket=state.sid
             )
         except HubbubError as exc:
@@ -317,7 +317,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return {"ok": True}
 
     async def _mark_read(self, state: SocketState, req: MessageRef) -> dict[str, Any]:
-        outcome = await self.services.messages.mark_read(
+        outcome = await self.services.markers.mark_read(
             state.user_id, req.conversation_id, req.message_id
         )
         return {
@@ -327,13 +327,13 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         }
 
     async def _mark_delivered(self, state: SocketState, req: MessageRef) -> dict[str, Any]:
-        await self.services.messages.mark_delivered(
+        await self.services.markers.mark_delivered(
             state.user_id, req.conversation_id, req.message_id
         )
         return {"ok": True}
 
     async def _sync(self, state: SocketState, req: SyncRequest) -> dict[str, Any]:
-        pages, removed = await self.services.messages.sync(
+        pages, removed = await self.services.message_queries.sync(
             state.user_id, req.conversations, limit=req.limit
         )
         for cid in removed:

@@ -46,7 +46,7 @@ async def history(
     after: uuid.UUID | None = None,
     around_id: Annotated[uuid.UUID | None, Query(alias="aroundId")] = None,
 ) -> Response:
-    page = await services.messages.history(
+    page = await services.message_queries.history(
         principal.user_id,
         conversation_id,
         limit=limit,
@@ -66,7 +66,7 @@ async def history(
 async def send_message(
     conversation_id: uuid.UUID, body: SendMessage, principal: PrincipalDep, services: ServicesDep
 ) -> Response:
-    outcome = await services.messages.send_message(principal.user_id, conversation_id, body)
+    outcome = await services.send.send_message(principal.user_id, conversation_id, body)
     return json_response(MessageEnvelope(message=outcome.message), 201 if outcome.created else 200)
 
 
@@ -77,7 +77,9 @@ async def get_message(
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> Response:
-    message = await services.messages.get_message(principal.user_id, conversation_id, message_id)
+    message = await services.message_queries.get_message(
+        principal.user_id, conversation_id, message_id
+    )
     return json_response(MessageEnvelope(message=message))
 
 
@@ -89,7 +91,7 @@ async def edit_message(
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> Response:
-    message = await services.messages.edit(
+    message = await services.message_changes.edit(
         principal.user_id, conversation_id, message_id, body.content
     )
     return json_response(MessageEnvelope(message=message))
@@ -102,7 +104,7 @@ async def delete_message(
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> Response:
-    message = await services.messages.delete(principal.user_id, conversation_id, message_id)
+    message = await services.message_changes.delete(principal.user_id, conversation_id, message_id)
     return json_response(MessageEnvelope(message=message))
 
 
@@ -115,7 +117,7 @@ async def thread(
     limit: Limit = 50,
     after: uuid.UUID | None = None,
 ) -> Response:
-    page = await services.messages.thread(
+    page = await services.message_queries.thread(
         principal.user_id, conversation_id, message_id, limit=limit, after=after
     )
     return json_response(page)
@@ -128,7 +130,7 @@ async def mark_read(
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> Response:
-    outcome = await services.messages.mark_read(principal.user_id, conversation_id, message_id)
+    outcome = await services.markers.mark_read(principal.user_id, conversation_id, message_id)
     return json_response(ReadResult(unread_count=outcome.unread_count))
 
 
@@ -140,7 +142,7 @@ async def add_reaction(
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> Response:
-    reactions = await services.messages.react(
+    reactions = await services.message_changes.react(
         principal.user_id, conversation_id, message_id, body.emoji, add=True
     )
     return json_response(ReactionList(reactions=reactions))
@@ -154,7 +156,7 @@ async def remove_reaction(
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> Response:
-    reactions = await services.messages.react(
+    reactions = await services.message_changes.react(
         principal.user_id, conversation_id, message_id, _emoji.validate_python(emoji), add=False
     )
     return json_response(ReactionList(reactions=reactions))
@@ -168,7 +170,7 @@ async def changes(
     since: Annotated[int, Query(ge=0, le=2**62)],
     limit: Limit = 100,
 ) -> Response:
-    page = await services.messages.changes(
+    page = await services.message_queries.changes(
         principal.user_id, conversation_id, since=since, limit=limit
     )
     return json_response(page)
@@ -183,7 +185,7 @@ async def search_messages(
     limit: Limit = 20,
     before: uuid.UUID | None = None,
 ) -> Response:
-    page = await services.messages.search(
+    page = await services.search.search(
         principal.user_id, q, conversation_id=conversation_id, limit=limit, before=before
     )
     return json_response(page)
