@@ -1,6 +1,6 @@
 """The store's contract for sends: numbering, idempotency and refusal.
 
-Every send goes through the node's one action, `services.messages.send_message`, on
+Every send goes through the node's one action, `services.send.send_message`, on
 both of its paths: a plain text send is stored with others in a batch (the group
 commit of `hubbub.actions.send_batch`), a reply (`parentMessageId`) in a transaction of
 its own. The contract, whatever the path:
@@ -31,7 +31,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from hubbub.actions.messages import SendOutcome
+from hubbub.actions.send import SendOutcome
 from hubbub.app import Node
 from hubbub.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hubbub.store.models import Conversation, Message
@@ -88,7 +88,7 @@ class Sends:
         self, sender: uuid.UUID, conversation_id: uuid.UUID, content: str, **fields: Any
     ) -> SendOutcome:
         req = SendMessage.model_validate({"content": content, **fields})
-        return await self.node.services.messages.send_message(sender, conversation_id, req)
+        return await self.node.services.send.send_message(sender, conversation_id, req)
 
     @property
     def first_seq(self) -> int:
@@ -229,11 +229,11 @@ async def test_a_reply_or_an_edit_takes_the_next_number(
     assert (reply.seq, reply.change_seq) == (3, 3)
     assert await change_seq_of(node, first.id) == 4
 
-    edited = await node.services.messages.edit(ben.id, room.id, second.id, "second, edited")
+    edited = await node.services.message_changes.edit(ben.id, room.id, second.id, "second, edited")
     assert (edited.seq, edited.change_seq) == (2, 5)
     assert await change_seq_of(node, second.id) == 5
     # An edit that changes nothing takes no number.
-    same = await node.services.messages.edit(ben.id, room.id, second.id, "second, edited")
+    same = await node.services.message_changes.edit(ben.id, room.id, second.id, "second, edited")
     assert same.change_seq == 5
 
     after = (await sends.send(ann.id, room, "after")).message
