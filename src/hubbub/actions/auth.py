@@ -1,10 +1,11 @@
 """Accounts and sessions: register, login, refresh, logout, and token authentication.
 
-Edge -> here -> storage. A session is a refresh-token family; its id is the `sid` of
-every access token issued in it. Revocation is by `jti` (one access token) or by `sid`
-(a whole session), recorded in `revoked_tokens`; `authenticate` checks both on every
-call, together with the user row, in one query. Logout publishes `session_revoked`
-after commit so the gateway can cut that session's sockets on every node.
+Edge -> here -> the store (`hubbub.store.sessions`). A session is a refresh-token
+family; its id is the `sid` of every access token issued in it. Revocation is by `jti`
+(one access token) or by `sid` (a whole session), recorded in `revoked_tokens`;
+`authenticate` checks both on every call, together with the user row, in one query.
+Ending a session emits `session_revoked` on its commit, so the hub of every node cuts
+that session's sockets.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import Row, bindparam, exists, or_, select, update
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,7 +33,18 @@ from hubbub.security.tokens import (
     new_refresh_token,
 )
 from hubbub.store.database import Database
-from hubbub.store.models import RefreshToken, RevokedToken, User
+from hubbub.store.models import RefreshToken, User
+from hubbub.store.sessions import (
+    add_revoked_txn,
+    claim_refresh_token_txn,
+    names_taken_txn,
+    principal_txn,
+    refresh_token_txn,
+    revoke_family_txn,
+    session_key,
+    set_password_hash_txn,
+    user_by_login_txn,
+)
 from hubbub.store.unit import emit
 from hubbub.wire.models import (
     AuthResult,
@@ -40,15 +52,6 @@ from hubbub.wire.models import (
     RegisterRequest,
     TokenPair,
 )
-
-# Every HTTP call and every handshake asks this: built once (building it costs more than
-# running it). The token's own id and its session's mark are the two revocations.
-_PRINCIPAL = select(
-    User.id,
-    User.username,
-    User.is_active,
-    exists().where(RevokedToken.jti.in_([bindparam("jti"), bindparam("sid")])).label("revoked"),
-).where(User.id == bindparam("user_id"))
 
 
 @dataclass(frozen=True)
@@ -95,13 +98,7 @@ class AuthService:
         password_hash = await self._passwords.hash(req.password)
         try:
             async with self._db.write() as session:
-                taken = (
-                    await session.execute(
-                        select(User.username_key, User.email).where(
-                            or_(User.username_key == username_key, User.email == email)
-                        )
-                    )
-                ).all()
+                taken = await names_taken_txn(session, username_key, email)
                 _raise_if_taken(taken, username_key)
                 user = User(
                     id=new_id(),
@@ -142,9 +139,7 @@ class AuthService:
         await self._check_login_limit(address_key, self._limits.per_address)
         lookup = identifier.strip().lower()
         async with self._db.read() as session:
-            user = await session.scalar(
-                select(User).where(or_(User.email == lookup, User.username_key == lookup))
-            )
+            user = await user_by_login_txn(session, lookup)
         # Counted per account whichever name it is addressed by; an unknown name is
         # counted the same way, so the limit reveals nothing about who exists.
         account_key = "login:acct:" + (str(user.id) if user is not None else lookup)
@@ -164,9 +159,7 @@ class AuthService:
         )
         async with self._db.write() as session:
             if new_hash is not None:
-                await session.execute(
-                    update(User).where(User.id == user.id).values(password_hash=new_hash)
-                )
+                await set_password_hash_txn(session, user.id, new_hash)
             token, refresh = await self._start_session(session, user.id)
         return AuthResult(user=me_public(user, online=False), token=token, refresh_token=refresh)
 
@@ -180,18 +173,10 @@ class AuthService:
         now = utcnow()
         reused_family: uuid.UUID | None = None
         async with self._db.write() as session:
-            row = await session.scalar(
-                select(RefreshToken).where(RefreshToken.token_hash == token_hash)
-            )
+            row = await refresh_token_txn(session, token_hash)
             if row is None or row.revoked_at is not None or row.expires_at <= now:
                 raise Unauthorized("Invalid refresh token", code="invalid_refresh_token")
-            # Mark used only if still unused: of two concurrent refreshes exactly one wins.
-            claimed = await session.execute(
-                update(RefreshToken)
-                .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
-                .values(used_at=now)
-            )
-            if claimed.rowcount == 0:  # type: ignore[attr-defined]
+            if not await claim_refresh_token_txn(session, row.id, now):
                 reused_family = row.family_id
                 await self._revoke_session(session, row.user_id, row.family_id, now)
             else:
@@ -211,15 +196,12 @@ class AuthService:
         families = {principal.session_id}
         async with self._db.write() as session:
             if refresh_token is not None:
-                row = await session.scalar(
-                    select(RefreshToken).where(
-                        RefreshToken.token_hash == hash_refresh_token(refresh_token),
-                        RefreshToken.user_id == principal.user_id,
-                    )
+                row = await refresh_token_txn(
+                    session, hash_refresh_token(refresh_token), user_id=principal.user_id
                 )
                 if row is not None:
                     families.add(row.family_id)
-            await _add_revoked(
+            await add_revoked_txn(
                 session, principal.jti, principal.user_id, principal.token_expires_at
             )
             for family in families:
@@ -234,16 +216,7 @@ class AuthService:
 
     async def _principal(self, claims: AccessClaims) -> Principal:
         async with self._db.read() as session:
-            row = (
-                await session.execute(
-                    _PRINCIPAL,
-                    {
-                        "user_id": claims.user_id,
-                        "jti": claims.jti,
-                        "sid": "sid:" + str(claims.session_id),
-                    },
-                )
-            ).first()
+            row = await principal_txn(session, claims.user_id, claims.jti, claims.session_id)
         if row is None or not row.is_active or row.revoked:
             raise Unauthorized("Invalid or expired token", code="invalid_token")
         return Principal(
@@ -279,27 +252,12 @@ class AuthService:
     async def _revoke_session(
         self, session: AsyncSession, user_id: uuid.UUID, family_id: uuid.UUID, now: datetime
     ) -> None:
-        await session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
+        await revoke_family_txn(session, family_id, now)
         # Every access token of the session dies with it (checked by `sid`), and every
         # socket of it is cut, on every node, once this commits.
-        await _add_revoked(session, "sid:" + str(family_id), user_id, now + self._signer.access_ttl)
+        expires = now + self._signer.access_ttl
+        await add_revoked_txn(session, session_key(family_id), user_id, expires)
         emit(session, SessionEnded(family_id))
-
-
-async def _add_revoked(
-    session: AsyncSession, key: str, user_id: uuid.UUID, expires_at: datetime
-) -> None:
-    if await session.get(RevokedToken, key) is None:
-        session.add(
-            RevokedToken(
-                jti=key, user_id=user_id, expires_at=expires_at, revoked_at=datetime.now(UTC)
-            )
-        )
-        await session.flush()
 
 
 def _raise_if_taken(taken: Sequence[Row[str, str]], username_key: str) -> None:

@@ -1,0 +1,106 @@
+"""Accounts and sessions in the database: users by name, refresh tokens, revocations.
+
+Actions (`hubbub.actions.auth`) -> here, inside their session. A session is a
+refresh-token family; revoking one marks every token of the family and records the
+family's `sid:` key in `revoked_tokens`, which `principal_txn` checks on every call.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import Row, bindparam, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hubbub.store.models import RefreshToken, RevokedToken, User
+
+# Every HTTP call and every handshake asks this: built once (building it costs more than
+# running it). The token's own id and its session's mark are the two revocations.
+_PRINCIPAL = select(
+    User.id,
+    User.username,
+    User.is_active,
+    exists().where(RevokedToken.jti.in_([bindparam("jti"), bindparam("sid")])).label("revoked"),
+).where(User.id == bindparam("user_id"))
+
+
+def session_key(family_id: uuid.UUID) -> str:
+    """The `revoked_tokens` key that ends every access token of a session."""
+    return "sid:" + str(family_id)
+
+
+async def principal_txn(
+    session: AsyncSession, user_id: uuid.UUID, jti: str, family_id: uuid.UUID
+) -> Row[uuid.UUID, str, bool, bool] | None:
+    """(id, username, is_active, revoked) of the token's user, or None."""
+    result = await session.execute(
+        _PRINCIPAL, {"user_id": user_id, "jti": jti, "sid": session_key(family_id)}
+    )
+    return result.first()
+
+
+async def names_taken_txn(
+    session: AsyncSession, username_key: str, email: str
+) -> Sequence[Row[str, str]]:
+    """(username_key, email) of the accounts holding either name."""
+    result = await session.execute(
+        select(User.username_key, User.email).where(
+            or_(User.username_key == username_key, User.email == email)
+        )
+    )
+    return result.all()
+
+
+async def user_by_login_txn(session: AsyncSession, lookup: str) -> User | None:
+    """The account whose email or (lower-cased) username is `lookup`."""
+    return await session.scalar(
+        select(User).where(or_(User.email == lookup, User.username_key == lookup))
+    )
+
+
+async def set_password_hash_txn(session: AsyncSession, user_id: uuid.UUID, hashed: str) -> None:
+    await session.execute(update(User).where(User.id == user_id).values(password_hash=hashed))
+
+
+async def refresh_token_txn(
+    session: AsyncSession, token_hash: str, *, user_id: uuid.UUID | None = None
+) -> RefreshToken | None:
+    query = select(RefreshToken).where(RefreshToken.token_hash == token_hash)
+    if user_id is not None:
+        query = query.where(RefreshToken.user_id == user_id)
+    return await session.scalar(query)
+
+
+async def claim_refresh_token_txn(
+    session: AsyncSession, token_id: uuid.UUID, now: datetime
+) -> bool:
+    """Mark the token used if it is still unused: of two concurrent refreshes exactly one
+    claims it."""
+    claimed = await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == token_id, RefreshToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+
+async def revoke_family_txn(session: AsyncSession, family_id: uuid.UUID, now: datetime) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def add_revoked_txn(
+    session: AsyncSession, key: str, user_id: uuid.UUID, expires_at: datetime
+) -> None:
+    if await session.get(RevokedToken, key) is None:
+        session.add(
+            RevokedToken(
+                jti=key, user_id=user_id, expires_at=expires_at, revoked_at=datetime.now(UTC)
+            )
+        )
+        await session.flush()
