@@ -17,9 +17,10 @@ For speed hubbub goes beneath these libraries' public APIs:
 
 Any release may move these, which is why pyproject.toml holds each library to the minor
 release tested. Each test here names the internal, what hubbub does with it and the
-installed version when it fails. They use the libraries' own objects only, never
-hubbub's modules, and build small real instances (a server, a socket, an engine) where
-an internal only exists at run time.
+installed version when it fails. They use the libraries' own objects (and, for the
+aiosqlite adapter, hubbub's own inline SQLite connection, which is what it drives), and
+build small real instances (a server, a socket, an engine) where an internal only
+exists at run time.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ from engineio.async_socket import AsyncSocket
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
+
+from hubbub.store.sqlite_driver import InlineConnection
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -765,107 +768,6 @@ async def test_sqlalchemy_custom_element_cache_internals() -> None:
 # SQLAlchemy's aiosqlite adapter and aiosqlite ------------------------------------------
 
 
-class _RunNow:
-    def put_nowait(self, item: tuple[asyncio.Future[Any] | None, Callable[[], Any]]) -> None:
-        future, function = item
-        result = function()
-        if future is not None:
-            future.set_result(result)
-
-
-class _InlineCursor:
-    """The aiosqlite cursor shape hubbub's inline SQLite driver gives SQLAlchemy."""
-
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
-        self._cursor = cursor
-
-    async def __aenter__(self) -> _InlineCursor:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._cursor.close()
-
-    async def execute(self, sql: str, parameters: Any = None) -> _InlineCursor:
-        self._cursor.execute(sql, () if parameters is None else parameters)
-        return self
-
-    async def executemany(self, sql: str, parameters: Any) -> _InlineCursor:
-        self._cursor.executemany(sql, parameters)
-        return self
-
-    async def fetchone(self) -> Any:
-        return self._cursor.fetchone()
-
-    async def fetchmany(self, size: int | None = None) -> list[Any]:
-        return self._cursor.fetchmany(self._cursor.arraysize if size is None else size)
-
-    async def fetchall(self) -> list[Any]:
-        return self._cursor.fetchall()
-
-    async def close(self) -> None:
-        self._cursor.close()
-
-    @property
-    def description(self) -> Any:
-        return self._cursor.description
-
-    @property
-    def rowcount(self) -> int:
-        return self._cursor.rowcount
-
-    @property
-    def lastrowid(self) -> int | None:
-        return self._cursor.lastrowid
-
-    @property
-    def arraysize(self) -> int:
-        return self._cursor.arraysize
-
-    @arraysize.setter
-    def arraysize(self, value: int) -> None:
-        self._cursor.arraysize = value
-
-
-class _InlineConnection:
-    """The aiosqlite connection shape hubbub's inline SQLite driver gives SQLAlchemy:
-    what aiosqlite's Connection offers that SQLAlchemy's adapter uses, private
-    attributes included (`_connection`, `_conn`, `_tx`, `stop`). Keep in step with it."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-        self._connection: sqlite3.Connection | None = conn
-        self._tx = _RunNow()
-        self.stopped = False
-
-    @property
-    def isolation_level(self) -> str | None:
-        return self._conn.isolation_level
-
-    def cursor(self) -> _InlineCursor:
-        return _InlineCursor(self._conn.cursor())
-
-    async def execute(self, sql: str, parameters: Any = None) -> _InlineCursor:
-        return await self.cursor().execute(sql, parameters)
-
-    async def commit(self) -> None:
-        self._conn.commit()
-
-    async def rollback(self) -> None:
-        self._conn.rollback()
-
-    async def create_function(self, *args: Any, **kwargs: Any) -> None:
-        self._conn.create_function(*args, **kwargs)
-
-    async def close(self) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self._connection is not None:
-            self._connection = None
-            self.stopped = True
-            self._conn.close()
-
-
 def test_aiosqlite_error_classes_and_stop() -> None:
     import aiosqlite
 
@@ -902,10 +804,11 @@ async def test_sqlalchemy_aiosqlite_adapter_runs_an_inline_connection(tmp_path: 
     from sqlalchemy.ext.asyncio import create_async_engine
 
     path = tmp_path / "probe.db"
-    made: list[_InlineConnection] = []
+    # hubbub's own inline connection (`hubbub.store.sqlite_driver`), as the engine gets it.
+    made: list[InlineConnection] = []
 
-    async def connect() -> _InlineConnection:
-        made.append(_InlineConnection(sqlite3.connect(path, check_same_thread=False)))
+    async def connect() -> InlineConnection:
+        made.append(InlineConnection(sqlite3.connect(path, check_same_thread=False)))
         return made[-1]
 
     engine = create_async_engine(
@@ -953,7 +856,7 @@ async def test_sqlalchemy_aiosqlite_adapter_runs_an_inline_connection(tmp_path: 
             )
         async with engine.connect() as conn:
             await conn.invalidate()
-        assert made[0].stopped, "an invalidated connection was not closed"
+        assert made[0]._connection is None, "an invalidated connection was not closed"
     except (AttributeError, TypeError) as error:
         broken("sqlalchemy", "the aiosqlite adapter", f"{problem} ({error!r})", use)
     finally:
