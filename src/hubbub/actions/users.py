@@ -9,8 +9,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import update
-
 from hubbub.domain.errors import NotFound
 from hubbub.domain.ids import utcnow
 from hubbub.events.catalog import UserUpdated
@@ -18,6 +16,7 @@ from hubbub.queries.users import UserQueries, me_public, user_public
 from hubbub.store.database import Database
 from hubbub.store.models import User
 from hubbub.store.unit import emit
+from hubbub.store.users import mark_seen_txn
 from hubbub.wire.models import Me, UpdateMe
 
 
@@ -50,4 +49,4 @@ class UserService:
 
     async def mark_seen(self, user_id: uuid.UUID, when: datetime) -> None:
         async with self._db.write() as session:
-            await session.execute(update(User).where(User.id == user_id).values(last_seen=when))
+            await mark_seen_txn(session, user_id, when)

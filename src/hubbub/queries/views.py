@@ -13,10 +13,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hubbub.domain.enums import MessageStatus, ParticipantStatus
+from hubbub.domain.enums import MessageStatus
 from hubbub.queries.presenters import (
     attachment_public,
     conversation_public,
@@ -27,6 +26,7 @@ from hubbub.queries.presenters import (
 from hubbub.queries.users import user_public
 from hubbub.realtime.presence import Presence
 from hubbub.security.urls import FileUrlSigner
+from hubbub.store.conversations import participant_counts_txn, participant_view_rows_txn
 from hubbub.store.markers import lowest_markers_txn, unread_counts_txn
 from hubbub.store.messages_read import (
     attachments_txn,
@@ -34,7 +34,8 @@ from hubbub.store.messages_read import (
     reactions_txn,
     senders_txn,
 )
-from hubbub.store.models import Conversation, Message, Participant, User
+from hubbub.store.models import Conversation, Message, Participant
+from hubbub.store.users import users_by_id_txn
 from hubbub.wire.models import (
     AttachmentPublic,
     ConversationPublic,
@@ -101,44 +102,15 @@ class Views:
         order, or all), and the full count of each."""
         if not conversation_ids:
             return {}, {}
-        counts = dict.fromkeys(conversation_ids, 0)
-        for cid, count in (
-            await session.execute(
-                select(Participant.conversation_id, func.count())
-                .where(Participant.conversation_id.in_(conversation_ids))
-                .where(Participant.status == ParticipantStatus.ACTIVE)
-                .group_by(Participant.conversation_id)
-            )
-        ).all():
-            counts[cid] = int(count)
+        counts = await participant_counts_txn(session, conversation_ids)
         # Columns, not entities: a page of 100 conversations carries thousands of
         # participant rows but few distinct users, so each user is loaded and made into
         # its view once (ORM entities per row were most of a conversation list's time).
-        ranked = (
-            select(
-                *_PARTICIPANT_VIEW_COLUMNS,
-                func.row_number()
-                .over(
-                    partition_by=Participant.conversation_id,
-                    order_by=(Participant.joined_at, Participant.id),
-                )
-                .label("rank"),
-            )
-            .where(Participant.conversation_id.in_(conversation_ids))
-            .where(Participant.status == ParticipantStatus.ACTIVE)
-            .subquery()
+        rows = await participant_view_rows_txn(
+            session, conversation_ids, per_conversation=per_conversation
         )
-        query = select(*(ranked.c[c.key] for c in _PARTICIPANT_VIEW_COLUMNS))
-        if per_conversation is not None:
-            query = query.where(ranked.c.rank <= per_conversation)
-        query = query.order_by(ranked.c.conversation_id, ranked.c.rank)
-        rows = (await session.execute(query)).all()
         user_ids = {row.user_id for row in rows}
-        users = (
-            (await session.scalars(select(User).where(User.id.in_(user_ids)))).all()
-            if user_ids
-            else []
-        )
+        users = await users_by_id_txn(session, user_ids)
         online = await self.presence.online(user_ids)
         user_views = {u.id: user_public(u, online=u.id in online) for u in users}
         result: dict[uuid.UUID, list[ParticipantPublic]] = {cid: [] for cid in conversation_ids}
@@ -182,18 +154,3 @@ class Views:
 
 
 # What a participant's view needs of its row (`participant_public`'s fields but `user`).
-_PARTICIPANT_VIEW_COLUMNS = (
-    Participant.conversation_id,
-    Participant.user_id,
-    Participant.role,
-    Participant.status,
-    Participant.joined_at,
-    Participant.last_read_at,
-    Participant.last_read_message_id,
-    Participant.last_read_seq,
-    Participant.can_send_messages,
-    Participant.can_upload_files,
-    Participant.can_add_members,
-    Participant.can_remove_members,
-    Participant.notifications_enabled,
-)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.domain.enums import ParticipantStatus
@@ -139,3 +140,66 @@ async def participants_with_users_txn(
         )
     ).all()
     return {p.user_id: (p, u) for p, u in rows}
+
+
+PARTICIPANT_VIEW_COLUMNS = (
+    Participant.conversation_id,
+    Participant.user_id,
+    Participant.role,
+    Participant.status,
+    Participant.joined_at,
+    Participant.last_read_at,
+    Participant.last_read_message_id,
+    Participant.last_read_seq,
+    Participant.can_send_messages,
+    Participant.can_upload_files,
+    Participant.can_add_members,
+    Participant.can_remove_members,
+    Participant.notifications_enabled,
+)
+
+
+async def participant_counts_txn(
+    session: AsyncSession, conversation_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """The number of ACTIVE participants of each conversation (0 for none)."""
+    counts = dict.fromkeys(conversation_ids, 0)
+    for cid, count in (
+        await session.execute(
+            select(Participant.conversation_id, func.count())
+            .where(Participant.conversation_id.in_(conversation_ids))
+            .where(Participant.status == ParticipantStatus.ACTIVE)
+            .group_by(Participant.conversation_id)
+        )
+    ).all():
+        counts[cid] = int(count)
+    return counts
+
+
+async def participant_view_rows_txn(
+    session: AsyncSession,
+    conversation_ids: Sequence[uuid.UUID],
+    *,
+    per_conversation: int | None,
+) -> Sequence[Row[Any]]:
+    """ACTIVE participants' `PARTICIPANT_VIEW_COLUMNS`, per conversation in join order
+    (the first `per_conversation` of each, or all)."""
+    ranked = (
+        select(
+            *PARTICIPANT_VIEW_COLUMNS,
+            func.row_number()
+            .over(
+                partition_by=Participant.conversation_id,
+                order_by=(Participant.joined_at, Participant.id),
+            )
+            .label("rank"),
+        )
+        .where(Participant.conversation_id.in_(conversation_ids))
+        .where(Participant.status == ParticipantStatus.ACTIVE)
+        .subquery()
+    )
+    query = select(*(ranked.c[c.key] for c in PARTICIPANT_VIEW_COLUMNS))
+    if per_conversation is not None:
+        query = query.where(ranked.c.rank <= per_conversation)
+    query = query.order_by(ranked.c.conversation_id, ranked.c.rank)
+    return (await session.execute(query)).all()

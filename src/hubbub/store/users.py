@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, or_, select, union
+from sqlalchemy import bindparam, func, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -81,3 +81,13 @@ async def search_users_txn(
         )
     ).all()
     return rows, total or 0
+
+
+async def users_by_id_txn(session: AsyncSession, user_ids: Collection[uuid.UUID]) -> list[User]:
+    if not user_ids:
+        return []
+    return list((await session.scalars(select(User).where(User.id.in_(user_ids)))).all())
+
+
+async def mark_seen_txn(session: AsyncSession, user_id: uuid.UUID, when: datetime) -> None:
+    await session.execute(update(User).where(User.id == user_id).values(last_seen=when))
