@@ -33,7 +33,7 @@ from hubbub.domain.errors import ValidationFailed
 from hubbub.domain.ids import utcnow
 from hubbub.domain.rules import (
     require_can_attach,
-    require_sender_can_send,
+    require_can_send,
 )
 from hubbub.events.catalog import MessageUpdated, NewMessage
 from hubbub.queries.presenters import attachment_public, fresh_message_view
@@ -102,10 +102,14 @@ async def _store(
         access, original = await _look_up(statements, pending)
         if original is not None:
             return (await original_views(session, views, {pending: original}))[pending], False
-        require_sender_can_send(access)
+        # The sender's row, locked before the conversation's as a removal takes them: a
+        # removal or mute committed since `_look_up` read is seen (PostgreSQL re-reads a
+        # row it waited for); one not yet committed waits for this send.
+        seat = await access_conversation(session, sender, conversation_id, lock=True)
+        require_can_send(seat)
         files: list[StoredFile] = []
         if attachment_ids:
-            require_can_attach(await access_conversation(session, sender, conversation_id))
+            require_can_attach(seat)
             files = await _checked_attachments(session, sender, attachment_ids)
         outcomes: Outcomes = {}
         await refuse_unknown_mentions(statements, [pending], outcomes)

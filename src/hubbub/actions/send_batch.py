@@ -258,9 +258,11 @@ class SendBatcher:
             cid: accesses[(batch[0]["sender_id"], cid)].last_seq for cid, batch in records.items()
         }
         numbered = await store_new_messages_txn(tx, records, last_seqs, now)
+        left_out = [pending for pending, record in made if record["id"] not in numbered]
+        if left_out:
+            await _explain_left_out(tx, left_out, outcomes)
         for pending, record in made:
-            if record["id"] not in numbered:  # the conversation was deleted meanwhile
-                outcomes[pending] = conversation_not_found()
+            if record["id"] not in numbered:
                 continue
             sender = accesses[(pending.sender, pending.conversation_id)].sender
             # A new message has no reactions, no files and nobody has read it: its view
@@ -268,6 +270,14 @@ class SendBatcher:
             view = fresh_message_view(record, sender, [])
             tx.emit(NewMessage(view, pending.origin_socket))
             outcomes[pending] = (view, True)
+
+
+async def _explain_left_out(tx: RawBatch, sends: list[PendingSend], outcomes: Outcomes) -> None:
+    """Sends the store left out because their sender's access changed since the check
+    (removed, muted) or their conversation went: the refusal that access now gives."""
+    accesses, _ = await access_for_sending(tx, {(p.sender, p.conversation_id) for p in sends})
+    for pending in refuse_muted(admitted(sends, accesses, outcomes), accesses, outcomes):
+        outcomes[pending] = conversation_not_found()
 
 
 def _answer(pending: PendingSend, outcome: Stored | BaseException) -> None:

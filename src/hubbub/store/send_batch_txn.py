@@ -59,7 +59,14 @@ def _number_and_insert_sql() -> str:
     """PostgreSQL: lock, number and insert in one statement. `rows` is a JSON array of
     the new messages' records, by conversation and in order within each; the table's own
     row type reads them (`jsonb_populate_record`), so the columns are named once, by the
-    record, and `position` numbers each message within its conversation from 0."""
+    record, and `position` numbers each message within its conversation from 0.
+
+    The senders' participant rows are locked (FOR SHARE) before the conversations, in
+    the order a removal takes them (its participant row, then the conversation for its
+    SYSTEM message): a removal or a mute committed since the batch's access check is
+    seen here (PostgreSQL re-reads a row it waited for), and its sender's messages are
+    left out; one not yet committed waits for this statement, whose messages then come
+    before the removal's SYSTEM message."""
     numbered = "moved.last_seq - moved.n + b.position + 1"
     values = ", ".join(numbered if c in ("seq", "change_seq") else f"b.{c}" for c in _COLUMNS)
     # Only column names of the model go into this text; the values are bound.
@@ -67,9 +74,15 @@ def _number_and_insert_sql() -> str:
 WITH given AS (
   SELECT m.*, o.n FROM jsonb_array_elements(CAST(:rows AS JSONB)) WITH ORDINALITY AS o(doc, n)
   CROSS JOIN LATERAL jsonb_populate_record(CAST(NULL AS messages), o.doc) AS m
+), permitted AS (
+  SELECT p.conversation_id, p.user_id FROM conversation_participants AS p
+  WHERE (p.conversation_id, p.user_id) IN (SELECT conversation_id, sender_id FROM given)
+    AND p.status = :active AND p.can_send_messages
+  ORDER BY p.conversation_id, p.user_id FOR SHARE
 ), batch AS (
   SELECT given.*, row_number() OVER (PARTITION BY conversation_id ORDER BY n) - 1 AS position
   FROM given
+  WHERE (conversation_id, sender_id) IN (SELECT conversation_id, user_id FROM permitted)
 ), counts AS (
   SELECT conversation_id, count(*) AS n, (array_agg(id ORDER BY position DESC))[1] AS last_id
   FROM batch GROUP BY conversation_id
@@ -94,7 +107,9 @@ RETURNING id, seq
 
 _NUMBER_AND_INSERT = Prepared(
     text(_number_and_insert_sql()).bindparams(
-        bindparam("rows", type_=Text()), bindparam("at", type_=UTCDateTime())
+        bindparam("rows", type_=Text()),
+        bindparam("at", type_=UTCDateTime()),
+        bindparam("active", value=ParticipantStatus.ACTIVE.value, type_=Text()),
     )
 )
 
@@ -107,7 +122,8 @@ async def store_new_messages_txn(
 ) -> dict[uuid.UUID, int]:
     """Number and insert new messages (by conversation, in order), numbering their
     records too; {message id: its number}. A message missing from the answer was not
-    stored: its conversation was deleted meanwhile (PostgreSQL)."""
+    stored (PostgreSQL): its sender was removed or muted, or its conversation deleted,
+    since the access check."""
     if tx.isolated:
         firsts = await take_seqs(
             tx, {cid: [r["id"] for r in batch] for cid, batch in records.items()}, last_seqs, now
@@ -124,7 +140,10 @@ async def store_new_messages_txn(
         [record for _, batch in sorted(records.items()) for record in batch],
         default=str,  # asyncpg's own UUID type, which orjson does not know
     ).decode()
-    stored = await tx.rows(_NUMBER_AND_INSERT, {"rows": document, "at": now})
+    stored = await tx.rows(
+        _NUMBER_AND_INSERT,
+        {"rows": document, "at": now, "active": ParticipantStatus.ACTIVE.value},
+    )
     numbered = {message_id: int(seq) for message_id, seq in stored}
     for batch in records.values():
         for record in batch:
