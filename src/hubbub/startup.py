@@ -2,12 +2,14 @@
 
 Run by the CLI before serving (and by `migrate`): settings are checked, the data
 directory made, the database reached and migrated (the embedded default) or checked to
-be at the current revision, and Redis pinged. Failures raise `SettingError`.
+be at the current revision, and Redis pinged (a node starts without it, degraded).
+Failures raise `SettingError`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from redis.asyncio import Redis
 
@@ -17,6 +19,8 @@ from hubbub.store.engines import capabilities_of
 from hubbub.store.migrate import current_revision, head_revision, upgrade_to_head
 
 CONNECT_TIMEOUT_S = 10.0
+
+log = logging.getLogger("hubbub")
 
 
 async def check_database(settings: Settings) -> None:
@@ -31,16 +35,28 @@ async def check_database(settings: Settings) -> None:
         await db.dispose()
 
 
-async def check_redis(settings: Settings) -> None:
+async def check_redis(settings: Settings) -> bool:
+    """Whether Redis answers. A node starts without it, degraded, as a running node
+    goes on through an outage: it stores and delivers to its own sockets, and the bus
+    subscribes (then resyncs) once Redis answers. A URL that cannot work stops it."""
     if settings.redis_url is None:
-        return
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=CONNECT_TIMEOUT_S)
+        return True
+    try:
+        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=CONNECT_TIMEOUT_S)
+    except ValueError as exc:
+        raise SettingError("HUBBUB_REDIS_URL", str(exc)) from exc
     try:
         await asyncio.wait_for(redis.ping(), CONNECT_TIMEOUT_S)
     except Exception as exc:
-        raise SettingError("HUBBUB_REDIS_URL", f"cannot reach Redis ({_reason(exc)})") from exc
+        log.warning(
+            "cannot reach Redis (%s): starting degraded; events reach this node's sockets "
+            "only, until Redis answers",
+            _reason(exc),
+        )
+        return False
     finally:
         await redis.aclose()
+    return True
 
 
 async def migrate(settings: Settings) -> None:

@@ -173,6 +173,7 @@ class RedisEventBus:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                first = False  # whatever was published meanwhile was missed here
                 self.connected.clear()
                 self._metrics.redis_failures.labels("subscribe").inc()
                 log.warning("redis bus: connection lost; retrying in %.1fs", delay)

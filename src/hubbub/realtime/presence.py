@@ -10,6 +10,7 @@ a node that dies without a goodbye lapse after `ttl_s` instead of keeping users 
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import uuid
@@ -17,6 +18,9 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("hubbub.realtime")
 
 
 class Presence(Protocol):
@@ -73,10 +77,16 @@ class RedisPresence:
         if not ids:
             return set()
         now = time.time()
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for uid in ids:
-                pipe.zcount(self._key(uid), now, "+inf")
-            counts = await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for uid in ids:
+                    pipe.zcount(self._key(uid), now, "+inf")
+                counts = await pipe.execute()
+        except (RedisError, OSError):
+            # Redis away: nobody is known to be online, and whatever asked (a profile, a
+            # conversation's participants) is still answered.
+            log.debug("presence unknown: Redis unreachable", exc_info=True)
+            return set()
         return {uid for uid, n in zip(ids, counts, strict=True) if n}
 
     async def connected(self, user_id: uuid.UUID, socket_id: str) -> int:
