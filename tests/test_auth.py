@@ -209,7 +209,10 @@ async def test_deactivated_account_cannot_log_in_or_use_tokens(
         await session.execute(update(User).where(User.id == acct.id).values(is_active=False))
     assert_error(await client.get(ME, headers=acct.headers), 401)
     login = await client.post("/auth/login", json={"email": "erin", "password": acct.password})
-    assert_error(login, 401, "invalid_credentials")
+    assert_error(login, 403, "account_deactivated")
+    # Without the password, the answer of any wrong login: nothing is revealed.
+    guess = await client.post("/auth/login", json={"email": "erin", "password": "wrong-guess"})
+    assert_error(guess, 401, "invalid_credentials")
 
 
 async def test_login_rate_limited_per_account(

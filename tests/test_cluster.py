@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from tests.gw import (
     free_port,
     group,
     history,
+    http_send,
     login,
     own_database,
     register,
@@ -303,3 +304,132 @@ async def _outage_scenario(n1: Server, n2: Server, redis: RedisProcess) -> None:
         page = ack["conversations"][cid]
         assert page["hasMore"] is False
         assert [m["id"] for m in page["changes"]] == [m["id"] for m in stored[1:]]
+
+
+async def test_nodes_start_without_redis_and_join_up_when_it_answers(
+    backend: Backend, tmp_path: Path
+) -> None:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not on PATH")
+    redis = RedisProcess(tmp_path)  # its port is chosen, nothing listens on it yet
+    async with own_database(backend, tmp_path / "db") as env:
+        env |= {
+            "HUBBUB_REDIS_URL": redis.url,
+            "HUBBUB_REDIS_PREFIX": f"hubbub-late-{secrets.token_hex(4)}:",
+        }
+        n1 = start_server(tmp_path / "n1", env)
+        n2 = start_server(tmp_path / "n2", env)
+        try:
+            assert "starting degraded" in n1.log.read_text()
+            async with (
+                httpx.AsyncClient(base_url=n1.base, timeout=10) as h1,
+                clients(n1.base) as on1,
+                clients(n2.base) as on2,
+            ):
+                assert (await h1.get("/readyz")).status_code == 503
+                a, b = await register(h1), await register(h1)
+                cid = await group(h1, a, b)
+                a1: Client = await on1(a)
+                b2: Client = await on2(b)
+                stored = await a1.send(cid, "stored while Redis is away")
+                assert stored["content"] == "stored while Redis is away"
+
+                redis.start()
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + 40
+                n = 0
+                while not any(
+                    d["message"]["content"].startswith("after") for d in b2.named("new_message")
+                ):
+                    assert loop.time() < deadline, "the nodes never joined up through Redis"
+                    n += 1
+                    await a1.send(cid, f"after {n}")
+                    await asyncio.sleep(0.2)
+                assert (await h1.get("/readyz")).status_code == 200
+        finally:
+            n1.stop()
+            n2.stop()
+            redis.stop()
+
+
+# A removed member hears nothing more ------------------------------------------------------
+#
+# The member has sockets on both nodes that keep joining the conversation and
+# reconnecting (each join and each handshake reads the member's conversations from the
+# database) while the owner removes them; afterwards the owner sends and types, and no
+# socket of the member, old or new, may receive either. A read that started before the
+# removal committed and ended after its event arrived used to put the member back in
+# the conversation's audience for good.
+
+REMOVAL_ROUNDS = 4
+SOCKETS_PER_NODE = 3
+
+
+async def _keep_joining(client: Client, cid: str, stop: asyncio.Event) -> None:
+    while not stop.is_set() and not client.disconnected:
+        with contextlib.suppress(Exception):
+            await client.call("join_conversation", {"conversationId": cid}, within=5)
+        await asyncio.sleep(0.02)
+
+
+async def _keep_reconnecting(
+    connect: Callable[[], Awaitable[Client]], made: list[Client], stop: asyncio.Event
+) -> None:
+    while not stop.is_set():
+        client = await connect()
+        made.append(client)
+        await asyncio.sleep(0.03)
+        if not stop.is_set():
+            await client.close()
+
+
+async def test_a_removed_member_hears_nothing_more(nodes: tuple[Server, Server]) -> None:
+    n1, n2 = nodes
+    async with (
+        httpx.AsyncClient(base_url=n1.base, timeout=10) as h1,
+        httpx.AsyncClient(base_url=n2.base, timeout=10) as h2,
+        clients(n1.base) as on1,
+        clients(n2.base) as on2,
+    ):
+        owner, member = await register(h1), await register(h2)
+        owner_socket: Client = await on1(owner)
+        for round_no in range(REMOVAL_ROUNDS):
+            cid = await group(h1, owner, member)
+            made: list[Client] = [
+                await connect(member) for connect in (on1, on2) for _ in range(SOCKETS_PER_NODE)
+            ]
+            stop = asyncio.Event()
+            churn = [asyncio.create_task(_keep_joining(c, cid, stop)) for c in list(made)]
+            churn += [
+                asyncio.create_task(_keep_reconnecting(lambda on=on: on(member), made, stop))
+                for on in (on1, on2)
+            ]
+            await asyncio.sleep(0.2)
+            removed = await h1.delete(
+                f"/conversations/{cid}/participants/{member.id}", headers=owner.headers
+            )
+            assert removed.status_code in (200, 204), removed.text
+            await asyncio.sleep(0.5)  # joins and handshakes keep coming after the removal
+            stop.set()
+            await asyncio.gather(*churn)
+            gone = await h2.get(f"/conversations/{cid}", headers=member.headers)
+            assert gone.status_code == 404, gone.text
+
+            after = await http_send(h2, owner, cid, f"after the removal, round {round_no}")
+            await owner_socket.emit("typing", {"conversationId": cid})
+            await owner_socket.wait_for(
+                "new_message", lambda m, after=after: m["message"]["id"] == after["id"]
+            )
+            for client in made:
+                if not client.disconnected:
+                    await client.barrier()
+            leaked = [
+                (event, data)
+                for client in made
+                for event, data in client.events
+                if (event == "new_message" and data["message"]["id"] == after["id"])
+                or (event in ("typing", "user_typing") and data.get("conversationId") == cid)
+            ]
+            assert leaked == [], f"round {round_no}: the removed member heard {leaked}"
+            for client in made:
+                await client.close()

@@ -8,6 +8,7 @@ are the catalog's own where one fits, or an `Envelope` built for the case.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ import orjson
 import pytest
 
 from hubbub.events.catalog import (
+    AccountClosed,
     MessagesDelivered,
     ParticipantRemoved,
     SessionEnded,
@@ -290,6 +292,83 @@ async def test_a_removed_user_hears_the_removal_and_nothing_after(scene: Scene) 
     assert ben.conversations == {kept_cid}
     assert ben.listening == {kept_cid}
     assert ben_phone.listening == set()
+
+
+async def test_a_membership_read_overtaken_by_a_removal_is_read_again(scene: Scene) -> None:
+    """A handshake's or a join's read that started before a removal committed and ends
+    after the hub applied the removal: applied as read, it would put the removed member
+    back in the audience; the hub reads again instead, and the new read sees the removal."""
+    cid = new_id()
+    ann_id, ben_id = new_id(), new_id()
+    ann = scene.connect(ann_id, [cid])
+    ben = scene.connect(ben_id)
+    answers = [[cid], []]  # the first read is from before the removal, the second after
+    reads: list[list[uuid.UUID]] = []
+
+    async def read() -> list[uuid.UUID]:
+        reads.append(answers[len(reads)])
+        if len(reads) == 1:  # the removal is delivered while the first read runs
+            await scene.hub.deliver(ParticipantRemoved(cid, ben_id).envelope())
+        return reads[-1]
+
+    assert await scene.hub.admit([ben], read) == set()
+    assert reads == [[cid], []]
+    await scene.hub.deliver(Typing(cid, ann_id, "ann").envelope())
+    assert scene.transport.names(ben) == ["participant_removed"]  # and nothing after
+    assert ben.conversations == ben.listening == set()
+    assert "typing" not in scene.transport.names(ann)  # Ann is its only sender
+    assert scene.transport.names(ann) == ["participant_removed"]
+
+
+async def test_a_membership_read_without_a_removal_meanwhile_is_applied(scene: Scene) -> None:
+    cid, other = new_id(), new_id()
+    ben = scene.connect(new_id())
+
+    async def read() -> list[uuid.UUID]:
+        # A removal of someone else meanwhile does not make Ben's read stale.
+        await scene.hub.deliver(ParticipantRemoved(other, new_id()).envelope())
+        return [cid]
+
+    assert await scene.hub.admit([ben], read) == {cid}
+    assert ben.listening == {cid}
+
+
+async def test_a_handshake_authenticated_before_its_session_ended_is_refused(
+    scene: Scene,
+) -> None:
+    """Its token was read while the session was alive; the end was applied here before
+    the socket was indexed, so `_cut` could not reach it: `add` refuses it instead."""
+    ben_id, session_id = new_id(), new_id()
+
+    def handshake(user_id: uuid.UUID, session: uuid.UUID, started: float) -> SocketState:
+        return SocketState(
+            sid=f"late-{new_id()}",
+            eio_sid=f"late-eio-{new_id()}",
+            user_id=user_id,
+            username="ben",
+            session_id=session,
+            auth_started=started,
+        )
+
+    began = time.monotonic()
+    await scene.hub.deliver(SessionEnded(session_id).envelope())
+    assert scene.hub.add(handshake(ben_id, session_id, began)) is False
+    await scene.hub.deliver(AccountClosed(ben_id).envelope())
+    assert scene.hub.add(handshake(ben_id, new_id(), began)) is False
+    assert scene.hub.sockets == {}
+    # A handshake that began after the end read the database after it: let in.
+    later = handshake(ben_id, new_id(), time.monotonic())
+    assert scene.hub.add(later) is True
+
+
+async def test_a_closed_account_loses_every_socket_of_every_session(scene: Scene) -> None:
+    ann_id, ben_id = new_id(), new_id()
+    ben_laptop, ben_phone = scene.connect(ben_id), scene.connect(ben_id)
+    ann = scene.connect(ann_id)
+    await scene.hub.deliver(AccountClosed(ben_id).envelope())
+    assert sorted(scene.transport.disconnected) == sorted([ben_laptop.sid, ben_phone.sid])
+    assert ann.sid not in scene.transport.disconnected
+    assert scene.transport.names(ben_laptop) == []
 
 
 async def test_leaving_takes_effect_after_the_event_addressed_to_the_room(

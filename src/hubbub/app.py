@@ -23,7 +23,16 @@ from hubbub import __version__
 from hubbub.compose import build_gateway, build_services
 from hubbub.config import Settings
 from hubbub.edge.http.responses import GuardMiddleware, install_error_handlers
-from hubbub.edge.http.routes import auth, conversations, files, messages, ops, spaces, users
+from hubbub.edge.http.routes import (
+    admin,
+    auth,
+    conversations,
+    files,
+    messages,
+    ops,
+    spaces,
+    users,
+)
 from hubbub.edge.http.webui import install_web
 from hubbub.edge.services import Services
 from hubbub.edge.socket.engine import GatewayServer, JsonPacket
@@ -66,6 +75,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> Node:
         services.db.start()
         await services.bus.start()
         refresher = asyncio.create_task(namespace.refresh_presence_forever())
+        sweeper = asyncio.create_task(namespace.sweep_sessions_forever())
         app.state.hub = hub
         if serving:
             _tune_gc()
@@ -73,6 +83,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> Node:
             yield
         finally:
             refresher.cancel()
+            sweeper.cancel()
             await namespace.close()
             await services.close()
 
@@ -85,6 +96,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> Node:
     )
     install_error_handlers(http)
     for router in (
+        admin.router,
         auth.router,
         users.router,
         conversations.router,

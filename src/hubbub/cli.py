@@ -48,6 +48,14 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--password", default=None, help="read from the terminal (or stdin) when omitted"
     )
+    create.add_argument("--admin", action="store_true", help="make the user a server administrator")
+    for name, text in (
+        ("deactivate", "deactivate an account: end its sessions, cut its sockets"),
+        ("reactivate", "let a deactivated account sign in again"),
+        ("promote", "make a user a server administrator"),
+        ("demote", "make a server administrator a plain user again"),
+    ):
+        with_settings(sub.add_parser(name, help=text)).add_argument("--username", required=True)
     from hubbub_bench.options import add_arguments as add_bench_arguments
 
     add_bench_arguments(
@@ -99,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "createuser":
             return _createuser(settings, args)
+        if args.command in ("deactivate", "reactivate", "promote", "demote"):
+            return _account_command(settings, args.command, args.username)
     except SettingError as exc:
         print(f"hubbub: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -150,9 +160,12 @@ def _createuser(settings: Settings, args: argparse.Namespace) -> int:
             user = await services.auth.create_user(
                 args.username, args.email, password, args.display_name
             )
+            if args.admin:
+                await services.admin.set_admin_by_username(user.username, admin=True)
         finally:
             await services.close()
-        return f"created user {user.username} ({user.id})"
+        role = "server administrator" if args.admin else "user"
+        return f"created {role} {user.username} ({user.id})"
 
     try:
         print(asyncio.run(run()))
@@ -160,6 +173,38 @@ def _createuser(settings: Settings, args: argparse.Namespace) -> int:
         err = exc.errors()[0]
         print(f"hubbub: invalid {'.'.join(map(str, err['loc']))}: {err['msg']}", file=sys.stderr)
         return 1
+    except HubbubError as exc:
+        print(f"hubbub: {exc.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _account_command(settings: Settings, command: str, username: str) -> int:
+    """deactivate / reactivate / promote / demote, as the server's operator."""
+    from hubbub.compose import build_services
+    from hubbub.domain.errors import HubbubError
+    from hubbub.startup import prepare_to_serve
+
+    async def run() -> str:
+        await prepare_to_serve(settings)
+        services = build_services(settings)
+        await services.bus.start()
+        admin = services.admin
+        try:
+            if command in ("deactivate", "reactivate"):
+                account = await admin.set_active_by_username(
+                    username, active=command == "reactivate"
+                )
+            else:
+                account = await admin.set_admin_by_username(username, admin=command == "promote")
+        finally:
+            await services.close()
+        state = "active" if account.is_active else "deactivated"
+        role = "server administrator" if account.is_admin else "user"
+        return f"{account.username} ({account.user_id}): {state} {role}"
+
+    try:
+        print(asyncio.run(run()))
     except HubbubError as exc:
         print(f"hubbub: {exc.message}", file=sys.stderr)
         return 1

@@ -10,10 +10,12 @@ builds nothing.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 import socketio
 from redis.asyncio import Redis
 
+from hubbub.actions.admin import AccountAdmin
 from hubbub.actions.auth import AuthService, LoginLimits
 from hubbub.actions.conversations import ConversationService
 from hubbub.actions.files import FileService, UploadLimits
@@ -32,6 +34,7 @@ from hubbub.queries.conversations import ConversationQueries
 from hubbub.queries.files import FileQueries
 from hubbub.queries.messages import MessageQueries
 from hubbub.queries.search import SearchQueries
+from hubbub.queries.sessions import SessionQueries
 from hubbub.queries.spaces import SpaceQueries
 from hubbub.queries.users import UserQueries
 from hubbub.queries.views import Views
@@ -135,6 +138,7 @@ def build_services(settings: Settings) -> Services:
         signer=signer,
         file_urls=file_urls,
         auth=auth,
+        admin=AccountAdmin(db, access_ttl=timedelta(seconds=settings.access_token_ttl_s)),
         users=users,
         conversations=conversations,
         participants=participants,
@@ -146,6 +150,7 @@ def build_services(settings: Settings) -> Services:
         search=SearchQueries(db, views),
         files=files,
         user_queries=user_queries,
+        session_queries=SessionQueries(db),
         conversation_queries=conversation_queries,
         space_queries=space_queries,
         file_queries=file_queries,
@@ -175,6 +180,7 @@ def build_gateway(
             typing_ttl_s=settings.typing_ttl_s,
             presence_grace_s=settings.presence_grace_s,
             presence_refresh_s=settings.presence_refresh_s,
+            session_sweep_s=settings.session_sweep_s,
         ),
     )
     services.bus.subscribe(hub)

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     presence_grace_s: float = Field(default=5.0, ge=0)
     # How often each socket's presence entry is refreshed (entries expire after 3x).
     presence_refresh_s: float = Field(default=20.0, gt=0)
+    # How often each node asks the database which of its sockets' sessions have ended
+    # (revoked, or a deactivated account): the bus cuts them at once; this catches a
+    # missed event, or a deactivation from the terminal without Redis.
+    session_sweep_s: float = Field(default=30.0, gt=0)
 
     max_socket_message_bytes: int = Field(default=64 * 1024, ge=1024)
     max_socket_backlog: int = Field(default=1000, ge=10)

@@ -19,7 +19,13 @@ from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hubbub.domain.errors import Conflict, InvalidCredentials, RateLimited, Unauthorized
+from hubbub.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidCredentials,
+    RateLimited,
+    Unauthorized,
+)
 from hubbub.domain.ids import new_id, utcnow
 from hubbub.events.catalog import SessionEnded
 from hubbub.queries.users import me_public
@@ -146,10 +152,12 @@ class AuthService:
         await self._check_login_limit(account_key, self._limits.per_account)
         # Verified against a dummy hash when there is no such user: same answer, same time.
         ok = await self._passwords.verify(user.password_hash if user else None, password)
-        if user is None or not ok or not user.is_active:
+        if user is None or not ok:
             await self._limiter.add_failure(account_key, self._limits.window_s)
             await self._limiter.add_failure(address_key, self._limits.window_s)
             raise InvalidCredentials()
+        if not user.is_active:  # said only to who knows the password
+            raise Forbidden("This account has been deactivated", code="account_deactivated")
         await self._limiter.clear(account_key)
 
         new_hash = (

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from hubbub.actions.admin import AccountAdmin
 from hubbub.actions.auth import AuthService
 from hubbub.actions.conversations import ConversationService
 from hubbub.actions.files import FileService
@@ -26,6 +27,7 @@ from hubbub.queries.conversations import ConversationQueries
 from hubbub.queries.files import FileQueries
 from hubbub.queries.messages import MessageQueries
 from hubbub.queries.search import SearchQueries
+from hubbub.queries.sessions import SessionQueries
 from hubbub.queries.spaces import SpaceQueries
 from hubbub.queries.users import UserQueries
 from hubbub.realtime.bus import EventBus
@@ -55,6 +57,7 @@ class Services:
     signer: TokenSigner
     file_urls: FileUrlSigner
     auth: AuthService
+    admin: AccountAdmin
     users: UserService
     conversations: ConversationService
     participants: ParticipantService
@@ -66,6 +69,7 @@ class Services:
     search: SearchQueries
     files: FileService
     user_queries: UserQueries
+    session_queries: SessionQueries
     conversation_queries: ConversationQueries
     space_queries: SpaceQueries
     file_queries: FileQueries

@@ -305,6 +305,23 @@ class StopTyping:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountClosed:
+    """Not sent to anyone: every socket of the user is disconnected, on every node (a
+    deactivated account)."""
+
+    name: ClassVar[str] = "account_closed"
+    user_id: uuid.UUID
+
+    def envelope(self) -> Envelope:
+        return Envelope(
+            name=self.name,
+            payload={},
+            audience=Audience(),
+            effect=Effect(ended_user=self.user_id),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class SessionEnded:
     """Not sent to anyone: every socket of the session is disconnected, on every node."""
 

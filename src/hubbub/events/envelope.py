@@ -35,12 +35,14 @@ class Effect:
     """What the hub does to its index for this event: `joined` users start listening
     to `conversation_id` before the event is delivered (so they hear it); `left` users
     stop listening after it (so they hear of their removal and nothing after it); every
-    socket of `ended_session` is disconnected instead of being sent anything."""
+    socket of `ended_session`, and of `ended_user`, is disconnected instead of being
+    sent anything."""
 
     conversation_id: uuid.UUID | None = None
     joined: tuple[uuid.UUID, ...] = ()
     left: tuple[uuid.UUID, ...] = ()
     ended_session: uuid.UUID | None = None
+    ended_user: uuid.UUID | None = None
 
 
 NO_EFFECT = Effect()
@@ -73,6 +75,7 @@ class Envelope:
                     [str(u) for u in e.joined],
                     [str(u) for u in e.left],
                     _str(e.ended_session),
+                    _str(e.ended_user),
                 ],
             }
         )
@@ -82,12 +85,14 @@ class Envelope:
         conversation, users, contacts, exclude_socket, exclude_user = d["a"]
         effect = NO_EFFECT
         if d["e"] is not None:
-            effect_conversation, joined, left, ended = d["e"]
+            # A node of the previous release sends four fields (no `ended_user`).
+            effect_conversation, joined, left, ended, *ended_user = d["e"]
             effect = Effect(
                 conversation_id=_uuid(effect_conversation),
                 joined=tuple(uuid.UUID(u) for u in joined),
                 left=tuple(uuid.UUID(u) for u in left),
                 ended_session=_uuid(ended),
+                ended_user=_uuid(ended_user[0]) if ended_user else None,
             )
         return Envelope(
             name=d["n"],

@@ -12,6 +12,16 @@ a slow consumer: it is disconnected (it recovers with `sync`), and nobody else w
 Membership changes come as the envelope's typed `Effect`: users join a conversation
 before the event is delivered and leave it after, so a removed participant hears of
 its removal and nothing after it.
+
+The index is also filled from the database, when a socket connects, joins a
+conversation or resyncs (`admit`). Such a read may start before a removal commits and
+end after the hub applied the removal's event; applied as read, it would put the
+removed member back in the conversation's audience for good. So the hub counts, per
+user, the removals it has applied, and applies a read only if no removal of that user
+came while it ran; otherwise it reads again. The removal's event is published only
+after its commit, so a read that starts after the hub counted it sees the removal: the
+index never holds a membership older than a removal it has applied, whatever the
+interleaving and on every node.
 """
 
 from __future__ import annotations
@@ -22,10 +32,12 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 import orjson
 
+from hubbub.domain.errors import Unavailable
 from hubbub.events.envelope import Effect, Envelope
 from hubbub.metrics import Metrics
 
@@ -44,6 +56,9 @@ class SocketState:
     conversations: set[uuid.UUID] = field(default_factory=set)  # member of (cache)
     listening: set[uuid.UUID] = field(default_factory=set)  # receiving live events of
     typing_in: set[uuid.UUID] = field(default_factory=set)
+    # When its handshake began authenticating (`time.monotonic()`): a session or account
+    # ended here after that may have been read as still alive (`Hub.add`).
+    auth_started: float = field(default_factory=time.monotonic)
 
 
 @dataclass(slots=True)
@@ -76,6 +91,16 @@ class Transport(Protocol):
 
 ContactsOf = Callable[[uuid.UUID], Awaitable[set[uuid.UUID]]]
 ConversationsOf = Callable[[uuid.UUID], Awaitable[list[uuid.UUID]]]
+MembershipRead = Callable[[], Awaitable[Iterable[uuid.UUID]]]
+
+# Reads of one user's memberships, each overtaken by a removal of theirs, before the hub
+# gives up (a removal is a person's act: more than this in one read's time is an attack
+# or a fault, answered as unavailable).
+MAX_MEMBERSHIP_READS = 8
+
+# How long the hub remembers an ended session or account, for the handshakes that were
+# authenticating when it ended (a handshake lasts at most the socket connect timeout).
+ENDED_MEMORY_S = 300.0
 
 
 class Hub:
@@ -94,12 +119,23 @@ class Hub:
         self.sockets: dict[str, SocketState] = {}
         self._by_conversation: dict[uuid.UUID, set[str]] = {}
         self._by_user: dict[uuid.UUID, set[str]] = {}
+        # Per connected user: how many of their memberships this hub has removed.
+        self._removals: dict[uuid.UUID, int] = {}
+        # Sessions and accounts ended lately -> when the hub applied the end.
+        self._ended: dict[uuid.UUID, float] = {}
 
     # Index -----------------------------------------------------------------------------
 
-    def add(self, state: SocketState) -> None:
+    def add(self, state: SocketState) -> bool:
+        """Index a socket whose handshake authenticated it; False (and not indexed) if
+        its session or account was ended here since it began authenticating: its
+        token may have been read before the end committed."""
+        for ended in (state.session_id, state.user_id):
+            if self._ended.get(ended, -1.0) >= state.auth_started:
+                return False
         self.sockets[state.sid] = state
         self._by_user.setdefault(state.user_id, set()).add(state.sid)
+        return True
 
     def remove(self, sid: str) -> SocketState | None:
         state = self.sockets.pop(sid, None)
@@ -112,6 +148,7 @@ class Hub:
             user.discard(sid)
             if not user:
                 del self._by_user[state.user_id]
+                self._removals.pop(state.user_id, None)
         return state
 
     def user_sockets(self, user_id: uuid.UUID) -> list[SocketState]:
@@ -138,6 +175,8 @@ class Hub:
                 del self._by_conversation[conversation_id]
 
     def forget_membership(self, user_id: uuid.UUID, conversation_id: uuid.UUID) -> None:
+        if user_id in self._by_user:
+            self._removals[user_id] = self._removals.get(user_id, 0) + 1
         for state in self.user_sockets(user_id):
             state.conversations.discard(conversation_id)
             state.typing_in.discard(conversation_id)
@@ -150,13 +189,45 @@ class Hub:
         for cid in conversation_ids:
             self.listen(state, cid)
 
+    async def admit(
+        self,
+        states: list[SocketState],
+        read: MembershipRead,
+        *,
+        replace: bool = False,
+        listen: bool = True,
+    ) -> set[uuid.UUID]:
+        """Make one user's sockets members of the conversations `read` finds the user
+        in, hearing them unless `listen` is false (all of them and no others with
+        `replace`), unless a removal of the user was applied while it read: then read
+        again (see the module's docstring). `read` raises to refuse; sockets closed
+        meanwhile are skipped."""
+        if not states:
+            return set()
+        user_id = states[0].user_id
+        for _ in range(MAX_MEMBERSHIP_READS):
+            mark = self._removals.get(user_id, 0)
+            ids = set(await read())
+            if self._removals.get(user_id, 0) != mark:
+                continue
+            for state in states:
+                if state.sid not in self.sockets:
+                    continue
+                if replace:
+                    self.reset_memberships(state, ids)
+                elif listen:
+                    self.join_member(state, ids)
+                else:
+                    state.conversations |= ids
+            return ids
+        raise Unavailable()
+
     async def resync(self) -> None:
         """Bus subscriber: membership events may have been missed; re-read every
         connected user's conversations."""
         for user_id in {s.user_id for s in self.sockets.values()}:
-            ids = set(await self._conversations_of(user_id))
-            for state in self.user_sockets(user_id):
-                self.reset_memberships(state, ids)
+            read = partial(self._conversations_of, user_id)
+            await self.admit(self.user_sockets(user_id), read, replace=True)
 
     # Fan-out ---------------------------------------------------------------------------
 
@@ -164,8 +235,8 @@ class Hub:
         """Bus subscriber: apply the event's effect and write it to its audience."""
         started = time.perf_counter()
         effect = envelope.effect
-        if effect.ended_session is not None:
-            await self._cut_session(effect.ended_session)
+        if effect.ended_session is not None or effect.ended_user is not None:
+            await self._cut(effect.ended_session, effect.ended_user)
             return
         self._join(effect)
         audience = await self._audience(envelope)
@@ -229,7 +300,21 @@ class Hub:
     async def emit_to(self, sid: str, name: str, payload: object) -> None:
         await self.write([sid], encode_event(name, payload))
 
-    async def _cut_session(self, session_id: uuid.UUID) -> None:
-        doomed = [s.sid for s in self.sockets.values() if s.session_id == session_id]
+    async def end_session(self, session_id: uuid.UUID) -> None:
+        """Cut every socket of a session found ended (by the gateway's session sweep)."""
+        await self._cut(session_id, None)
+
+    async def _cut(self, session_id: uuid.UUID | None, user_id: uuid.UUID | None) -> None:
+        now = time.monotonic()
+        for stale in [k for k, at in self._ended.items() if now - at > ENDED_MEMORY_S]:
+            del self._ended[stale]
+        for ended in (session_id, user_id):
+            if ended is not None:
+                self._ended[ended] = now
+        doomed = [
+            s.sid
+            for s in self.sockets.values()
+            if s.session_id == session_id or s.user_id == user_id
+        ]
         for sid in doomed:
             await self._transport.disconnect(sid)

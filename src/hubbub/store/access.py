@@ -133,7 +133,9 @@ _SENDERS_AND_ORIGINALS = Prepared(
         .join(_CONVERSATIONS, _CONVERSATIONS.c.id == _PARTICIPANTS.c.conversation_id)
         .join(_USERS, _USERS.c.id == _PARTICIPANTS.c.user_id)
         .where(among_pairs(_PARTICIPANTS.c.user_id, _PARTICIPANTS.c.conversation_id, "senders"))
-        .where(_PARTICIPANTS.c.status == ParticipantStatus.ACTIVE),
+        .where(_PARTICIPANTS.c.status == ParticipantStatus.ACTIVE)
+        # A deactivated account sends nothing, whatever socket it still holds.
+        .where(_USERS.c.is_active),
         select(
             literal("o", String),
             _MESSAGES.c.sender_id,

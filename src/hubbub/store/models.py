@@ -79,6 +79,8 @@ class User(Base):
     avatar: Mapped[str | None] = mapped_column(String(500))
     bio: Mapped[str | None] = mapped_column(Text)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # A server administrator (accounts), not a role in any conversation or space.
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     last_seen: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

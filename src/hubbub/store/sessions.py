@@ -104,3 +104,37 @@ async def add_revoked_txn(
             )
         )
         await session.flush()
+
+
+async def live_families_txn(session: AsyncSession, user_id: uuid.UUID) -> list[uuid.UUID]:
+    """The user's sessions (refresh-token families) not yet revoked."""
+    rows = await session.scalars(
+        select(RefreshToken.family_id)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .distinct()
+    )
+    return list(rows.all())
+
+
+async def user_by_username_txn(session: AsyncSession, username: str) -> User | None:
+    return await session.scalar(select(User).where(User.username_key == username.lower()))
+
+
+async def ended_sessions_txn(
+    session: AsyncSession, sessions: Sequence[tuple[uuid.UUID, uuid.UUID]]
+) -> set[uuid.UUID]:
+    """Of these (user, session) pairs, the sessions that have ended: revoked, or of an
+    account no longer active."""
+    keys = {session_key(family): family for _, family in sessions}
+    revoked = await session.scalars(select(RevokedToken.jti).where(RevokedToken.jti.in_(keys)))
+    ended = {keys[key] for key in revoked.all()}
+    inactive = set(
+        (
+            await session.scalars(
+                select(User.id).where(
+                    User.id.in_({user for user, _ in sessions}), User.is_active.is_(False)
+                )
+            )
+        ).all()
+    )
+    return ended | {family for user, family in sessions if user in inactive}

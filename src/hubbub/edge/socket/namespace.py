@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,6 +40,7 @@ from hubbub.domain.errors import (
 from hubbub.edge.services import Services
 from hubbub.edge.socket.engine import event_wants_ack
 from hubbub.edge.socket.presence import PresenceLifecycle, PresenceTimings
+from hubbub.edge.socket.session_sweep import SessionSweep
 from hubbub.edge.socket.tasks import BackgroundTasks
 from hubbub.edge.socket.typing_timers import TypingTimers
 from hubbub.realtime.hub import NAMESPACE, Hub, SocketState
@@ -67,6 +69,7 @@ class GatewayConfig:
     typing_ttl_s: float
     presence_grace_s: float
     presence_refresh_s: float
+    session_sweep_s: float
 
 
 Handler = Callable[[SocketState, Any], Awaitable[dict[str, Any]]]
@@ -107,6 +110,9 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 grace_s=config.presence_grace_s, refresh_s=config.presence_refresh_s
             ),
         )
+        self.sessions = SessionSweep(
+            hub, services.session_queries.ended, period_s=config.session_sweep_s
+        )
         self._handlers: dict[str, tuple[type[BaseModel], Handler]] = {
             "send_message": (SendMessageEvent, self._send_message),
             "join_conversation": (ConversationRef, self._join),
@@ -123,6 +129,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         started = time.perf_counter()
+        auth_started = time.monotonic()
         origin = environ.get("HTTP_ORIGIN")
         if origin and origin.rstrip("/").lower() not in self.config.allowed_origins:
             log.info("refused socket from origin %s", urlsplit(origin).netloc or "?")
@@ -143,13 +150,22 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             user_id=principal.user_id,
             username=principal.username,
             session_id=principal.session_id,
+            auth_started=auth_started,
         )
         # Indexed before the membership query: a conversation made meanwhile reaches this
-        # socket through its `conversation_created` event.
-        self.hub.add(state)
-        self.hub.join_member(
-            state, await self.services.conversation_queries.conversation_ids_of(principal.user_id)
-        )
+        # socket through its `conversation_created` event, and a removal meanwhile makes
+        # the hub read again.
+        if not self.hub.add(state):  # logged out or deactivated while authenticating
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized")
+        try:
+            await self.hub.admit(
+                [state],
+                partial(self.services.conversation_queries.conversation_ids_of, state.user_id),
+            )
+        except Exception:
+            self.hub.remove(sid)
+            log.warning("refused socket: its conversations could not be read", exc_info=True)
+            raise socketio.exceptions.ConnectionRefusedError("unavailable") from None
         self.metrics.sockets.set(len(self.hub.sockets))
         first = await self.presence.connected(state)
         took = time.perf_counter() - started
@@ -290,10 +306,13 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         )
 
     async def _join(self, state: SocketState, req: ConversationRef) -> dict[str, Any]:
-        await self.services.conversation_queries.require_member(state.user_id, req.conversation_id)
-        state.conversations.add(req.conversation_id)
-        self.hub.listen(state, req.conversation_id)
+        await self.hub.admit([state], partial(self._membership, state, req.conversation_id))
         return {"ok": True, "conversationId": str(req.conversation_id)}
+
+    async def _membership(self, state: SocketState, conversation_id: uuid.UUID) -> list[uuid.UUID]:
+        """The conversation, if the socket's user is in it (NotFound otherwise)."""
+        await self.services.conversation_queries.require_member(state.user_id, conversation_id)
+        return [conversation_id]
 
     async def _leave(self, state: SocketState, req: ConversationRef) -> dict[str, Any]:
         self.hub.unlisten(state, req.conversation_id)
@@ -303,8 +322,8 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         # Membership comes from the hub's index, kept current by membership events; a
         # miss is checked against the database (and fails as not found).
         if conversation_id not in state.conversations:
-            await self.services.conversation_queries.require_member(state.user_id, conversation_id)
-            state.conversations.add(conversation_id)
+            read = partial(self._membership, state, conversation_id)
+            await self.hub.admit([state], read, listen=False)
 
     async def _typing(self, state: SocketState, req: ConversationRef) -> dict[str, Any]:
         await self._member(state, req.conversation_id)
@@ -358,6 +377,9 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def refresh_presence_forever(self) -> None:
         await self.presence.refresh_forever()
+
+    async def sweep_sessions_forever(self) -> None:
+        await self.sessions.run_forever()
 
     async def close(self) -> None:
         self.typing.close()

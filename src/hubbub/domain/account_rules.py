@@ -1,0 +1,45 @@
+"""Who may administer accounts: pure rules, one condition per line.
+
+The rules of conversations and spaces are in `hubbub.domain.rules`; these are the
+server-wide ones. A server administrator is not a role anywhere: being one opens no
+conversation and no space.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Protocol
+
+from hubbub.domain.errors import Forbidden
+
+
+class Account(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def is_admin(self) -> bool: ...
+
+    @property
+    def is_active(self) -> bool: ...
+
+
+def not_server_admin() -> Forbidden:
+    return Forbidden("Only a server administrator can do this", code="not_server_admin")
+
+
+def status_change_refusal(actor: Account, target: Account) -> Forbidden | None:
+    """May `actor` deactivate or reactivate `target`?"""
+    if not actor.is_admin:
+        return not_server_admin()
+    if not actor.is_active:
+        return not_server_admin()
+    if actor.id == target.id:
+        return Forbidden("You cannot change your own account's status", code="own_account")
+    return None
+
+
+def require_can_change_status(actor: Account, target: Account) -> None:
+    refusal = status_change_refusal(actor, target)
+    if refusal is not None:
+        raise refusal
