@@ -569,6 +569,12 @@ async def test_conversation_permission_matrix(
         ("MEMBER", {"canSendMessages": False}, "send_file", 403),
         ("MEMBER", {"canSendMessages": False}, "history", 200),
         ("ADMIN", {"canSendMessages": False}, "send", 403),
+        ("MEMBER", {"canSendMessages": False}, "edit_own", 403),
+        ("ADMIN", {"canSendMessages": False}, "edit_own", 403),
+        ("MEMBER", {"canSendMessages": False}, "react", 403),
+        ("MEMBER", {"canSendMessages": False}, "delete_own", 200),
+        ("MODERATOR", {"canSendMessages": False}, "delete_other", 200),
+        ("MEMBER", {"canSendMessages": False}, "read", 200),
         ("MEMBER", {"canUploadFiles": False}, "send_file", 403),
         ("MEMBER", {"canUploadFiles": False}, "send", 201),
         ("MEMBER", {}, "send_file", 201),
@@ -612,6 +618,28 @@ async def test_participant_permission_flags(
             assert column is value
     name, _, target = action.partition(":")
     await run_case(scene, name, target, expected)
+
+
+async def test_a_muted_member_is_refused_an_edit_as_a_send_but_may_unsay(scenes: Scenes) -> None:
+    scene = await scenes.fresh("GROUP", "MEMBER")
+    world, owner, member = scene.world, scene.world.users["owner"], scene.actor
+    reactions = scene.path(f"/messages/{scene.other}/reactions")
+    await world.ok(member, "POST", reactions, {"emoji": EMOJI})
+    muted = {"canSendMessages": False}
+    await world.ok(owner, "PATCH", scene.path(f"/participants/{member.id}"), muted)
+    before = await snapshot(world.node)
+    sent = await world.call(member, "POST", scene.path("/messages"), {"content": "hi"})
+    edit = {"content": "a new meaning for old words"}
+    edited = await world.call(member, "PATCH", scene.path(f"/messages/{scene.own}"), edit)
+    reacted = await world.call(member, "POST", reactions, {"emoji": "\N{HEAVY BLACK HEART}"})
+    assert_error(sent, 403, "forbidden")
+    assert (edited.status_code, edited.json()) == (sent.status_code, sent.json())
+    assert (reacted.status_code, reacted.json()) == (sent.status_code, sent.json())
+    assert await snapshot(world.node) == before
+    # Taking back one's own reaction and one's own message is allowed while muted.
+    assert (await world.ok(member, "DELETE", f"{reactions}/{EMOJI}"))["reactions"] == []
+    gone = await world.ok(member, "DELETE", scene.path(f"/messages/{scene.own}"))
+    assert gone["message"]["status"] == "DELETED"
 
 
 async def test_system_messages_cannot_be_edited_or_deleted_even_by_the_owner(

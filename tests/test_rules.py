@@ -415,6 +415,58 @@ def test_require_can_edit(role: Role, post: str, expected: str | None) -> None:
     )
 
 
+# role, muted (canSendMessages off): editing, then deleting, each message of POSTS. A muted
+# member may not change what others read, but may take their own words back.
+EDIT_MUTED = {
+    OWNER: (CANNOT_SEND, SYSTEM_NO_EDIT, SENDER_EDITS, SENDER_EDITS),
+    ADMIN: (CANNOT_SEND, SYSTEM_NO_EDIT, SENDER_EDITS, SENDER_EDITS),
+    MODERATOR: (CANNOT_SEND, SYSTEM_NO_EDIT, SENDER_EDITS, SENDER_EDITS),
+    MEMBER: (CANNOT_SEND, SYSTEM_NO_EDIT, SENDER_EDITS, SENDER_EDITS),
+}
+DELETE_MUTED = DELETE
+
+
+@pytest.mark.parametrize(("role", "post", "expected"), by_role(EDIT_MUTED, tuple(POSTS), str))
+def test_require_can_edit_while_muted(role: Role, post: str, expected: str | None) -> None:
+    me, message = Person(role, can_send_messages=False), POSTS[post]
+    check(
+        expected, lambda: rules.require_can_edit(seat(me), message), rules.edit_refusal(me, message)
+    )
+
+
+@pytest.mark.parametrize(("role", "post", "expected"), by_role(DELETE_MUTED, tuple(POSTS), str))
+def test_require_can_delete_while_muted(role: Role, post: str, expected: str | None) -> None:
+    me, message = Person(role, can_send_messages=False), POSTS[post]
+    check(
+        expected,
+        lambda: rules.require_can_delete(seat(me), message),
+        rules.delete_refusal(me, message),
+    )
+
+
+# role: adding a reaction with canSendMessages on, off; then removing one's own, on, off.
+# Adding is a send-like change (it reaches everyone); removing one's own takes it back.
+REACT = {
+    OWNER: (OK, CANNOT_SEND, OK, OK),
+    ADMIN: (OK, CANNOT_SEND, OK, OK),
+    MODERATOR: (OK, CANNOT_SEND, OK, OK),
+    MEMBER: (OK, CANNOT_SEND, OK, OK),
+}
+REACTIONS = (("add", True), ("add", False), ("remove", True), ("remove", False))
+
+
+@pytest.mark.parametrize(
+    ("role", "change", "expected"), by_role(REACT, REACTIONS, lambda c: f"{c[0]}-{flag(c[1])}")
+)
+def test_require_can_react(role: Role, change: tuple[str, bool], expected: str | None) -> None:
+    adding, me = change[0] == "add", Person(role, can_send_messages=change[1])
+    check(
+        expected,
+        lambda: rules.require_can_react(seat(me), add=adding),
+        rules.reaction_refusal(me, add=adding),
+    )
+
+
 @pytest.mark.parametrize(("role", "post", "expected"), by_role(DELETE, tuple(POSTS), str))
 def test_require_can_delete(role: Role, post: str, expected: str | None) -> None:
     me, message = Person(role), POSTS[post]
