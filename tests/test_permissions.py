@@ -858,6 +858,40 @@ async def test_space_conversation_membership_follows_the_space(scenes: Scenes) -
     assert await snapshot(world.node) == before
 
 
+async def test_a_plain_member_who_makes_a_space_conversation_cannot_mute_the_space_owner(
+    scenes: Scenes,
+) -> None:
+    scene = await scenes.fresh("SPACE", "MEMBER")
+    world, member, owner = scene.world, scene.actor, scene.world.users["owner"]
+    body = {"type": "SPACE", "spaceId": scene.space_id, "name": "my corner"}
+    made = (await world.ok(member, "POST", "/conversations", body, 201))["conversation"]
+    roles = {p["userId"]: p["role"] for p in made["participants"]}
+    assert (made["myRole"], roles[str(owner.id)]) == ("ADMIN", "OWNER")
+    assert roles[str(world.users["admin"].id)] == "ADMIN"
+    corner = f"/conversations/{made['id']}/participants"
+    for role in ("OWNER", "ADMIN"):  # made before the fix: the maker owns it
+        async with world.node.services.db.write() as session:
+            await session.execute(
+                update(Participant)
+                .where(Participant.conversation_id == uuid.UUID(made["id"]))
+                .where(Participant.user_id == member.id)
+                .values(role=Role(role), can_add_members=True, can_remove_members=True)
+            )
+        before = await snapshot(world.node)
+        for who, change in (
+            (owner, {"canSendMessages": False}),
+            (owner, {"role": "MEMBER"}),
+            (world.users["admin"], {"canSendMessages": False}),
+        ):
+            refused = await world.call(member, "PATCH", f"{corner}/{who.id}", change)
+            assert_error(refused, 403, "forbidden")
+        assert await snapshot(world.node) == before
+    # The space's owner keeps authority over the maker, and the maker over plain members.
+    mute = {"canSendMessages": False}
+    await world.ok(owner, "PATCH", f"{corner}/{member.id}", mute)
+    await world.ok(member, "PATCH", f"{corner}/{world.users['t_member'].id}", mute)
+
+
 async def test_space_conversation_in_a_space_one_is_not_in_is_404(scenes: Scenes) -> None:
     scene = await scenes.fresh("SPACE", "OUTSIDER")
     world = scene.world

@@ -47,6 +47,7 @@ SENDER_OR_MODERATOR = "Only the sender or a moderator can delete a message"
 NOT_SPACE_ADMIN = "Only the space owner or an admin can do this"
 OWNER_STAYS = "The owner cannot leave or be removed from the space"
 ADMINS_STAY = "Admins cannot remove other admins"
+ABOVE_IN_SPACE = "You cannot manage someone above you in the space"
 
 
 # Plain values in the shapes the rules read (the store's rows have the same attributes).
@@ -552,11 +553,13 @@ def test_leaving_a_space(actor: Role, expected: str | None) -> None:
 
 
 # space role: the role in a conversation of the space, for its creator and for anyone else
+# (the space's owner owns every conversation of the space, whoever made it; a plain member
+# who makes one is its admin, never above the space's owner or level with it)
 SPACE_CONVERSATION_ROLE = {
-    OWNER: (OWNER, ADMIN),
-    ADMIN: (OWNER, ADMIN),
-    MODERATOR: (OWNER, MEMBER),
-    MEMBER: (OWNER, MEMBER),
+    OWNER: (OWNER, OWNER),
+    ADMIN: (ADMIN, ADMIN),
+    MODERATOR: (ADMIN, MEMBER),
+    MEMBER: (ADMIN, MEMBER),
 }
 
 
@@ -568,3 +571,19 @@ def test_space_conversation_role(role: Role, creator: bool, expected: Role) -> N
     member = Person(role)
     made_by = ME if creator else OTHER
     assert rules.space_conversation_role(member, creator=made_by) == expected
+
+
+# actor's space role: managing (mute, role) in a SPACE conversation someone whose space
+# role is OWNER, ADMIN, MODERATOR, MEMBER (whatever either's conversation role is)
+SPACE_RANK = {
+    OWNER: (OK, OK, OK, OK),
+    ADMIN: (ABOVE_IN_SPACE, OK, OK, OK),
+    MODERATOR: (ABOVE_IN_SPACE, ABOVE_IN_SPACE, OK, OK),
+    MEMBER: (ABOVE_IN_SPACE, ABOVE_IN_SPACE, ABOVE_IN_SPACE, OK),
+}
+
+
+@pytest.mark.parametrize(("mine", "theirs", "expected"), by_role(SPACE_RANK, ROLES, str))
+def test_require_space_rank(mine: Role, theirs: Role, expected: str | None) -> None:
+    refusal = rules.space_rank_refusal(mine, theirs)
+    check(expected, lambda: rules.require_space_rank(mine, theirs), refusal)

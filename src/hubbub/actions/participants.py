@@ -28,6 +28,7 @@ from hubbub.domain.rules import (
     require_group,
     require_membership_by_hand,
     require_not_private,
+    require_space_rank,
 )
 from hubbub.events.catalog import (
     ConversationCreated,
@@ -47,6 +48,7 @@ from hubbub.store.conversations import (
 from hubbub.store.database import Database
 from hubbub.store.models import Participant, User
 from hubbub.store.sequence import write_system_message
+from hubbub.store.spaces import space_roles_txn
 from hubbub.store.unit import emit
 from hubbub.store.users import active_users_txn
 from hubbub.wire.models import (
@@ -185,6 +187,10 @@ class ParticipantService:
             require_not_private(access)
             target = await _active_participant(session, conversation_id, user_id)
             require_can_manage(access, target)
+            space_id = access.conversation.space_id
+            if space_id is not None:  # a SPACE conversation: the space's ranks come first
+                ranks = await space_roles_txn(session, space_id, (viewer, user_id))
+                require_space_rank(ranks.get(viewer, Role.MEMBER), ranks.get(user_id, Role.MEMBER))
             if req.role is not None:
                 require_can_grant_role(access, req.role)
                 target.role = req.role

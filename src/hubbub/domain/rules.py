@@ -340,10 +340,25 @@ def require_can_remove_from_space(me: Ranked, target: Ranked) -> None:
 
 
 def space_conversation_role(member: Ranked, *, creator: uuid.UUID) -> Role:
-    """A space member's role in a conversation of the space: its creator owns it, the
-    space's owner and admins are its admins, everyone else is a member."""
-    if member.user_id == creator:
+    """A space member's role in a conversation of the space: the space's owner owns every
+    one and its admins are their admins, whoever made it; a plain member who made one is
+    its admin (level with the space's admins, below its owner); everyone else a member."""
+    if member.role == Role.OWNER:
         return Role.OWNER
     if is_admin(member.role):
         return Role.ADMIN
+    if member.user_id == creator:
+        return Role.ADMIN
     return Role.MEMBER
+
+
+def space_rank_refusal(mine: Role, theirs: Role) -> Forbidden | None:
+    """In a SPACE conversation the space's ranks stand above the conversation's: nobody
+    changes the role or permissions of a member above them in the space."""
+    if outranks(theirs, mine):
+        return Forbidden("You cannot manage someone above you in the space")
+    return None
+
+
+def require_space_rank(mine: Role, theirs: Role) -> None:
+    _raise(space_rank_refusal(mine, theirs))
