@@ -516,6 +516,22 @@ def test_file_open_to(whose: str, kind: FileKind, expected: bool) -> None:
     assert rules.file_open_to(stored, ME) is expected
 
 
+# Presence ------------------------------------------------------------------------------
+
+# whose isOnline and lastSeen the viewer (ME) asks for, with OTHER a contact or not:
+# (oneself, the other) -> shown?
+THIRD = uuid.UUID(int=3)
+PRESENCE = {"contact": (True, True), "stranger": (True, False), "no-contacts": (True, False)}
+CONTACTS = {"contact": {ME, OTHER, THIRD}, "stranger": {ME, THIRD}, "no-contacts": set()}
+
+
+@pytest.mark.parametrize(
+    ("other", "subject", "expected"), by_role(PRESENCE, (ME, OTHER), lambda u: f"user{u.int}")
+)
+def test_sees_presence(other: str, subject: uuid.UUID, expected: bool) -> None:
+    assert rules.sees_presence(ME, subject, CONTACTS[other]) is expected
+
+
 # Spaces --------------------------------------------------------------------------------
 
 SPACE_ADMIN = {OWNER: OK, ADMIN: OK, MODERATOR: NOT_SPACE_ADMIN, MEMBER: NOT_SPACE_ADMIN}

@@ -167,7 +167,9 @@ class ParticipantService:
                         reactivate(row, req.role, last_seq=last_seq, now=now)
                 await session.flush()
                 system = await self._queries.message_view(session, message, viewer)
-                added_views = await self._queries.participant_views(session, conversation_id, added)
+                added_views = await self._queries.participant_views(
+                    session, conversation_id, added, viewer=viewer
+                )
                 emit(session, NewMessage(system))
                 emit(session, *(ParticipantAdded(conversation_id, p) for p in added_views))
                 await announce(
@@ -208,7 +210,9 @@ class ParticipantService:
                     setattr(target, field, value)
             target.updated_at = utcnow()
             await session.flush()
-            (view,) = await self._queries.participant_views(session, conversation_id, [user_id])
+            (view,) = await self._queries.participant_views(
+                session, conversation_id, [user_id], viewer=viewer
+            )
             await announce(session, self._queries, ConversationUpdated, conversation_id)
         return view
 

@@ -18,7 +18,7 @@ raises it. One condition per line, so each can be read and tested on its own.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TypeVar
 
 from hubbub.domain.enums import ConversationType, FileKind, MessageStatus, MessageType, Role
@@ -303,6 +303,17 @@ def require_not_deleted(message: MessageLike) -> None:
     """A deleted message is gone for editing and reacting: NotFound, like one never sent."""
     if is_deleted(message):
         raise message_not_found()
+
+
+# Presence ------------------------------------------------------------------------------
+
+
+def sees_presence(viewer: uuid.UUID, subject: uuid.UUID, contacts: Collection[uuid.UUID]) -> bool:
+    """Is `viewer` shown `subject`'s isOnline and lastSeen (null otherwise)? Themself, or
+    one of their `contacts`: who share an ACTIVE conversation or a space with them."""
+    if subject == viewer:
+        return True
+    return subject in contacts
 
 
 # Spaces --------------------------------------------------------------------------------

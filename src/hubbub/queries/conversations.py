@@ -15,7 +15,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hubbub.domain.enums import ParticipantStatus
 from hubbub.queries.presenters import participant_public
+from hubbub.queries.users import shown_online
 from hubbub.queries.views import Views
 from hubbub.store.access import ConversationAccess, access_conversation
 from hubbub.store.conversations import (
@@ -112,15 +114,24 @@ class ConversationQueries:
         }
 
     async def participant_views(
-        self, session: AsyncSession, conversation_id: uuid.UUID, user_ids: Sequence[uuid.UUID]
+        self,
+        session: AsyncSession,
+        conversation_id: uuid.UUID,
+        user_ids: Sequence[uuid.UUID],
+        *,
+        viewer: uuid.UUID,
     ) -> list[ParticipantPublic]:
-        """These users' participant views, in the order asked (those with a row)."""
+        """These users' participant views, in the order asked (those with a row), as
+        `viewer` sees them: an ACTIVE participant of the conversation, so its other ACTIVE
+        participants are contacts."""
         by_user = await participants_with_users_txn(session, conversation_id, user_ids)
         online = await self._views.presence.online(by_user)
+        contacts = {u for u, (p, _) in by_user.items() if p.status == ParticipantStatus.ACTIVE}
         return [
-            participant_public(by_user[uid][0], by_user[uid][1], online=uid in online)
+            participant_public(p, user, online=shown_online(viewer, uid, contacts, online))
             for uid in user_ids
             if uid in by_user
+            for p, user in [by_user[uid]]
         ]
 
     async def message_view(
