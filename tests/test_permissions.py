@@ -735,7 +735,7 @@ async def test_lists_never_show_conversations_the_caller_is_not_in(scenes: Scene
     world = scene.world
     for who in ("outsider", "left", "removed"):
         body = await world.ok(world.users[who], "GET", "/conversations")
-        assert body == {"conversations": [], "total": 0}
+        assert body == {"conversations": [], "total": 0, "nextCursor": None}
     body = await world.ok(world.users["member"], "GET", "/conversations")
     assert [c["id"] for c in body["conversations"]] == [scene.conversation_id]
 

@@ -253,6 +253,8 @@ class ConversationEnvelope(WireModel):
 class ConversationList(WireModel):
     conversations: list[ConversationPublic]
     total: int
+    # Opaque: give it back as `cursor` for the next page; null on the last page.
+    next_cursor: str | None = None
 
 
 class SpaceConversations(WireModel):
