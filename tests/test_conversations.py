@@ -235,7 +235,7 @@ async def test_settings_are_the_callers_own(
     ]
     assert (ann_view["isArchived"], ann_view["notificationsEnabled"]) == (False, True)
     listed = (await client.get("/conversations", headers=ben.headers)).json()
-    assert listed == {"conversations": [], "total": 0}
+    assert listed == {"conversations": [], "total": 0, "nextCursor": None}
     archived = (
         await client.get("/conversations", headers=ben.headers, params={"archived": "true"})
     ).json()

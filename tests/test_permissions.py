@@ -569,6 +569,12 @@ async def test_conversation_permission_matrix(
         ("MEMBER", {"canSendMessages": False}, "send_file", 403),
         ("MEMBER", {"canSendMessages": False}, "history", 200),
         ("ADMIN", {"canSendMessages": False}, "send", 403),
+        ("MEMBER", {"canSendMessages": False}, "edit_own", 403),
+        ("ADMIN", {"canSendMessages": False}, "edit_own", 403),
+        ("MEMBER", {"canSendMessages": False}, "react", 403),
+        ("MEMBER", {"canSendMessages": False}, "delete_own", 200),
+        ("MODERATOR", {"canSendMessages": False}, "delete_other", 200),
+        ("MEMBER", {"canSendMessages": False}, "read", 200),
         ("MEMBER", {"canUploadFiles": False}, "send_file", 403),
         ("MEMBER", {"canUploadFiles": False}, "send", 201),
         ("MEMBER", {}, "send_file", 201),
@@ -612,6 +618,28 @@ async def test_participant_permission_flags(
             assert column is value
     name, _, target = action.partition(":")
     await run_case(scene, name, target, expected)
+
+
+async def test_a_muted_member_is_refused_an_edit_as_a_send_but_may_unsay(scenes: Scenes) -> None:
+    scene = await scenes.fresh("GROUP", "MEMBER")
+    world, owner, member = scene.world, scene.world.users["owner"], scene.actor
+    reactions = scene.path(f"/messages/{scene.other}/reactions")
+    await world.ok(member, "POST", reactions, {"emoji": EMOJI})
+    muted = {"canSendMessages": False}
+    await world.ok(owner, "PATCH", scene.path(f"/participants/{member.id}"), muted)
+    before = await snapshot(world.node)
+    sent = await world.call(member, "POST", scene.path("/messages"), {"content": "hi"})
+    edit = {"content": "a new meaning for old words"}
+    edited = await world.call(member, "PATCH", scene.path(f"/messages/{scene.own}"), edit)
+    reacted = await world.call(member, "POST", reactions, {"emoji": "\N{HEAVY BLACK HEART}"})
+    assert_error(sent, 403, "forbidden")
+    assert (edited.status_code, edited.json()) == (sent.status_code, sent.json())
+    assert (reacted.status_code, reacted.json()) == (sent.status_code, sent.json())
+    assert await snapshot(world.node) == before
+    # Taking back one's own reaction and one's own message is allowed while muted.
+    assert (await world.ok(member, "DELETE", f"{reactions}/{EMOJI}"))["reactions"] == []
+    gone = await world.ok(member, "DELETE", scene.path(f"/messages/{scene.own}"))
+    assert gone["message"]["status"] == "DELETED"
 
 
 async def test_system_messages_cannot_be_edited_or_deleted_even_by_the_owner(
@@ -707,7 +735,7 @@ async def test_lists_never_show_conversations_the_caller_is_not_in(scenes: Scene
     world = scene.world
     for who in ("outsider", "left", "removed"):
         body = await world.ok(world.users[who], "GET", "/conversations")
-        assert body == {"conversations": [], "total": 0}
+        assert body == {"conversations": [], "total": 0, "nextCursor": None}
     body = await world.ok(world.users["member"], "GET", "/conversations")
     assert [c["id"] for c in body["conversations"]] == [scene.conversation_id]
 
@@ -828,6 +856,40 @@ async def test_space_conversation_membership_follows_the_space(scenes: Scenes) -
         real = sid if path.startswith("/spaces") else path.split("/")[2]
         await assert_same_as_unknown(world, newcomer, (method, path, body), real or "", response)
     assert await snapshot(world.node) == before
+
+
+async def test_a_plain_member_who_makes_a_space_conversation_cannot_mute_the_space_owner(
+    scenes: Scenes,
+) -> None:
+    scene = await scenes.fresh("SPACE", "MEMBER")
+    world, member, owner = scene.world, scene.actor, scene.world.users["owner"]
+    body = {"type": "SPACE", "spaceId": scene.space_id, "name": "my corner"}
+    made = (await world.ok(member, "POST", "/conversations", body, 201))["conversation"]
+    roles = {p["userId"]: p["role"] for p in made["participants"]}
+    assert (made["myRole"], roles[str(owner.id)]) == ("ADMIN", "OWNER")
+    assert roles[str(world.users["admin"].id)] == "ADMIN"
+    corner = f"/conversations/{made['id']}/participants"
+    for role in ("OWNER", "ADMIN"):  # made before the fix: the maker owns it
+        async with world.node.services.db.write() as session:
+            await session.execute(
+                update(Participant)
+                .where(Participant.conversation_id == uuid.UUID(made["id"]))
+                .where(Participant.user_id == member.id)
+                .values(role=Role(role), can_add_members=True, can_remove_members=True)
+            )
+        before = await snapshot(world.node)
+        for who, change in (
+            (owner, {"canSendMessages": False}),
+            (owner, {"role": "MEMBER"}),
+            (world.users["admin"], {"canSendMessages": False}),
+        ):
+            refused = await world.call(member, "PATCH", f"{corner}/{who.id}", change)
+            assert_error(refused, 403, "forbidden")
+        assert await snapshot(world.node) == before
+    # The space's owner keeps authority over the maker, and the maker over plain members.
+    mute = {"canSendMessages": False}
+    await world.ok(owner, "PATCH", f"{corner}/{member.id}", mute)
+    await world.ok(member, "PATCH", f"{corner}/{world.users['t_member'].id}", mute)
 
 
 async def test_space_conversation_in_a_space_one_is_not_in_is_404(scenes: Scenes) -> None:

@@ -47,6 +47,7 @@ SENDER_OR_MODERATOR = "Only the sender or a moderator can delete a message"
 NOT_SPACE_ADMIN = "Only the space owner or an admin can do this"
 OWNER_STAYS = "The owner cannot leave or be removed from the space"
 ADMINS_STAY = "Admins cannot remove other admins"
+ABOVE_IN_SPACE = "You cannot manage someone above you in the space"
 
 
 # Plain values in the shapes the rules read (the store's rows have the same attributes).
@@ -415,6 +416,58 @@ def test_require_can_edit(role: Role, post: str, expected: str | None) -> None:
     )
 
 
+# role, muted (canSendMessages off): editing, then deleting, each message of POSTS. A muted
+# member may not change what others read, but may take their own words back.
+EDIT_MUTED = {
+    OWNER: (CANNOT_SEND, SYSTEM_NO_EDIT, SENDER_EDITS, SENDER_EDITS),
+    ADMIN: (CANNOT_SEND, SYSTEM_NO_EDIT, SENDER_EDITS, SENDER_EDITS),
+    MODERATOR: (CANNOT_SEND, SYSTEM_NO_EDIT, SENDER_EDITS, SENDER_EDITS),
+    MEMBER: (CANNOT_SEND, SYSTEM_NO_EDIT, SENDER_EDITS, SENDER_EDITS),
+}
+DELETE_MUTED = DELETE
+
+
+@pytest.mark.parametrize(("role", "post", "expected"), by_role(EDIT_MUTED, tuple(POSTS), str))
+def test_require_can_edit_while_muted(role: Role, post: str, expected: str | None) -> None:
+    me, message = Person(role, can_send_messages=False), POSTS[post]
+    check(
+        expected, lambda: rules.require_can_edit(seat(me), message), rules.edit_refusal(me, message)
+    )
+
+
+@pytest.mark.parametrize(("role", "post", "expected"), by_role(DELETE_MUTED, tuple(POSTS), str))
+def test_require_can_delete_while_muted(role: Role, post: str, expected: str | None) -> None:
+    me, message = Person(role, can_send_messages=False), POSTS[post]
+    check(
+        expected,
+        lambda: rules.require_can_delete(seat(me), message),
+        rules.delete_refusal(me, message),
+    )
+
+
+# role: adding a reaction with canSendMessages on, off; then removing one's own, on, off.
+# Adding is a send-like change (it reaches everyone); removing one's own takes it back.
+REACT = {
+    OWNER: (OK, CANNOT_SEND, OK, OK),
+    ADMIN: (OK, CANNOT_SEND, OK, OK),
+    MODERATOR: (OK, CANNOT_SEND, OK, OK),
+    MEMBER: (OK, CANNOT_SEND, OK, OK),
+}
+REACTIONS = (("add", True), ("add", False), ("remove", True), ("remove", False))
+
+
+@pytest.mark.parametrize(
+    ("role", "change", "expected"), by_role(REACT, REACTIONS, lambda c: f"{c[0]}-{flag(c[1])}")
+)
+def test_require_can_react(role: Role, change: tuple[str, bool], expected: str | None) -> None:
+    adding, me = change[0] == "add", Person(role, can_send_messages=change[1])
+    check(
+        expected,
+        lambda: rules.require_can_react(seat(me), add=adding),
+        rules.reaction_refusal(me, add=adding),
+    )
+
+
 @pytest.mark.parametrize(("role", "post", "expected"), by_role(DELETE, tuple(POSTS), str))
 def test_require_can_delete(role: Role, post: str, expected: str | None) -> None:
     me, message = Person(role), POSTS[post]
@@ -463,6 +516,22 @@ def test_file_open_to(whose: str, kind: FileKind, expected: bool) -> None:
     assert rules.file_open_to(stored, ME) is expected
 
 
+# Presence ------------------------------------------------------------------------------
+
+# whose isOnline and lastSeen the viewer (ME) asks for, with OTHER a contact or not:
+# (oneself, the other) -> shown?
+THIRD = uuid.UUID(int=3)
+PRESENCE = {"contact": (True, True), "stranger": (True, False), "no-contacts": (True, False)}
+CONTACTS = {"contact": {ME, OTHER, THIRD}, "stranger": {ME, THIRD}, "no-contacts": set()}
+
+
+@pytest.mark.parametrize(
+    ("other", "subject", "expected"), by_role(PRESENCE, (ME, OTHER), lambda u: f"user{u.int}")
+)
+def test_sees_presence(other: str, subject: uuid.UUID, expected: bool) -> None:
+    assert rules.sees_presence(ME, subject, CONTACTS[other]) is expected
+
+
 # Spaces --------------------------------------------------------------------------------
 
 SPACE_ADMIN = {OWNER: OK, ADMIN: OK, MODERATOR: NOT_SPACE_ADMIN, MEMBER: NOT_SPACE_ADMIN}
@@ -500,11 +569,13 @@ def test_leaving_a_space(actor: Role, expected: str | None) -> None:
 
 
 # space role: the role in a conversation of the space, for its creator and for anyone else
+# (the space's owner owns every conversation of the space, whoever made it; a plain member
+# who makes one is its admin, never above the space's owner or level with it)
 SPACE_CONVERSATION_ROLE = {
-    OWNER: (OWNER, ADMIN),
-    ADMIN: (OWNER, ADMIN),
-    MODERATOR: (OWNER, MEMBER),
-    MEMBER: (OWNER, MEMBER),
+    OWNER: (OWNER, OWNER),
+    ADMIN: (ADMIN, ADMIN),
+    MODERATOR: (ADMIN, MEMBER),
+    MEMBER: (ADMIN, MEMBER),
 }
 
 
@@ -516,3 +587,19 @@ def test_space_conversation_role(role: Role, creator: bool, expected: Role) -> N
     member = Person(role)
     made_by = ME if creator else OTHER
     assert rules.space_conversation_role(member, creator=made_by) == expected
+
+
+# actor's space role: managing (mute, role) in a SPACE conversation someone whose space
+# role is OWNER, ADMIN, MODERATOR, MEMBER (whatever either's conversation role is)
+SPACE_RANK = {
+    OWNER: (OK, OK, OK, OK),
+    ADMIN: (ABOVE_IN_SPACE, OK, OK, OK),
+    MODERATOR: (ABOVE_IN_SPACE, ABOVE_IN_SPACE, OK, OK),
+    MEMBER: (ABOVE_IN_SPACE, ABOVE_IN_SPACE, ABOVE_IN_SPACE, OK),
+}
+
+
+@pytest.mark.parametrize(("mine", "theirs", "expected"), by_role(SPACE_RANK, ROLES, str))
+def test_require_space_rank(mine: Role, theirs: Role, expected: str | None) -> None:
+    refusal = rules.space_rank_refusal(mine, theirs)
+    check(expected, lambda: rules.require_space_rank(mine, theirs), refusal)

@@ -15,6 +15,7 @@ from hubbub.actions.send_rules import checked_content
 from hubbub.domain.rules import (
     require_can_delete,
     require_can_edit,
+    require_can_react,
     require_not_deleted,
 )
 from hubbub.events.catalog import MessageDeleted, MessageUpdated
@@ -86,9 +87,10 @@ class MessageChangeService:
         add: bool,
     ) -> list[ReactionPublic]:
         async with self._db.write() as session:
-            _, message = await access_message(
+            access, message = await access_message(
                 session, viewer, conversation_id, message_id, lock_message=True
             )
+            require_can_react(access, add=add)
             require_not_deleted(message)
             changed = await set_reaction_txn(
                 session, conversation_id, message, viewer, emoji, add=add

@@ -28,6 +28,7 @@ from hubbub.domain.rules import (
     require_group,
     require_membership_by_hand,
     require_not_private,
+    require_space_rank,
 )
 from hubbub.events.catalog import (
     ConversationCreated,
@@ -47,6 +48,7 @@ from hubbub.store.conversations import (
 from hubbub.store.database import Database
 from hubbub.store.models import Participant, User
 from hubbub.store.sequence import write_system_message
+from hubbub.store.spaces import space_roles_txn
 from hubbub.store.unit import emit
 from hubbub.store.users import active_users_txn
 from hubbub.wire.models import (
@@ -165,7 +167,9 @@ class ParticipantService:
                         reactivate(row, req.role, last_seq=last_seq, now=now)
                 await session.flush()
                 system = await self._queries.message_view(session, message, viewer)
-                added_views = await self._queries.participant_views(session, conversation_id, added)
+                added_views = await self._queries.participant_views(
+                    session, conversation_id, added, viewer=viewer
+                )
                 emit(session, NewMessage(system))
                 emit(session, *(ParticipantAdded(conversation_id, p) for p in added_views))
                 await announce(
@@ -185,6 +189,10 @@ class ParticipantService:
             require_not_private(access)
             target = await _active_participant(session, conversation_id, user_id)
             require_can_manage(access, target)
+            space_id = access.conversation.space_id
+            if space_id is not None:  # a SPACE conversation: the space's ranks come first
+                ranks = await space_roles_txn(session, space_id, (viewer, user_id))
+                require_space_rank(ranks.get(viewer, Role.MEMBER), ranks.get(user_id, Role.MEMBER))
             if req.role is not None:
                 require_can_grant_role(access, req.role)
                 target.role = req.role
@@ -202,7 +210,9 @@ class ParticipantService:
                     setattr(target, field, value)
             target.updated_at = utcnow()
             await session.flush()
-            (view,) = await self._queries.participant_views(session, conversation_id, [user_id])
+            (view,) = await self._queries.participant_views(
+                session, conversation_id, [user_id], viewer=viewer
+            )
             await announce(session, self._queries, ConversationUpdated, conversation_id)
         return view
 

@@ -4,11 +4,11 @@ At the bottom of the flow with the rest of `hubbub.domain`. An action loads what
 looks at (the caller's participant row, the conversation, the message, the space
 membership) through `hubbub.store.access`, in its own transaction, from the database
 state (never from what the client says about itself), then asks the rules here. They
-read their inputs through the small protocols below, which the store's rows satisfy as
-they are, and never touch the database (tests/test_rules.py tests them as tables).
-`hubbub.store.access` already answered NotFound to a caller who is not an ACTIVE
-participant; these checks come after and say Forbidden, as the caller knows the
-conversation exists.
+read their inputs through the small protocols of `hubbub.domain.rule_inputs`, which the
+store's rows satisfy as they are, and never touch the database (tests/test_rules.py
+tests them as tables). `hubbub.store.access` already answered NotFound to a caller who
+is not an ACTIVE participant; these checks come after and say Forbidden, as the caller
+knows the conversation exists.
 
 Each rule is a predicate (`can_*`, `is_*`) or, where a refusal has more than one reason,
 a `*_refusal` function returning the error that names it (None: allowed); `require_*`
@@ -18,85 +18,21 @@ raises it. One condition per line, so each can be read and tested on its own.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from typing import Protocol, TypeVar
+from collections.abc import Collection, Sequence
+from typing import TypeVar
 
 from hubbub.domain.enums import ConversationType, FileKind, MessageStatus, MessageType, Role
 from hubbub.domain.errors import Forbidden, HubbubError, NotFound
+from hubbub.domain.rule_inputs import (
+    FileLike,
+    Member,
+    MessageLike,
+    Ranked,
+    Seat,
+    SenderSeat,
+)
 
 ROLE_RANK = {Role.OWNER: 4, Role.ADMIN: 3, Role.MODERATOR: 2, Role.MEMBER: 1}
-
-
-# What the rules look at ----------------------------------------------------------------
-
-
-class Ranked(Protocol):
-    """Someone with a role: a space member (`SpaceMember`) or a conversation participant."""
-
-    @property
-    def user_id(self) -> uuid.UUID: ...
-
-    @property
-    def role(self) -> Role: ...
-
-
-class Member(Ranked, Protocol):
-    """A participant of a conversation (`Participant`), with its permission flags."""
-
-    @property
-    def can_send_messages(self) -> bool: ...
-
-    @property
-    def can_upload_files(self) -> bool: ...
-
-    @property
-    def can_add_members(self) -> bool: ...
-
-    @property
-    def can_remove_members(self) -> bool: ...
-
-
-class ConversationLike(Protocol):
-    @property
-    def type(self) -> ConversationType: ...
-
-
-class Seat(Protocol):
-    """The caller's place in a conversation: the conversation and their own participant
-    row (`hubbub.store.access.ConversationAccess`)."""
-
-    @property
-    def conversation(self) -> ConversationLike: ...
-
-    @property
-    def me(self) -> Member: ...
-
-
-class SenderSeat(Protocol):
-    """What the group commit of sends knows of a sender (`hubbub.store.access.SenderAccess`)."""
-
-    @property
-    def can_send(self) -> bool: ...
-
-
-class MessageLike(Protocol):
-    @property
-    def sender_id(self) -> uuid.UUID: ...
-
-    @property
-    def type(self) -> MessageType: ...
-
-    @property
-    def status(self) -> MessageStatus: ...
-
-
-class FileLike(Protocol):
-    @property
-    def owner_id(self) -> uuid.UUID: ...
-
-    @property
-    def kind(self) -> FileKind: ...
-
 
 _R = TypeVar("_R", bound=Ranked)
 
@@ -314,11 +250,15 @@ def choose_heir(candidates: Sequence[_R]) -> _R | None:
 # Messages ------------------------------------------------------------------------------
 
 
-def edit_refusal(me: Ranked, message: MessageLike) -> Forbidden | None:
+def edit_refusal(me: Member, message: MessageLike) -> Forbidden | None:
+    """An edit changes what everyone reads: the sender's own, and not while muted
+    (canSendMessages off answers as a send would)."""
     if message.sender_id != me.user_id:
         return Forbidden("Only the sender can edit a message")
     if message.type == MessageType.SYSTEM:
         return Forbidden("System messages cannot be edited")
+    if not can_send(me):
+        return cannot_send()
     return None
 
 
@@ -337,7 +277,22 @@ def delete_refusal(me: Ranked, message: MessageLike) -> Forbidden | None:
 
 
 def require_can_delete(access: Seat, message: MessageLike) -> None:
+    """(Muted or not: deleting takes words back, it adds none.)"""
     _raise(delete_refusal(access.me, message))
+
+
+def reaction_refusal(me: Member, *, add: bool) -> Forbidden | None:
+    """Adding a reaction reaches everyone like a send: refused while muted. Removing
+    one's own takes it back, and is always allowed."""
+    if not add:
+        return None
+    if not can_send(me):
+        return cannot_send()
+    return None
+
+
+def require_can_react(access: Seat, *, add: bool) -> None:
+    _raise(reaction_refusal(access.me, add=add))
 
 
 def is_deleted(message: MessageLike) -> bool:
@@ -348,6 +303,17 @@ def require_not_deleted(message: MessageLike) -> None:
     """A deleted message is gone for editing and reacting: NotFound, like one never sent."""
     if is_deleted(message):
         raise message_not_found()
+
+
+# Presence ------------------------------------------------------------------------------
+
+
+def sees_presence(viewer: uuid.UUID, subject: uuid.UUID, contacts: Collection[uuid.UUID]) -> bool:
+    """Is `viewer` shown `subject`'s isOnline and lastSeen (null otherwise)? Themself, or
+    one of their `contacts`: who share an ACTIVE conversation or a space with them."""
+    if subject == viewer:
+        return True
+    return subject in contacts
 
 
 # Spaces --------------------------------------------------------------------------------
@@ -385,10 +351,25 @@ def require_can_remove_from_space(me: Ranked, target: Ranked) -> None:
 
 
 def space_conversation_role(member: Ranked, *, creator: uuid.UUID) -> Role:
-    """A space member's role in a conversation of the space: its creator owns it, the
-    space's owner and admins are its admins, everyone else is a member."""
-    if member.user_id == creator:
+    """A space member's role in a conversation of the space: the space's owner owns every
+    one and its admins are their admins, whoever made it; a plain member who made one is
+    its admin (level with the space's admins, below its owner); everyone else a member."""
+    if member.role == Role.OWNER:
         return Role.OWNER
     if is_admin(member.role):
         return Role.ADMIN
+    if member.user_id == creator:
+        return Role.ADMIN
     return Role.MEMBER
+
+
+def space_rank_refusal(mine: Role, theirs: Role) -> Forbidden | None:
+    """In a SPACE conversation the space's ranks stand above the conversation's: nobody
+    changes the role or permissions of a member above them in the space."""
+    if outranks(theirs, mine):
+        return Forbidden("You cannot manage someone above you in the space")
+    return None
+
+
+def require_space_rank(mine: Role, theirs: Role) -> None:
+    _raise(space_rank_refusal(mine, theirs))

@@ -9,13 +9,17 @@ participant actions build the views their events carry with them, after their wr
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hubbub.domain.enums import ParticipantStatus
+from hubbub.domain.errors import BadRequest
 from hubbub.queries.presenters import participant_public
+from hubbub.queries.users import shown_online
 from hubbub.queries.views import Views
 from hubbub.store.access import ConversationAccess, access_conversation
 from hubbub.store.conversations import (
@@ -34,6 +38,32 @@ from hubbub.wire.models import (
     ParticipantPublic,
 )
 
+# A conversation list's cursor: where the page ended, (lastMessageAt to the microsecond,
+# id), as URL-safe base64 of "<ISO 8601 time>|<id>". A millisecond is not enough: many
+# conversations can share one, and paging by it skipped them.
+_CURSOR_LENGTH = 120
+
+
+def make_cursor(at: datetime, conversation_id: uuid.UUID) -> str:
+    raw = f"{at.astimezone(UTC).isoformat()}|{conversation_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def read_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The (lastMessageAt, id) of `make_cursor`; anything else is 400 invalid_cursor."""
+    try:
+        if not cursor or len(cursor) > _CURSOR_LENGTH:
+            raise ValueError(cursor)
+        padded = cursor + "=" * (-len(cursor) % 4)
+        raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode()
+        at_text, _, id_text = raw.partition("|")
+        at = datetime.fromisoformat(at_text)
+        if at.tzinfo is None:
+            raise ValueError(at_text)
+        return at.astimezone(UTC), uuid.UUID(id_text)
+    except ValueError as exc:  # binascii.Error and UnicodeError are ValueErrors
+        raise BadRequest("Cursor is not one this list gave", code="invalid_cursor") from exc
+
 
 class ConversationQueries:
     def __init__(self, db: Database, views: Views) -> None:
@@ -41,14 +71,30 @@ class ConversationQueries:
         self._views = views
 
     async def list_for(
-        self, viewer: uuid.UUID, *, limit: int, before: datetime | None, archived: bool
+        self,
+        viewer: uuid.UUID,
+        *,
+        limit: int,
+        before: datetime | None,
+        archived: bool,
+        cursor: str | None = None,
     ) -> ConversationList:
+        """A page of the list: the newest, or those older than `before` (a lastMessageAt,
+        as the API has it), or those after `cursor` (a page's `nextCursor`), never both."""
+        after = read_cursor(cursor) if cursor is not None else None
+        if after is not None and before is not None:
+            raise BadRequest("Use one of before and cursor", code="invalid_cursor")
         async with self._db.read() as session:
-            rows, total = await conversation_page_txn(
-                session, viewer, limit=limit, before=before, archived=archived
+            rows, total, more = await conversation_page_txn(
+                session, viewer, limit=limit, before=before, after=after, archived=archived
             )
             views = await self._views.conversations(session, rows, viewer)
-        return ConversationList(conversations=views, total=total)
+        last = rows[-1][0] if more else None
+        return ConversationList(
+            conversations=views,
+            total=total,
+            next_cursor=None if last is None else make_cursor(last.last_message_at, last.id),
+        )
 
     async def get(self, viewer: uuid.UUID, conversation_id: uuid.UUID) -> ConversationPublic:
         async with self._db.read() as session:
@@ -112,15 +158,24 @@ class ConversationQueries:
         }
 
     async def participant_views(
-        self, session: AsyncSession, conversation_id: uuid.UUID, user_ids: Sequence[uuid.UUID]
+        self,
+        session: AsyncSession,
+        conversation_id: uuid.UUID,
+        user_ids: Sequence[uuid.UUID],
+        *,
+        viewer: uuid.UUID,
     ) -> list[ParticipantPublic]:
-        """These users' participant views, in the order asked (those with a row)."""
+        """These users' participant views, in the order asked (those with a row), as
+        `viewer` sees them: an ACTIVE participant of the conversation, so its other ACTIVE
+        participants are contacts."""
         by_user = await participants_with_users_txn(session, conversation_id, user_ids)
         online = await self._views.presence.online(by_user)
+        contacts = {u for u, (p, _) in by_user.items() if p.status == ParticipantStatus.ACTIVE}
         return [
-            participant_public(by_user[uid][0], by_user[uid][1], online=uid in online)
+            participant_public(p, user, online=shown_online(viewer, uid, contacts, online))
             for uid in user_ids
             if uid in by_user
+            for p, user in [by_user[uid]]
         ]
 
     async def message_view(

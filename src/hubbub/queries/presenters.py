@@ -145,7 +145,7 @@ def own_message_statuses(
     return statuses
 
 
-def participant_public(p: Participant, user: User, *, online: bool) -> ParticipantPublic:
+def participant_public(p: Participant, user: User, *, online: bool | None) -> ParticipantPublic:
     return ParticipantPublic(
         user_id=p.user_id,
         user=user_public(user, online=online),

@@ -8,9 +8,11 @@ participants) and the user actions (`hubbub.actions.users`, `hubbub.actions.auth
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 
 from hubbub.domain.errors import NotFound
+from hubbub.domain.rules import sees_presence
 from hubbub.realtime.presence import Presence
 from hubbub.store.database import Database
 from hubbub.store.models import User
@@ -18,7 +20,9 @@ from hubbub.store.users import contact_ids_txn, last_seen_txn, search_users_txn
 from hubbub.wire.models import Me, SenderPublic, UserList, UserPublic
 
 
-def user_public(user: User, *, online: bool) -> UserPublic:
+def user_public(user: User, *, online: bool | None) -> UserPublic:
+    """`online` None: the viewer may not see this user's presence (`shown_online`), and
+    isOnline and lastSeen are both null."""
     return UserPublic(
         id=user.id,
         username=user.username,
@@ -26,9 +30,16 @@ def user_public(user: User, *, online: bool) -> UserPublic:
         avatar=user.avatar,
         bio=user.bio,
         is_online=online,
-        last_seen=user.last_seen,
+        last_seen=None if online is None else user.last_seen,
         created_at=user.created_at,
     )
+
+
+def shown_online(
+    viewer: uuid.UUID, subject: uuid.UUID, contacts: Collection[uuid.UUID], online: set[uuid.UUID]
+) -> bool | None:
+    """`user_public`'s `online` for `viewer`: None unless they may see `subject`'s presence."""
+    return subject in online if sees_presence(viewer, subject, contacts) else None
 
 
 def me_public(user: User, *, online: bool) -> Me:
@@ -60,12 +71,14 @@ class UserQueries:
             raise NotFound("User not found", code="user_not_found")
         return me_public(user, online=await self.is_online(user_id))
 
-    async def get_user(self, user_id: uuid.UUID) -> UserPublic:
+    async def get_user(self, viewer: uuid.UUID, user_id: uuid.UUID) -> UserPublic:
         async with self._db.read() as session:
             user = await session.get(User, user_id)
-        if user is None or not user.is_active:
-            raise NotFound("User not found", code="user_not_found")
-        return user_public(user, online=await self.is_online(user_id))
+            if user is None or not user.is_active:
+                raise NotFound("User not found", code="user_not_found")
+            contacts = await contact_ids_txn(session, viewer)
+        online = await self._presence.online([user_id])
+        return user_public(user, online=shown_online(viewer, user_id, contacts, online))
 
     async def contacts_of(self, user_id: uuid.UUID) -> set[uuid.UUID]:
         """Users who share an ACTIVE conversation or a space with `user_id` (itself included)."""
@@ -78,7 +91,8 @@ class UserQueries:
         self, viewer: uuid.UUID, user_ids: list[uuid.UUID]
     ) -> dict[uuid.UUID, tuple[bool, datetime | None]]:
         """Online state and last seen of the asked users the viewer shares something with."""
-        visible = set(user_ids) & await self.contacts_of(viewer)
+        contacts = await self.contacts_of(viewer)
+        visible = {uid for uid in user_ids if sees_presence(viewer, uid, contacts)}
         if not visible:
             return {}
         async with self._db.read() as session:
@@ -86,8 +100,10 @@ class UserQueries:
         online = await self._presence.online(visible)
         return {uid: (uid in online, seen) for uid, seen in rows}
 
-    async def search(self, query: str, limit: int) -> UserList:
+    async def search(self, viewer: uuid.UUID, query: str, limit: int) -> UserList:
         async with self._db.read() as session:
             rows, total = await search_users_txn(session, query, limit)
+            contacts = await contact_ids_txn(session, viewer) if rows else set()
         online = await self._presence.online(u.id for u in rows)
-        return UserList(users=[user_public(u, online=u.id in online) for u in rows], total=total)
+        users = [user_public(u, online=shown_online(viewer, u.id, contacts, online)) for u in rows]
+        return UserList(users=users, total=total)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hubbub.domain.enums import MessageStatus
+from hubbub.domain.enums import MessageStatus, ParticipantStatus
 from hubbub.queries.presenters import (
     attachment_public,
     conversation_public,
@@ -23,7 +23,7 @@ from hubbub.queries.presenters import (
     own_message_statuses,
     reactions_public,
 )
-from hubbub.queries.users import user_public
+from hubbub.queries.users import shown_online, user_public
 from hubbub.realtime.presence import Presence
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.conversations import participant_counts_txn, participant_view_rows_txn
@@ -97,9 +97,13 @@ class Views:
         conversation_ids: Sequence[uuid.UUID],
         *,
         per_conversation: int | None,
+        viewer: uuid.UUID,
+        shared: Collection[uuid.UUID],
     ) -> tuple[dict[uuid.UUID, list[ParticipantPublic]], dict[uuid.UUID, int]]:
         """ACTIVE participants per conversation (the first `per_conversation` by join
-        order, or all), and the full count of each."""
+        order, or all), and the full count of each. Their presence is shown to `viewer`
+        as `hubbub.domain.rules.sees_presence` says: the participants of the `shared`
+        conversations (those the viewer is ACTIVE in) are the viewer's contacts."""
         if not conversation_ids:
             return {}, {}
         counts = await participant_counts_txn(session, conversation_ids)
@@ -112,7 +116,10 @@ class Views:
         user_ids = {row.user_id for row in rows}
         users = await users_by_id_txn(session, user_ids)
         online = await self.presence.online(user_ids)
-        user_views = {u.id: user_public(u, online=u.id in online) for u in users}
+        contacts = {row.user_id for row in rows if row.conversation_id in shared}
+        user_views = {
+            u.id: user_public(u, online=shown_online(viewer, u.id, contacts, online)) for u in users
+        }
         result: dict[uuid.UUID, list[ParticipantPublic]] = {cid: [] for cid in conversation_ids}
         for row in rows:
             fields = row._asdict()
@@ -134,7 +141,11 @@ class Views:
             return []
         ids = [c.id for c, _ in pairs]
         participants, counts = await self.participants(
-            session, ids, per_conversation=None if all_participants else LIST_PARTICIPANTS
+            session,
+            ids,
+            per_conversation=None if all_participants else LIST_PARTICIPANTS,
+            viewer=viewer,
+            shared={c.id for c, me in pairs if me.status == ParticipantStatus.ACTIVE},
         )
         unread = await unread_counts_txn(session, viewer, ids)
         last_ids = [c.last_message_id for c, _ in pairs if c.last_message_id is not None]

@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hubbub.domain.enums import ConversationType, ParticipantStatus
+from hubbub.domain.enums import ConversationType, ParticipantStatus, Role
 from hubbub.store.models import Conversation, Participant, Space, SpaceMember
 
 
@@ -104,3 +104,15 @@ async def space_conversations_of_txn(
         .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
     )
     return [(r.Conversation, r.Participant) for r in rows.all()]
+
+
+async def space_roles_txn(
+    session: AsyncSession, space_id: uuid.UUID, user_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, Role]:
+    """The space roles of those of `user_ids` who are members of the space."""
+    rows = await session.execute(
+        select(SpaceMember.user_id, SpaceMember.role)
+        .where(SpaceMember.space_id == space_id)
+        .where(SpaceMember.user_id.in_(user_ids))
+    )
+    return {uid: role for uid, role in rows.all()}

@@ -53,7 +53,7 @@ class UserPublic(WireModel):
     display_name: str | None
     avatar: str | None
     bio: str | None
-    is_online: bool
+    is_online: bool | None  # both null to anyone but oneself and one's contacts
     last_seen: Timestamp | None
     created_at: Timestamp
 
@@ -253,6 +253,8 @@ class ConversationEnvelope(WireModel):
 class ConversationList(WireModel):
     conversations: list[ConversationPublic]
     total: int
+    # Opaque: give it back as `cursor` for the next page; null on the last page.
+    next_cursor: str | None = None
 
 
 class SpaceConversations(WireModel):

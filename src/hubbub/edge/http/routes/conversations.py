@@ -37,9 +37,12 @@ async def list_conversations(
     archived: Annotated[
         bool, Query(description="false (default): the active list; true: the archived ones")
     ] = False,
+    cursor: Annotated[
+        str | None, Query(description="the nextCursor of the page before (not with before)")
+    ] = None,
 ) -> Response:
     page = await services.conversation_queries.list_for(
-        principal.user_id, limit=limit, before=before, archived=archived
+        principal.user_id, limit=limit, before=before, archived=archived, cursor=cursor
     )
     return json_response(page)
 

@@ -40,9 +40,10 @@ async def search_users(
     q: Annotated[CleanStr, Query(min_length=1, max_length=100)],
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> Response:
-    return json_response(await services.user_queries.search(q, limit))
+    return json_response(await services.user_queries.search(principal.user_id, q, limit))
 
 
 @router.get("/{user_id}", response_model=UserEnvelope)
 async def get_user(user_id: uuid.UUID, principal: PrincipalDep, services: ServicesDep) -> Response:
-    return json_response(UserEnvelope(user=await services.user_queries.get_user(user_id)))
+    user = await services.user_queries.get_user(principal.user_id, user_id)
+    return json_response(UserEnvelope(user=user))
