@@ -58,6 +58,11 @@ def free_port() -> int:
         ),
         ({"HUBBUB_JWT_SECRET": "short"}, "HUBBUB_JWT_SECRET"),
         ({"HUBBUB_ALLOWED_ORIGINS": "ftp://x"}, "HUBBUB_ALLOWED_ORIGINS"),
+        ({"HUBBUB_TRUSTED_PROXIES": "10.0.0.1, proxy.local"}, "HUBBUB_TRUSTED_PROXIES"),
+        (
+            {"HUBBUB_LOGIN_MAX_FAILURES_PER_IDENTIFIER": "20"},
+            "HUBBUB_LOGIN_MAX_FAILURES_PER_IDENTIFIER",
+        ),
     ],
 )
 def test_bad_setting_stops_start_up_with_one_line_naming_it(

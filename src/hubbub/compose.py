@@ -88,8 +88,9 @@ def build_services(settings: Settings) -> Services:
         limiter,
         refresh_ttl_s=settings.refresh_token_ttl_s,
         login_limits=LoginLimits(
-            per_account=settings.login_max_failures_per_account,
+            per_name=settings.login_max_failures,
             per_address=settings.login_max_failures_per_address,
+            per_name_anywhere=settings.login_max_failures_per_identifier,
             window_s=settings.login_failure_window_s,
         ),
     )

@@ -7,12 +7,28 @@ nothing else in the package looks at the environment.
 from __future__ import annotations
 
 import secrets
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+IPNetwork = IPv4Network | IPv6Network
+
+
+def _parse_networks(listed: str) -> tuple[IPNetwork, ...]:
+    """Comma-separated addresses or CIDRs; an address is a network of one."""
+    networks = []
+    for item in (part.strip() for part in listed.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or CIDR") from None
+    return tuple(networks)
 
 
 class SettingError(Exception):
@@ -36,6 +52,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     jwt_secret: str | None = None
     allowed_origins: str = ""
+    # Proxies whose X-Forwarded-For names the client (comma-separated addresses or
+    # CIDRs); nothing is trusted by default, and then the peer's address is the client's.
+    trusted_proxies: str = ""
     # Prefix of every Redis key and channel: deployments (or test runs) can share a Redis.
     redis_prefix: str = "hubbub:"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -50,8 +69,12 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=65536, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
 
-    login_max_failures_per_account: int = Field(default=5, ge=1)
+    # Failed logins, counted per window: for one name (as typed) from one address, for
+    # one address whatever the name, and for one name from every address. The last is
+    # kept above the second, so that no single address can refuse a user their login.
+    login_max_failures: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_max_failures_per_identifier: int = Field(default=100, ge=1)
     login_failure_window_s: int = Field(default=15 * 60, ge=1)
 
     send_rate_per_s: float = Field(default=10.0, gt=0)
@@ -86,7 +109,17 @@ class Settings(BaseSettings):
             return None
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        _parse_networks(value)
+        return value
+
     # Derived values -----------------------------------------------------------------
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return _parse_networks(self.trusted_proxies)
 
     @property
     def effective_database_url(self) -> str:
@@ -126,6 +159,12 @@ class Settings(BaseSettings):
                     "HUBBUB_JWT_SECRET",
                     "required (and the same on every node) when HUBBUB_REDIS_URL is set",
                 )
+        if self.login_max_failures_per_identifier <= self.login_max_failures_per_address:
+            raise SettingError(
+                "HUBBUB_LOGIN_MAX_FAILURES_PER_IDENTIFIER",
+                "must be above HUBBUB_LOGIN_MAX_FAILURES_PER_ADDRESS (or one address could "
+                "lock a user out)",
+            )
         if self.jwt_secret is not None and len(self.jwt_secret) < 32:
             raise SettingError("HUBBUB_JWT_SECRET", "must be at least 32 characters")
         for origin in self.origins:
