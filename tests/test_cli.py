@@ -59,6 +59,8 @@ def free_port() -> int:
         ({"HUBBUB_JWT_SECRET": "short"}, "HUBBUB_JWT_SECRET"),
         ({"HUBBUB_ALLOWED_ORIGINS": "ftp://x"}, "HUBBUB_ALLOWED_ORIGINS"),
         ({"HUBBUB_TRUSTED_PROXIES": "10.0.0.1, proxy.local"}, "HUBBUB_TRUSTED_PROXIES"),
+        ({"HUBBUB_BUDGETS": "reactions=10/5"}, "HUBBUB_BUDGETS"),
+        ({"HUBBUB_BUDGETS": "reaction=0/5"}, "HUBBUB_BUDGETS"),
         (
             {"HUBBUB_LOGIN_MAX_FAILURES_PER_IDENTIFIER": "20"},
             "HUBBUB_LOGIN_MAX_FAILURES_PER_IDENTIFIER",

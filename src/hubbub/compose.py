@@ -15,6 +15,7 @@ import socketio
 from redis.asyncio import Redis
 
 from hubbub.actions.auth import AuthService, LoginLimits
+from hubbub.actions.budgets import Budgets
 from hubbub.actions.conversations import ConversationService
 from hubbub.actions.files import FileService, UploadLimits
 from hubbub.actions.markers import MarkerService
@@ -81,11 +82,13 @@ def build_services(settings: Settings) -> Services:
     signing_key = settings.signing_key()
     signer = TokenSigner(signing_key, access_ttl_s=settings.access_token_ttl_s)
     file_urls = FileUrlSigner(signing_key)
+    budgets = Budgets(limiter, settings.budget_table)
     auth = AuthService(
         db,
         passwords,
         signer,
         limiter,
+        budgets,
         refresh_ttl_s=settings.refresh_token_ttl_s,
         login_limits=LoginLimits(
             per_name=settings.login_max_failures,
@@ -98,10 +101,10 @@ def build_services(settings: Settings) -> Services:
     user_queries = UserQueries(db, presence)
     conversation_queries = ConversationQueries(db, views)
     space_queries = SpaceQueries(db, views)
-    users = UserService(db, user_queries)
-    conversations = ConversationService(db, conversation_queries)
-    participants = ParticipantService(db, conversation_queries)
-    spaces = SpaceService(db, conversation_queries, space_queries)
+    users = UserService(db, user_queries, budgets)
+    conversations = ConversationService(db, conversation_queries, budgets)
+    participants = ParticipantService(db, conversation_queries, budgets)
+    spaces = SpaceService(db, conversation_queries, space_queries, budgets)
     send = SendService(
         db,
         views,
@@ -121,6 +124,7 @@ def build_services(settings: Settings) -> Services:
             max_avatar_bytes=settings.max_avatar_bytes,
         ),
         max_image_pixels=settings.max_image_pixels,
+        budgets=budgets,
     )
     return Services(
         settings=settings,
@@ -132,6 +136,7 @@ def build_services(settings: Settings) -> Services:
         metrics=metrics,
         node_id=node_id,
         limiter=limiter,
+        budgets=budgets,
         passwords=passwords,
         signer=signer,
         file_urls=file_urls,
@@ -141,8 +146,13 @@ def build_services(settings: Settings) -> Services:
         participants=participants,
         spaces=spaces,
         send=send,
-        message_changes=MessageChangeService(db, views),
-        markers=MarkerService(db),
+        message_changes=MessageChangeService(
+            db,
+            views,
+            budgets,
+            max_reactions_per_user=settings.max_reactions_per_user_per_message,
+        ),
+        markers=MarkerService(db, budgets),
         message_queries=MessageQueries(db, views),
         search=SearchQueries(db, views),
         files=files,
@@ -176,6 +186,7 @@ def build_gateway(
             typing_ttl_s=settings.typing_ttl_s,
             presence_grace_s=settings.presence_grace_s,
             presence_refresh_s=settings.presence_refresh_s,
+            max_sockets_per_user=settings.max_sockets_per_user,
         ),
     )
     services.bus.subscribe(hub)

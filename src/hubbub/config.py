@@ -7,6 +7,7 @@ nothing else in the package looks at the environment.
 from __future__ import annotations
 
 import secrets
+from enum import Enum
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
@@ -29,6 +30,64 @@ def _parse_networks(listed: str) -> tuple[IPNetwork, ...]:
         except ValueError:
             raise ValueError(f"{item!r} is not an IP address or CIDR") from None
     return tuple(networks)
+
+
+class Budget(Enum):
+    """Every write and every fanned-out event but sends (which have settings of their
+    own) has a budget, a token bucket: (its name in HUBBUB_BUDGETS, tokens per minute,
+    burst). Keyed per user but for REGISTER (one bucket for the node, or for every node
+    with Redis), REGISTER_ADDRESS (per client address) and ADDED_TO (per user added)."""
+
+    REGISTER = ("register", 300.0, 100)
+    REGISTER_ADDRESS = ("register_address", 10.0, 30)
+    REACTION = ("reaction", 120.0, 60)
+    EDIT = ("edit", 60.0, 30)
+    CONVERSATION_CREATE = ("conversation_create", 30.0, 60)
+    CONVERSATION_UPDATE = ("conversation_update", 20.0, 10)
+    PARTICIPANT = ("participant", 60.0, 30)
+    ADDED_TO = ("added_to", 30.0, 60)
+    SPACE = ("space", 10.0, 10)
+    PROFILE = ("profile", 30.0, 20)
+    UPLOAD = ("upload", 30.0, 20)
+    TYPING = ("typing", 120.0, 40)
+    READ_MARKER = ("read_marker", 1200.0, 300)
+
+    @property
+    def key(self) -> str:
+        return str(self.value[0])
+
+    @property
+    def default(self) -> tuple[float, int]:
+        return float(self.value[1]), int(self.value[2])
+
+
+BudgetTable = dict[Budget, tuple[float, int]]
+
+
+def parse_budgets(listed: str) -> BudgetTable:
+    """`name=PER_MINUTE/BURST`, comma-separated, over the defaults; the name `*` sets
+    every budget (and names after it set theirs)."""
+    table = {budget: budget.default for budget in Budget}
+    by_key = {budget.key: budget for budget in Budget}
+    for item in (part.strip() for part in listed.split(",")):
+        if not item:
+            continue
+        name, _, value = item.partition("=")
+        name = name.strip()
+        rate, _, burst = value.partition("/")
+        try:
+            per_minute, size = float(rate), int(burst)
+        except ValueError:
+            raise ValueError(f"{item!r}: expected name=PER_MINUTE/BURST") from None
+        if not per_minute > 0 or size < 1:
+            raise ValueError(f"{item!r}: the rate must be above 0 and the burst at least 1")
+        if name == "*":
+            table = dict.fromkeys(table, (per_minute, size))
+        elif name in by_key:
+            table[by_key[name]] = (per_minute, size)
+        else:
+            raise ValueError(f"{name!r} is not a budget (one of {', '.join(by_key)})")
+    return table
 
 
 class SettingError(Exception):
@@ -84,6 +143,12 @@ class Settings(BaseSettings):
     socket_event_rate_per_s: float = Field(default=50.0, gt=0)
     socket_event_burst: int = Field(default=100, ge=1)
 
+    budgets: str = ""
+    # Distinct reactions one user may put on one message.
+    max_reactions_per_user_per_message: int = Field(default=20, ge=1)
+    # Sockets one user may hold at once, on every node (counted by presence).
+    max_sockets_per_user: int = Field(default=20, ge=1)
+
     # Typing: a `typing` not refreshed within this time ends by itself (`stop_typing`).
     typing_ttl_s: float = Field(default=6.0, gt=0)
     # A user whose last socket closed is announced offline after this grace period, so
@@ -115,7 +180,17 @@ class Settings(BaseSettings):
         _parse_networks(value)
         return value
 
+    @field_validator("budgets")
+    @classmethod
+    def _budgets(cls, value: str) -> str:
+        parse_budgets(value)
+        return value
+
     # Derived values -----------------------------------------------------------------
+
+    @property
+    def budget_table(self) -> BudgetTable:
+        return parse_budgets(self.budgets)
 
     @property
     def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:

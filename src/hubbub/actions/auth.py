@@ -20,6 +20,8 @@ from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hubbub.actions.budgets import Budgets
+from hubbub.config import Budget
 from hubbub.domain.errors import Conflict, InvalidCredentials, RateLimited, Unauthorized
 from hubbub.domain.ids import new_id, utcnow
 from hubbub.events.catalog import SessionEnded
@@ -84,6 +86,7 @@ class AuthService:
         passwords: Passwords,
         signer: TokenSigner,
         limiter: RateLimiter,
+        budgets: Budgets,
         *,
         refresh_ttl_s: int,
         login_limits: LoginLimits,
@@ -92,12 +95,19 @@ class AuthService:
         self._passwords = passwords
         self._signer = signer
         self._limiter = limiter
+        self._budgets = budgets
         self._refresh_ttl = timedelta(seconds=refresh_ttl_s)
         self._limits = login_limits
 
     # Accounts ------------------------------------------------------------------------
 
-    async def register(self, req: RegisterRequest) -> AuthResult:
+    async def register(self, req: RegisterRequest, client_address: str) -> AuthResult:
+        # Unauthenticated, and each one an Argon2 hash: per address, and for everyone.
+        await self._budgets.take(Budget.REGISTER_ADDRESS, client_address)
+        await self._budgets.take(Budget.REGISTER, "all")
+        return await self._register(req)
+
+    async def _register(self, req: RegisterRequest) -> AuthResult:
         email = str(req.email).lower()
         username_key = req.username.lower()
         password_hash = await self._passwords.hash(req.password)
@@ -135,7 +145,7 @@ class AuthService:
                 "displayName": display_name,
             }
         )
-        return (await self.register(req)).user
+        return (await self._register(req)).user
 
     # Sessions ------------------------------------------------------------------------
 

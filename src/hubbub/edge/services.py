@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from hubbub.actions.auth import AuthService
+from hubbub.actions.budgets import Budgets
 from hubbub.actions.conversations import ConversationService
 from hubbub.actions.files import FileService
 from hubbub.actions.markers import MarkerService
@@ -51,6 +52,7 @@ class Services:
     metrics: Metrics
     node_id: str
     limiter: RateLimiter
+    budgets: Budgets
     passwords: Passwords
     signer: TokenSigner
     file_urls: FileUrlSigner

@@ -29,6 +29,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from hubbub.config import Budget
 from hubbub.domain.errors import (
     HubbubError,
     RateLimited,
@@ -38,7 +39,7 @@ from hubbub.domain.errors import (
 )
 from hubbub.edge.services import Services
 from hubbub.edge.socket.engine import event_wants_ack
-from hubbub.edge.socket.presence import PresenceLifecycle, PresenceTimings
+from hubbub.edge.socket.presence import PresenceLifecycle, PresenceTimings, TooManySockets
 from hubbub.edge.socket.tasks import BackgroundTasks
 from hubbub.edge.socket.typing_timers import TypingTimers
 from hubbub.realtime.hub import NAMESPACE, Hub, SocketState
@@ -67,6 +68,7 @@ class GatewayConfig:
     typing_ttl_s: float
     presence_grace_s: float
     presence_refresh_s: float
+    max_sockets_per_user: int
 
 
 Handler = Callable[[SocketState, Any], Awaitable[dict[str, Any]]]
@@ -106,6 +108,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             timings=PresenceTimings(
                 grace_s=config.presence_grace_s, refresh_s=config.presence_refresh_s
             ),
+            max_sockets_per_user=config.max_sockets_per_user,
         )
         self._handlers: dict[str, tuple[type[BaseModel], Handler]] = {
             "send_message": (SendMessageEvent, self._send_message),
@@ -150,8 +153,13 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.hub.join_member(
             state, await self.services.conversation_queries.conversation_ids_of(principal.user_id)
         )
+        try:
+            first = await self.presence.connected(state)
+        except TooManySockets as exc:
+            self.hub.remove(sid)
+            error = {"code": "too_many_sockets", "message": str(exc), "limit": exc.limit}
+            raise socketio.exceptions.ConnectionRefusedError("too_many_sockets", error) from None
         self.metrics.sockets.set(len(self.hub.sockets))
-        first = await self.presence.connected(state)
         took = time.perf_counter() - started
         self.metrics.handshake_seconds.observe(took)
         # The CONNECT packet goes out when this handler returns; what follows is queued
@@ -199,7 +207,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 await self.hub.emit_to(
                     sid,
                     "exception",
-                    {"event": event, "code": err["code"], "message": err["message"]},
+                    {"event": event, **err},  # code, message (and retryAfter)
                 )
         return result if wants_ack else None
 
@@ -307,11 +315,13 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             state.conversations.add(conversation_id)
 
     async def _typing(self, state: SocketState, req: ConversationRef) -> dict[str, Any]:
+        await self.services.budgets.take(Budget.TYPING, state.user_id)  # each one may fan out
         await self._member(state, req.conversation_id)
         await self.typing.start(state, req.conversation_id)
         return {"ok": True}
 
     async def _stop_typing(self, state: SocketState, req: ConversationRef) -> dict[str, Any]:
+        await self.services.budgets.take(Budget.TYPING, state.user_id)
         await self._member(state, req.conversation_id)
         await self.typing.stop(req.conversation_id, state.user_id)
         return {"ok": True}
