@@ -12,7 +12,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+from starlette.types import Receive, Scope, Send
 
+from hubbub.config import Settings
+from hubbub.edge.http.proxies import ForwardedFor
 from tests.conftest import Backend
 from tests.gw import own_database, start_server
 
@@ -65,3 +68,15 @@ async def test_forwarded_for_from_a_trusted_proxy(backend: Backend, tmp_path: Pa
         assert await failed_login(http, 13, "192.0.2.10") == 401
         # No header: the proxy itself.
         assert await failed_login(http, 14, "") == 401
+
+
+def test_the_client_is_the_rightmost_untrusted_address() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        return None
+
+    settings = Settings(_env_file=None, trusted_proxies="10.0.0.0/8, ::1")  # type: ignore[call-arg]
+    proxies = ForwardedFor(app, settings.trusted_proxy_networks)
+    assert proxies.client_of(["198.51.100.1"]) == "198.51.100.1"
+    assert proxies.client_of(["6.6.6.6", "198.51.100.1", "10.0.0.2"]) == "198.51.100.1"
+    assert proxies.client_of(["2001:db8::5", "::1"]) == "2001:db8::5"
+    assert proxies.client_of(["10.0.0.3", "10.0.0.2"]) == "10.0.0.3"  # all trusted
