@@ -261,10 +261,10 @@ async def test_a_stranger_cannot_lock_a_user_out(
 async def test_guessing_from_many_addresses_is_slowed_per_name(
     client: httpx.AsyncClient, register: RegisterFn, node: Node
 ) -> None:
-    """The slower limit per name across addresses; it is set above the per-address one,
-    so that no single address can reach it."""
+    """The slower limit per name across addresses; it is set above what one address may
+    fail for one name, so that no single address can reach it."""
     limits = node.services.settings
-    assert limits.login_max_failures_per_identifier > limits.login_max_failures_per_address
+    assert limits.login_max_failures_per_identifier > limits.login_max_failures
     acct = await register("ivan")
     per_name = limits.login_max_failures_per_identifier
     tried = 0

@@ -62,7 +62,7 @@ def free_port() -> int:
         ({"HUBBUB_BUDGETS": "reactions=10/5"}, "HUBBUB_BUDGETS"),
         ({"HUBBUB_BUDGETS": "reaction=0/5"}, "HUBBUB_BUDGETS"),
         (
-            {"HUBBUB_LOGIN_MAX_FAILURES_PER_IDENTIFIER": "20"},
+            {"HUBBUB_LOGIN_MAX_FAILURES_PER_IDENTIFIER": "5"},
             "HUBBUB_LOGIN_MAX_FAILURES_PER_IDENTIFIER",
         ),
     ],

@@ -130,7 +130,7 @@ class Settings(BaseSettings):
 
     # Failed logins, counted per window: for one name (as typed) from one address, for
     # one address whatever the name, and for one name from every address. The last is
-    # kept above the second, so that no single address can refuse a user their login.
+    # kept above the first, so that no single address can refuse a user their login.
     login_max_failures: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
     login_max_failures_per_identifier: int = Field(default=100, ge=1)
@@ -234,11 +234,10 @@ class Settings(BaseSettings):
                     "HUBBUB_JWT_SECRET",
                     "required (and the same on every node) when HUBBUB_REDIS_URL is set",
                 )
-        if self.login_max_failures_per_identifier <= self.login_max_failures_per_address:
+        if self.login_max_failures_per_identifier <= self.login_max_failures:
             raise SettingError(
                 "HUBBUB_LOGIN_MAX_FAILURES_PER_IDENTIFIER",
-                "must be above HUBBUB_LOGIN_MAX_FAILURES_PER_ADDRESS (or one address could "
-                "lock a user out)",
+                "must be above HUBBUB_LOGIN_MAX_FAILURES (or one address could lock a user out)",
             )
         if self.jwt_secret is not None and len(self.jwt_secret) < 32:
             raise SettingError("HUBBUB_JWT_SECRET", "must be at least 32 characters")
