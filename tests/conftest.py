@@ -132,6 +132,8 @@ def make_settings(backend: Backend, **overrides: Any) -> Settings:
         "argon2_time_cost": 1,
         "argon2_memory_kib": 1024,
         "argon2_parallelism": 1,
+        # Every test user registers from the one test client's address.
+        "budgets": "register_address=6000/1000",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

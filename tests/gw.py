@@ -96,6 +96,8 @@ def start_server(
         "HUBBUB_ARGON2_TIME_COST": "1",
         "HUBBUB_ARGON2_MEMORY_KIB": "1024",
         "HUBBUB_ARGON2_PARALLELISM": "1",
+        # Every test user registers from 127.0.0.1, many per module's server.
+        "HUBBUB_BUDGETS": "register_address=6000/1000",
         **env,
     }
     if typing_ttl_s is not None:

@@ -215,21 +215,68 @@ async def test_deactivated_account_cannot_log_in_or_use_tokens(
     assert_error(guess, 401, "invalid_credentials")
 
 
-async def test_login_rate_limited_per_account(
+def from_address(client: httpx.AsyncClient, address: str) -> httpx.AsyncClient:
+    """A client of the same node whose requests come from another address."""
+    app = client._transport.app  # type: ignore[attr-defined]
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+async def login_as(client: httpx.AsyncClient, identifier: str, password: str) -> httpx.Response:
+    return await client.post("/auth/login", json={"email": identifier, "password": password})
+
+
+async def test_login_limit_reveals_no_email(
     client: httpx.AsyncClient, register: RegisterFn
 ) -> None:
+    """Failures are counted by the name as typed: locking a username says nothing about
+    which email belongs to it (the account's own email and an unknown one answer alike)."""
     acct = await register("frank")
     for _ in range(5):
-        r = await client.post("/auth/login", json={"email": "frank", "password": "wrong-guess"})
-        assert_error(r, 401, "invalid_credentials")
-    limited = await client.post("/auth/login", json={"email": "frank", "password": acct.password})
+        assert_error(await login_as(client, "frank", "wrong-guess"), 401, "invalid_credentials")
+    limited = await login_as(client, "  FRANK ", acct.password)  # the same name, normalised
     assert_error(limited, 429, "rate_limited")
     assert int(limited.headers["retry-after"]) > 0
-    # The same account spelled by its email is the same account.
-    by_email = await client.post(
-        "/auth/login", json={"email": "frank@example.com", "password": acct.password}
-    )
-    assert_error(by_email, 429, "rate_limited")
+    own_email = await login_as(client, "frank@example.com", "wrong-guess")
+    unknown_email = await login_as(client, "someone-else@example.com", "wrong-guess")
+    assert_error(own_email, 401, "invalid_credentials")
+    assert own_email.status_code == unknown_email.status_code
+    assert own_email.json() == unknown_email.json()
+
+
+async def test_a_stranger_cannot_lock_a_user_out(
+    client: httpx.AsyncClient, register: RegisterFn
+) -> None:
+    acct = await register("heidi")
+    # A stranger guesses from one address until that address is refused outright.
+    async with from_address(client, "198.51.100.66") as stranger:
+        for _ in range(5):
+            assert_error(await login_as(stranger, "heidi", "guess"), 401, "invalid_credentials")
+        for i in range(15):
+            assert_error(await login_as(stranger, f"heidi@example.com{i}", "guess"), 401)
+        assert_error(await login_as(stranger, "heidi", acct.password), 429, "rate_limited")
+        assert_error(await login_as(stranger, "heidi@example.com", acct.password), 429)
+    # The user, from their own address, signs in by either name.
+    assert (await login_as(client, "heidi", acct.password)).status_code == 200
+    assert (await login_as(client, "heidi@example.com", acct.password)).status_code == 200
+
+
+async def test_guessing_from_many_addresses_is_slowed_per_name(
+    client: httpx.AsyncClient, register: RegisterFn, node: Node
+) -> None:
+    """The slower limit per name across addresses; it is set above what one address may
+    fail for one name, so that no single address can reach it."""
+    limits = node.services.settings
+    assert limits.login_max_failures_per_identifier > limits.login_max_failures
+    acct = await register("ivan")
+    per_name = limits.login_max_failures_per_identifier
+    tried = 0
+    for a in range(per_name // 5 + 1):
+        async with from_address(client, f"198.51.100.{a + 1}") as guesser:
+            for _ in range(min(5, per_name - tried)):
+                assert_error(await login_as(guesser, "ivan", "guess"), 401)
+                tried += 1
+    assert_error(await login_as(client, "ivan", acct.password), 429, "rate_limited")
 
 
 async def test_login_rate_limited_per_address(

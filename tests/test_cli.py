@@ -56,6 +56,13 @@ def free_port() -> int:
         # tests/test_cluster.py); a URL that cannot work does.
         ({"HUBBUB_JWT_SECRET": "short"}, "HUBBUB_JWT_SECRET"),
         ({"HUBBUB_ALLOWED_ORIGINS": "ftp://x"}, "HUBBUB_ALLOWED_ORIGINS"),
+        ({"HUBBUB_TRUSTED_PROXIES": "10.0.0.1, proxy.local"}, "HUBBUB_TRUSTED_PROXIES"),
+        ({"HUBBUB_BUDGETS": "reactions=10/5"}, "HUBBUB_BUDGETS"),
+        ({"HUBBUB_BUDGETS": "reaction=0/5"}, "HUBBUB_BUDGETS"),
+        (
+            {"HUBBUB_LOGIN_MAX_FAILURES_PER_IDENTIFIER": "5"},
+            "HUBBUB_LOGIN_MAX_FAILURES_PER_IDENTIFIER",
+        ),
     ],
 )
 def test_bad_setting_stops_start_up_with_one_line_naming_it(

@@ -328,6 +328,7 @@ async def test_nodes_start_without_redis_and_join_up_when_it_answers(
             ):
                 assert (await h1.get("/readyz")).status_code == 503
                 a, b = await register(h1), await register(h1)
+                a = await login(h1, a)  # sign-in goes on, limited by the node alone
                 cid = await group(h1, a, b)
                 a1: Client = await on1(a)
                 b2: Client = await on2(b)

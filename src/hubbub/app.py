@@ -22,6 +22,7 @@ from starlette.types import ASGIApp
 from hubbub import __version__
 from hubbub.compose import build_gateway, build_services
 from hubbub.config import Settings
+from hubbub.edge.http.proxies import ForwardedFor
 from hubbub.edge.http.responses import GuardMiddleware, install_error_handlers
 from hubbub.edge.http.routes import (
     admin,
@@ -112,13 +113,15 @@ def create_app(settings: Settings, *, serving: bool = False) -> Node:
     guarded = GuardMiddleware(
         http, max_body=settings.max_json_body_bytes, streaming_prefixes=("/files/upload",)
     )
-    asgi = CORSMiddleware(
+    cors = CORSMiddleware(
         socketio.ASGIApp(sio, other_asgi_app=guarded, socketio_path="socket.io"),
         allow_origins=settings.origins,
         allow_credentials=True,
         allow_methods=["*"],
         allow_headers=["Authorization", "Content-Type"],
     )
+    # The client's address: the peer's, or what a trusted proxy says (HUBBUB_TRUSTED_PROXIES).
+    asgi = ForwardedFor(cors, settings.trusted_proxy_networks)
     http.state.sio = sio
     return Node(asgi=asgi, http=http, sio=sio)
 

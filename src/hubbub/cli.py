@@ -138,6 +138,9 @@ def _serve(settings: Settings) -> int:
         ws_ping_interval=None,
         lifespan="on",
         access_log=False,
+        # The client's address is the app's business (HUBBUB_TRUSTED_PROXIES): uvicorn
+        # would believe X-Forwarded-For from 127.0.0.1 by default.
+        proxy_headers=False,
         timeout_graceful_shutdown=5,
     )
     return 0

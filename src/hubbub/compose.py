@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 
 from hubbub.actions.admin import AccountAdmin
 from hubbub.actions.auth import AuthService, LoginLimits
+from hubbub.actions.budgets import Budgets
 from hubbub.actions.conversations import ConversationService
 from hubbub.actions.files import FileService, UploadLimits
 from hubbub.actions.markers import MarkerService
@@ -84,15 +85,18 @@ def build_services(settings: Settings) -> Services:
     signing_key = settings.signing_key()
     signer = TokenSigner(signing_key, access_ttl_s=settings.access_token_ttl_s)
     file_urls = FileUrlSigner(signing_key)
+    budgets = Budgets(limiter, settings.budget_table)
     auth = AuthService(
         db,
         passwords,
         signer,
         limiter,
+        budgets,
         refresh_ttl_s=settings.refresh_token_ttl_s,
         login_limits=LoginLimits(
-            per_account=settings.login_max_failures_per_account,
+            per_name=settings.login_max_failures,
             per_address=settings.login_max_failures_per_address,
+            per_name_anywhere=settings.login_max_failures_per_identifier,
             window_s=settings.login_failure_window_s,
         ),
     )
@@ -100,10 +104,10 @@ def build_services(settings: Settings) -> Services:
     user_queries = UserQueries(db, presence)
     conversation_queries = ConversationQueries(db, views)
     space_queries = SpaceQueries(db, views)
-    users = UserService(db, user_queries)
-    conversations = ConversationService(db, conversation_queries)
-    participants = ParticipantService(db, conversation_queries)
-    spaces = SpaceService(db, conversation_queries, space_queries)
+    users = UserService(db, user_queries, budgets)
+    conversations = ConversationService(db, conversation_queries, budgets)
+    participants = ParticipantService(db, conversation_queries, budgets)
+    spaces = SpaceService(db, conversation_queries, space_queries, budgets)
     send = SendService(
         db,
         views,
@@ -123,6 +127,7 @@ def build_services(settings: Settings) -> Services:
             max_avatar_bytes=settings.max_avatar_bytes,
         ),
         max_image_pixels=settings.max_image_pixels,
+        budgets=budgets,
     )
     return Services(
         settings=settings,
@@ -134,6 +139,7 @@ def build_services(settings: Settings) -> Services:
         metrics=metrics,
         node_id=node_id,
         limiter=limiter,
+        budgets=budgets,
         passwords=passwords,
         signer=signer,
         file_urls=file_urls,
@@ -144,8 +150,13 @@ def build_services(settings: Settings) -> Services:
         participants=participants,
         spaces=spaces,
         send=send,
-        message_changes=MessageChangeService(db, views),
-        markers=MarkerService(db),
+        message_changes=MessageChangeService(
+            db,
+            views,
+            budgets,
+            max_reactions_per_user=settings.max_reactions_per_user_per_message,
+        ),
+        markers=MarkerService(db, budgets),
         message_queries=MessageQueries(db, views),
         search=SearchQueries(db, views),
         files=files,
@@ -181,6 +192,7 @@ def build_gateway(
             presence_grace_s=settings.presence_grace_s,
             presence_refresh_s=settings.presence_refresh_s,
             session_sweep_s=settings.session_sweep_s,
+            max_sockets_per_user=settings.max_sockets_per_user,
         ),
     )
     services.bus.subscribe(hub)

@@ -7,12 +7,87 @@ nothing else in the package looks at the environment.
 from __future__ import annotations
 
 import secrets
+from enum import Enum
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+IPNetwork = IPv4Network | IPv6Network
+
+
+def _parse_networks(listed: str) -> tuple[IPNetwork, ...]:
+    """Comma-separated addresses or CIDRs; an address is a network of one."""
+    networks = []
+    for item in (part.strip() for part in listed.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or CIDR") from None
+    return tuple(networks)
+
+
+class Budget(Enum):
+    """Every write and every fanned-out event but sends (which have settings of their
+    own) has a budget, a token bucket: (its name in HUBBUB_BUDGETS, tokens per minute,
+    burst). Keyed per user but for REGISTER (one bucket for the node, or for every node
+    with Redis), REGISTER_ADDRESS (per client address) and ADDED_TO (per user added)."""
+
+    REGISTER = ("register", 300.0, 100)
+    REGISTER_ADDRESS = ("register_address", 10.0, 30)
+    REACTION = ("reaction", 120.0, 60)
+    EDIT = ("edit", 60.0, 30)
+    CONVERSATION_CREATE = ("conversation_create", 30.0, 60)
+    CONVERSATION_UPDATE = ("conversation_update", 20.0, 10)
+    PARTICIPANT = ("participant", 60.0, 30)
+    ADDED_TO = ("added_to", 30.0, 60)
+    SPACE = ("space", 10.0, 10)
+    PROFILE = ("profile", 30.0, 20)
+    UPLOAD = ("upload", 30.0, 20)
+    TYPING = ("typing", 120.0, 40)
+    READ_MARKER = ("read_marker", 1200.0, 300)
+
+    @property
+    def key(self) -> str:
+        return str(self.value[0])
+
+    @property
+    def default(self) -> tuple[float, int]:
+        return float(self.value[1]), int(self.value[2])
+
+
+BudgetTable = dict[Budget, tuple[float, int]]
+
+
+def parse_budgets(listed: str) -> BudgetTable:
+    """`name=PER_MINUTE/BURST`, comma-separated, over the defaults; the name `*` sets
+    every budget (and names after it set theirs)."""
+    table = {budget: budget.default for budget in Budget}
+    by_key = {budget.key: budget for budget in Budget}
+    for item in (part.strip() for part in listed.split(",")):
+        if not item:
+            continue
+        name, _, value = item.partition("=")
+        name = name.strip()
+        rate, _, burst = value.partition("/")
+        try:
+            per_minute, size = float(rate), int(burst)
+        except ValueError:
+            raise ValueError(f"{item!r}: expected name=PER_MINUTE/BURST") from None
+        if not per_minute > 0 or size < 1:
+            raise ValueError(f"{item!r}: the rate must be above 0 and the burst at least 1")
+        if name == "*":
+            table = dict.fromkeys(table, (per_minute, size))
+        elif name in by_key:
+            table[by_key[name]] = (per_minute, size)
+        else:
+            raise ValueError(f"{name!r} is not a budget (one of {', '.join(by_key)})")
+    return table
 
 
 class SettingError(Exception):
@@ -36,6 +111,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     jwt_secret: str | None = None
     allowed_origins: str = ""
+    # Proxies whose X-Forwarded-For names the client (comma-separated addresses or
+    # CIDRs); nothing is trusted by default, and then the peer's address is the client's.
+    trusted_proxies: str = ""
     # Prefix of every Redis key and channel: deployments (or test runs) can share a Redis.
     redis_prefix: str = "hubbub:"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -50,8 +128,12 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=65536, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
 
-    login_max_failures_per_account: int = Field(default=5, ge=1)
+    # Failed logins, counted per window: for one name (as typed) from one address, for
+    # one address whatever the name, and for one name from every address. The last is
+    # kept above the first, so that no single address can refuse a user their login.
+    login_max_failures: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_max_failures_per_identifier: int = Field(default=100, ge=1)
     login_failure_window_s: int = Field(default=15 * 60, ge=1)
 
     send_rate_per_s: float = Field(default=10.0, gt=0)
@@ -60,6 +142,12 @@ class Settings(BaseSettings):
     # per-user send limit: one noisy socket must not take the loop from the others.
     socket_event_rate_per_s: float = Field(default=50.0, gt=0)
     socket_event_burst: int = Field(default=100, ge=1)
+
+    budgets: str = ""
+    # Distinct reactions one user may put on one message.
+    max_reactions_per_user_per_message: int = Field(default=20, ge=1)
+    # Sockets one user may hold at once, on every node (counted by presence).
+    max_sockets_per_user: int = Field(default=20, ge=1)
 
     # Typing: a `typing` not refreshed within this time ends by itself (`stop_typing`).
     typing_ttl_s: float = Field(default=6.0, gt=0)
@@ -90,7 +178,27 @@ class Settings(BaseSettings):
             return None
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        _parse_networks(value)
+        return value
+
+    @field_validator("budgets")
+    @classmethod
+    def _budgets(cls, value: str) -> str:
+        parse_budgets(value)
+        return value
+
     # Derived values -----------------------------------------------------------------
+
+    @property
+    def budget_table(self) -> BudgetTable:
+        return parse_budgets(self.budgets)
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return _parse_networks(self.trusted_proxies)
 
     @property
     def effective_database_url(self) -> str:
@@ -130,6 +238,11 @@ class Settings(BaseSettings):
                     "HUBBUB_JWT_SECRET",
                     "required (and the same on every node) when HUBBUB_REDIS_URL is set",
                 )
+        if self.login_max_failures_per_identifier <= self.login_max_failures:
+            raise SettingError(
+                "HUBBUB_LOGIN_MAX_FAILURES_PER_IDENTIFIER",
+                "must be above HUBBUB_LOGIN_MAX_FAILURES (or one address could lock a user out)",
+            )
         if self.jwt_secret is not None and len(self.jwt_secret) < 32:
             raise SettingError("HUBBUB_JWT_SECRET", "must be at least 32 characters")
         for origin in self.origins:

@@ -10,6 +10,7 @@ that session's sockets.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hubbub.actions.budgets import Budgets
+from hubbub.config import Budget
 from hubbub.domain.errors import (
     Conflict,
     Forbidden,
@@ -73,8 +76,12 @@ class Principal:
 
 @dataclass(frozen=True)
 class LoginLimits:
-    per_account: int
+    """Failed logins allowed per window: for one name from one address (`per_name`), for
+    one address whatever the name, and for one name from every address."""
+
+    per_name: int
     per_address: int
+    per_name_anywhere: int
     window_s: int
 
 
@@ -85,6 +92,7 @@ class AuthService:
         passwords: Passwords,
         signer: TokenSigner,
         limiter: RateLimiter,
+        budgets: Budgets,
         *,
         refresh_ttl_s: int,
         login_limits: LoginLimits,
@@ -93,12 +101,19 @@ class AuthService:
         self._passwords = passwords
         self._signer = signer
         self._limiter = limiter
+        self._budgets = budgets
         self._refresh_ttl = timedelta(seconds=refresh_ttl_s)
         self._limits = login_limits
 
     # Accounts ------------------------------------------------------------------------
 
-    async def register(self, req: RegisterRequest) -> AuthResult:
+    async def register(self, req: RegisterRequest, client_address: str) -> AuthResult:
+        # Unauthenticated, and each one an Argon2 hash: per address, and for everyone.
+        await self._budgets.take(Budget.REGISTER_ADDRESS, client_address)
+        await self._budgets.take(Budget.REGISTER, "all")
+        return await self._register(req)
+
+    async def _register(self, req: RegisterRequest) -> AuthResult:
         email = str(req.email).lower()
         username_key = req.username.lower()
         password_hash = await self._passwords.hash(req.password)
@@ -136,29 +151,35 @@ class AuthService:
                 "displayName": display_name,
             }
         )
-        return (await self.register(req)).user
+        return (await self._register(req)).user
 
     # Sessions ------------------------------------------------------------------------
 
     async def login(self, identifier: str, password: str, client_address: str) -> AuthResult:
-        address_key = "login:addr:" + client_address
-        await self._check_login_limit(address_key, self._limits.per_address)
         lookup = identifier.strip().lower()
+        # Failures are counted by the name as typed, never by the account it names: the
+        # answer is the same whether the name is a username, an email or nobody's, and
+        # an account's other name is not affected. Counted per (name, address), per
+        # address and, more slowly, per name from anywhere: a stranger guessing from one
+        # address is stopped there, and the user signs in from their own.
+        keys = _login_keys(lookup, client_address)
+        for key, limit in zip(keys, self._login_thresholds(), strict=True):
+            failures, retry_after = await self._limiter.failures(key)
+            if failures >= limit:
+                raise RateLimited(retry_after, "Too many failed login attempts; try again later")
         async with self._db.read() as session:
             user = await user_by_login_txn(session, lookup)
-        # Counted per account whichever name it is addressed by; an unknown name is
-        # counted the same way, so the limit reveals nothing about who exists.
-        account_key = "login:acct:" + (str(user.id) if user is not None else lookup)
-        await self._check_login_limit(account_key, self._limits.per_account)
         # Verified against a dummy hash when there is no such user: same answer, same time.
         ok = await self._passwords.verify(user.password_hash if user else None, password)
         if user is None or not ok:
-            await self._limiter.add_failure(account_key, self._limits.window_s)
-            await self._limiter.add_failure(address_key, self._limits.window_s)
+            for key in keys:
+                await self._limiter.add_failure(key, self._limits.window_s)
             raise InvalidCredentials()
         if not user.is_active:  # said only to who knows the password
             raise Forbidden("This account has been deactivated", code="account_deactivated")
-        await self._limiter.clear(account_key)
+        name_here, _, name_anywhere = keys
+        await self._limiter.clear(name_here)
+        await self._limiter.clear(name_anywhere)
 
         new_hash = (
             await self._passwords.hash(password)
@@ -171,10 +192,9 @@ class AuthService:
             token, refresh = await self._start_session(session, user.id)
         return AuthResult(user=me_public(user, online=False), token=token, refresh_token=refresh)
 
-    async def _check_login_limit(self, key: str, limit: int) -> None:
-        failures, retry_after = await self._limiter.failures(key)
-        if failures >= limit:
-            raise RateLimited(retry_after, "Too many failed login attempts; try again later")
+    def _login_thresholds(self) -> tuple[int, int, int]:
+        limits = self._limits
+        return limits.per_name, limits.per_address, limits.per_name_anywhere
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         token_hash = hash_refresh_token(refresh_token)
@@ -266,6 +286,16 @@ class AuthService:
         expires = now + self._signer.access_ttl
         await add_revoked_txn(session, session_key(family_id), user_id, expires)
         emit(session, SessionEnded(family_id))
+
+
+def _login_keys(name: str, address: str) -> tuple[str, str, str]:
+    """(name from this address, this address, name from anywhere): the failure windows."""
+    name_key = hashlib.sha256(name.encode()).hexdigest()[:32]
+    return (
+        f"login:name-addr:{name_key}:{address}",
+        f"login:addr:{address}",
+        f"login:name:{name_key}",
+    )
 
 
 def _raise_if_taken(taken: Sequence[Row[str, str]], username_key: str) -> None:

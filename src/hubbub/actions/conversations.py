@@ -14,7 +14,9 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
+from hubbub.actions.budgets import Budgets
 from hubbub.actions.participants import MAX_PARTICIPANTS, announce, display, new_participant
+from hubbub.config import Budget
 from hubbub.domain.enums import ConversationType, Role
 from hubbub.domain.errors import NotFound, ValidationFailed
 from hubbub.domain.ids import new_id, utcnow
@@ -43,15 +45,19 @@ def private_pair_key(a: uuid.UUID, b: uuid.UUID) -> str:
 
 
 class ConversationService:
-    def __init__(self, db: Database, queries: ConversationQueries) -> None:
+    def __init__(self, db: Database, queries: ConversationQueries, budgets: Budgets) -> None:
         self._db = db
         self._queries = queries
+        self._budgets = budgets
 
     # Creating --------------------------------------------------------------------------
 
     async def create(
         self, viewer: uuid.UUID, req: CreateConversation
     ) -> tuple[ConversationPublic, bool]:
+        await self._budgets.take(Budget.CONVERSATION_CREATE, viewer)
+        # Per user added, too: nobody is pulled into conversations without end.
+        await self._budgets.take_each(Budget.ADDED_TO, set(req.participant_ids) - {viewer})
         if req.type == ConversationType.PRIVATE:
             return await self._create_private(viewer, req)
         if req.type == ConversationType.GROUP:
@@ -184,6 +190,7 @@ class ConversationService:
         self, viewer: uuid.UUID, conversation_id: uuid.UUID, req: UpdateConversation
     ) -> ConversationPublic:
         fields = req.model_fields_set
+        await self._budgets.take(Budget.CONVERSATION_UPDATE, viewer)
         async with self._db.write() as session:
             access = await access_conversation(session, viewer, conversation_id)
             require_not_private(access)
@@ -220,6 +227,7 @@ class ConversationService:
     async def update_settings(
         self, viewer: uuid.UUID, conversation_id: uuid.UUID, req: ConversationSettings
     ) -> ConversationPublic:
+        await self._budgets.take(Budget.PROFILE, viewer)
         async with self._db.write() as session:
             access = await access_conversation(session, viewer, conversation_id, lock=True)
             if req.notifications_enabled is not None:

@@ -15,6 +15,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from hubbub.actions.budgets import Budgets
+from hubbub.config import Budget
 from hubbub.domain.enums import FileKind
 from hubbub.domain.errors import ValidationFailed
 from hubbub.domain.ids import new_id
@@ -86,8 +88,10 @@ class FileService:
         *,
         limits: UploadLimits,
         max_image_pixels: int,
+        budgets: Budgets,
     ) -> None:
         self._db = db
+        self._budgets = budgets
         self._blobs = blobs
         self._urls = urls
         self.limits = limits
@@ -98,6 +102,10 @@ class FileService:
     @property
     def temp_dir(self) -> Path:
         return self._blobs.temp_dir()
+
+    async def begin_upload(self, owner_id: uuid.UUID) -> None:
+        """Called before the body is read: an upload over budget costs no bytes."""
+        await self._budgets.take(Budget.UPLOAD, owner_id)
 
     async def store_upload(
         self, owner_id: uuid.UUID, kind: FileKind, received: ReceivedFile

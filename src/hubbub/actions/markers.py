@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hubbub.actions.budgets import Budgets
+from hubbub.config import Budget
 from hubbub.domain.ids import utcnow
 from hubbub.domain.rules import (
     message_not_found,
@@ -34,12 +36,14 @@ class ReadOutcome:
 
 
 class MarkerService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, budgets: Budgets) -> None:
         self._db = db
+        self._budgets = budgets
 
     async def mark_read(
         self, viewer: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID
     ) -> ReadOutcome:
+        await self._budgets.take(Budget.READ_MARKER, viewer)
         async with self._db.write() as session:
             access = await access_conversation(session, viewer, conversation_id, lock=True)
             message = await _message_or_404(session, conversation_id, message_id)
@@ -61,6 +65,7 @@ class MarkerService:
     async def mark_delivered(
         self, viewer: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID
     ) -> int:
+        await self._budgets.take(Budget.READ_MARKER, viewer)
         async with self._db.write() as session:
             access = await access_conversation(session, viewer, conversation_id, lock=True)
             message = await _message_or_404(session, conversation_id, message_id)

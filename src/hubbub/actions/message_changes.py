@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import uuid
 
+from hubbub.actions.budgets import Budgets
 from hubbub.actions.send_rules import checked_content
+from hubbub.config import Budget
+from hubbub.domain.errors import ValidationFailed
 from hubbub.domain.rules import (
     require_can_delete,
     require_can_edit,
@@ -29,19 +32,25 @@ from hubbub.store.messages_write import (
     edit_message_txn,
     has_attachments_txn,
     set_reaction_txn,
+    user_reactions_txn,
 )
 from hubbub.store.unit import emit
 from hubbub.wire.models import MessagePublic, ReactionPublic
 
 
 class MessageChangeService:
-    def __init__(self, db: Database, views: Views) -> None:
+    def __init__(
+        self, db: Database, views: Views, budgets: Budgets, *, max_reactions_per_user: int
+    ) -> None:
         self._db = db
         self._views = views
+        self._budgets = budgets
+        self._max_reactions = max_reactions_per_user
 
     async def edit(
         self, viewer: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID, content: str
     ) -> MessagePublic:
+        await self._budgets.take(Budget.EDIT, viewer)
         async with self._db.write() as session:
             access, message = await access_message(
                 session, viewer, conversation_id, message_id, lock_message=True
@@ -61,6 +70,7 @@ class MessageChangeService:
     async def delete(
         self, viewer: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID
     ) -> MessagePublic:
+        await self._budgets.take(Budget.EDIT, viewer)
         async with self._db.write() as session:
             access, message = await access_message(
                 session, viewer, conversation_id, message_id, lock_message=True
@@ -86,12 +96,17 @@ class MessageChangeService:
         *,
         add: bool,
     ) -> list[ReactionPublic]:
+        await self._budgets.take(Budget.REACTION, viewer)
         async with self._db.write() as session:
             access, message = await access_message(
                 session, viewer, conversation_id, message_id, lock_message=True
             )
             require_can_react(access, add=add)
             require_not_deleted(message)
+            if add:
+                # Each reaction sends the whole message to everyone: a few per user.
+                mine = await user_reactions_txn(session, message.id, viewer)
+                _require_reaction_room(mine, emoji, self._max_reactions)
             changed = await set_reaction_txn(
                 session, conversation_id, message, viewer, emoji, add=add
             )
@@ -99,3 +114,11 @@ class MessageChangeService:
             if changed:
                 emit(session, MessageUpdated(view))
         return view.reactions
+
+
+def _require_reaction_room(mine: set[str], emoji: str, cap: int) -> None:
+    if emoji not in mine and len(mine) >= cap:
+        raise ValidationFailed(
+            f"emoji: at most {cap} different reactions per person on one message",
+            code="too_many_reactions",
+        )

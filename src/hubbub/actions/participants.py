@@ -15,6 +15,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hubbub.actions.budgets import Budgets
+from hubbub.config import Budget
 from hubbub.domain.enums import ParticipantStatus, Role
 from hubbub.domain.errors import NotFound, ValidationFailed
 from hubbub.domain.ids import new_id, utcnow
@@ -116,15 +118,18 @@ async def announce(
 
 
 class ParticipantService:
-    def __init__(self, db: Database, queries: ConversationQueries) -> None:
+    def __init__(self, db: Database, queries: ConversationQueries, budgets: Budgets) -> None:
         self._db = db
         self._queries = queries
+        self._budgets = budgets
 
     async def add(
         self, viewer: uuid.UUID, conversation_id: uuid.UUID, req: AddParticipants
     ) -> ConversationPublic:
         now = utcnow()
         targets = set(req.user_ids) - {viewer}
+        await self._budgets.take(Budget.PARTICIPANT, viewer)
+        await self._budgets.take_each(Budget.ADDED_TO, targets)
         added: list[uuid.UUID] = []
         async with self._db.write() as session:
             access = await access_conversation(session, viewer, conversation_id)
@@ -184,6 +189,7 @@ class ParticipantService:
         user_id: uuid.UUID,
         req: UpdateParticipant,
     ) -> ParticipantPublic:
+        await self._budgets.take(Budget.PARTICIPANT, viewer)
         async with self._db.write() as session:
             access = await access_conversation(session, viewer, conversation_id)
             require_not_private(access)
@@ -220,6 +226,7 @@ class ParticipantService:
         self, viewer: uuid.UUID, conversation_id: uuid.UUID, user_id: uuid.UUID
     ) -> None:
         now = utcnow()
+        await self._budgets.take(Budget.PARTICIPANT, viewer)
         async with self._db.write() as session:
             access = await access_conversation(session, viewer, conversation_id)
             require_membership_by_hand(access)

@@ -14,7 +14,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hubbub.actions.budgets import Budgets
 from hubbub.actions.participants import new_participant, reactivate
+from hubbub.config import Budget
 from hubbub.domain.enums import ParticipantStatus, Role
 from hubbub.domain.errors import NotFound
 from hubbub.domain.ids import new_id, utcnow
@@ -42,13 +44,19 @@ from hubbub.wire.models import CreateSpace, SpacePublic
 
 class SpaceService:
     def __init__(
-        self, db: Database, conversations: ConversationQueries, queries: SpaceQueries
+        self,
+        db: Database,
+        conversations: ConversationQueries,
+        queries: SpaceQueries,
+        budgets: Budgets,
     ) -> None:
         self._db = db
         self._conversations = conversations
         self._queries = queries
+        self._budgets = budgets
 
     async def create(self, viewer: uuid.UUID, req: CreateSpace) -> SpacePublic:
+        await self._budgets.take(Budget.SPACE, viewer)
         now = utcnow()
         async with self._db.write() as session:
             space = Space(
@@ -69,10 +77,12 @@ class SpaceService:
         self, viewer: uuid.UUID, space_id: uuid.UUID, user_ids: list[uuid.UUID]
     ) -> SpacePublic:
         now = utcnow()
+        targets = set(user_ids) - {viewer}
+        await self._budgets.take(Budget.PARTICIPANT, viewer)
+        await self._budgets.take_each(Budget.ADDED_TO, targets)
         async with self._db.write() as session:
             _, me = await access_space(session, viewer, space_id)
             require_space_admin(me)
-            targets = set(user_ids) - {viewer}
             if len(await active_users_txn(session, targets)) != len(targets):
                 raise NotFound("User not found", code="user_not_found")
             present = await member_ids_among_txn(session, space_id, targets)
@@ -118,6 +128,7 @@ class SpaceService:
         self, viewer: uuid.UUID, space_id: uuid.UUID, user_id: uuid.UUID
     ) -> None:
         now = utcnow()
+        await self._budgets.take(Budget.PARTICIPANT, viewer)
         async with self._db.write() as session:
             _, me = await access_space(session, viewer, space_id)
             if user_id != viewer:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from hubbub.actions.budgets import Budgets
+from hubbub.config import Budget
 from hubbub.domain.errors import NotFound
 from hubbub.domain.ids import utcnow
 from hubbub.events.catalog import UserUpdated
@@ -21,14 +23,16 @@ from hubbub.wire.models import Me, UpdateMe
 
 
 class UserService:
-    def __init__(self, db: Database, queries: UserQueries) -> None:
+    def __init__(self, db: Database, queries: UserQueries, budgets: Budgets) -> None:
         self._db = db
         self._queries = queries
+        self._budgets = budgets
 
     async def update_me(self, user_id: uuid.UUID, changes: UpdateMe) -> Me:
         fields = changes.model_fields_set
         if not fields:
             return await self._queries.get_me(user_id)
+        await self._budgets.take(Budget.PROFILE, user_id)
         async with self._db.write() as session:
             user = await session.get(User, user_id, with_for_update=True)
             if user is None or not user.is_active:

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from hubbub.actions.admin import AccountAdmin
 from hubbub.actions.auth import AuthService
+from hubbub.actions.budgets import Budgets
 from hubbub.actions.conversations import ConversationService
 from hubbub.actions.files import FileService
 from hubbub.actions.markers import MarkerService
@@ -53,6 +54,7 @@ class Services:
     metrics: Metrics
     node_id: str
     limiter: RateLimiter
+    budgets: Budgets
     passwords: Passwords
     signer: TokenSigner
     file_urls: FileUrlSigner

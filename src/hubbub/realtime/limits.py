@@ -127,24 +127,37 @@ class RedisRateLimiter:
         self._takes: list[_Take] = []
         self._taker: asyncio.Task[None] | None = None
 
+    # Redis away: failures are counted by this node alone until it returns (sign-in goes
+    # on, still limited), as tokens are (`take_token`).
+
     async def failures(self, key: str) -> tuple[int, float]:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.get(self._windows + key)
-            pipe.pttl(self._windows + key)
-            raw, ttl_ms = await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.get(self._windows + key)
+                pipe.pttl(self._windows + key)
+                raw, ttl_ms = await pipe.execute()
+        except (RedisError, OSError):
+            return await self._local.failures(key)
         if raw is None or ttl_ms is None or ttl_ms < 0:
-            return 0, 0.0
+            return await self._local.failures(key)
         return int(raw), ttl_ms / 1000.0
 
     async def add_failure(self, key: str, window_s: float) -> int:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(self._windows + key)
-            pipe.pexpire(self._windows + key, int(window_s * 1000), nx=True)
-            count, _ = await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.incr(self._windows + key)
+                pipe.pexpire(self._windows + key, int(window_s * 1000), nx=True)
+                count, _ = await pipe.execute()
+        except (RedisError, OSError):
+            return await self._local.add_failure(key, window_s)
         return int(count)
 
     async def clear(self, key: str) -> None:
-        await self._redis.delete(self._windows + key, self._prefix + "b:" + key)
+        await self._local.clear(key)
+        try:
+            await self._redis.delete(self._windows + key, self._prefix + "b:" + key)
+        except (RedisError, OSError):
+            return
 
     async def take_token(self, key: str, rate_per_s: float, burst: int) -> float:
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()

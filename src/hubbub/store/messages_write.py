@@ -99,6 +99,18 @@ async def delete_message_txn(
     return root
 
 
+async def user_reactions_txn(
+    session: AsyncSession, message_id: uuid.UUID, user_id: uuid.UUID
+) -> set[str]:
+    """The emoji `user_id` has put on the message."""
+    rows = await session.scalars(
+        select(Reaction.emoji)
+        .where(Reaction.message_id == message_id)
+        .where(Reaction.user_id == user_id)
+    )
+    return set(rows)
+
+
 async def set_reaction_txn(
     session: AsyncSession,
     conversation_id: uuid.UUID,

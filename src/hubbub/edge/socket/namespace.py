@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
 import socketio
 from pydantic import BaseModel, ValidationError
@@ -30,16 +29,17 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from hubbub.config import Budget
 from hubbub.domain.errors import (
     HubbubError,
     RateLimited,
-    Unauthorized,
     Unavailable,
     ValidationFailed,
 )
 from hubbub.edge.services import Services
 from hubbub.edge.socket.engine import event_wants_ack
-from hubbub.edge.socket.presence import PresenceLifecycle, PresenceTimings
+from hubbub.edge.socket.handshake import authenticate_handshake
+from hubbub.edge.socket.presence import PresenceLifecycle, PresenceTimings, TooManySockets
 from hubbub.edge.socket.session_sweep import SessionSweep
 from hubbub.edge.socket.tasks import BackgroundTasks
 from hubbub.edge.socket.typing_timers import TypingTimers
@@ -70,6 +70,7 @@ class GatewayConfig:
     presence_grace_s: float
     presence_refresh_s: float
     session_sweep_s: float
+    max_sockets_per_user: int
 
 
 Handler = Callable[[SocketState, Any], Awaitable[dict[str, Any]]]
@@ -109,6 +110,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             timings=PresenceTimings(
                 grace_s=config.presence_grace_s, refresh_s=config.presence_refresh_s
             ),
+            max_sockets_per_user=config.max_sockets_per_user,
         )
         self.sessions = SessionSweep(
             hub, services.session_queries.ended, period_s=config.session_sweep_s
@@ -130,20 +132,9 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         started = time.perf_counter()
         auth_started = time.monotonic()
-        origin = environ.get("HTTP_ORIGIN")
-        if origin and origin.rstrip("/").lower() not in self.config.allowed_origins:
-            log.info("refused socket from origin %s", urlsplit(origin).netloc or "?")
-            raise socketio.exceptions.ConnectionRefusedError("unauthorized")
-        token = _token(auth, environ)
-        if token is None:
-            raise socketio.exceptions.ConnectionRefusedError("unauthorized")
-        try:
-            principal = await self.services.auth.authenticate(token)
-        except Unauthorized:
-            raise socketio.exceptions.ConnectionRefusedError("unauthorized") from None
-        claimed = auth.get("userId") if isinstance(auth, dict) else None
-        if claimed is not None and str(claimed) != str(principal.user_id):
-            raise socketio.exceptions.ConnectionRefusedError("unauthorized")
+        principal = await authenticate_handshake(
+            self.services.auth, self.config.allowed_origins, environ, auth
+        )
         state = SocketState(
             sid=sid,
             eio_sid=self.server.manager.eio_sid_from_sid(sid, NAMESPACE),
@@ -166,8 +157,13 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             self.hub.remove(sid)
             log.warning("refused socket: its conversations could not be read", exc_info=True)
             raise socketio.exceptions.ConnectionRefusedError("unavailable") from None
+        try:
+            first = await self.presence.connected(state)
+        except TooManySockets as exc:
+            self.hub.remove(sid)
+            error = {"code": "too_many_sockets", "message": str(exc), "limit": exc.limit}
+            raise socketio.exceptions.ConnectionRefusedError("too_many_sockets", error) from None
         self.metrics.sockets.set(len(self.hub.sockets))
-        first = await self.presence.connected(state)
         took = time.perf_counter() - started
         self.metrics.handshake_seconds.observe(took)
         # The CONNECT packet goes out when this handler returns; what follows is queued
@@ -215,7 +211,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 await self.hub.emit_to(
                     sid,
                     "exception",
-                    {"event": event, "code": err["code"], "message": err["message"]},
+                    {"event": event, **err},  # code, message (and retryAfter)
                 )
         return result if wants_ack else None
 
@@ -326,11 +322,13 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await self.hub.admit([state], read, listen=False)
 
     async def _typing(self, state: SocketState, req: ConversationRef) -> dict[str, Any]:
+        await self.services.budgets.take(Budget.TYPING, state.user_id)  # each one may fan out
         await self._member(state, req.conversation_id)
         await self.typing.start(state, req.conversation_id)
         return {"ok": True}
 
     async def _stop_typing(self, state: SocketState, req: ConversationRef) -> dict[str, Any]:
+        await self.services.budgets.take(Budget.TYPING, state.user_id)
         await self._member(state, req.conversation_id)
         await self.typing.stop(req.conversation_id, state.user_id)
         return {"ok": True}
@@ -385,14 +383,3 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.typing.close()
         self.presence.close()
         self._tasks.cancel_all()
-
-
-def _token(auth: Any, environ: dict[str, Any]) -> str | None:
-    if isinstance(auth, dict):
-        token = auth.get("token")
-        if isinstance(token, str) and token:
-            return token.removeprefix("Bearer ").strip()
-    header = environ.get("HTTP_AUTHORIZATION", "")
-    if isinstance(header, str) and header.lower().startswith("bearer "):
-        return header[7:].strip() or None
-    return None

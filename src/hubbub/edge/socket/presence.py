@@ -12,6 +12,7 @@ whether one is the first or the last.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -39,6 +40,14 @@ class PresenceTimings:
     refresh_s: float
 
 
+class TooManySockets(Exception):
+    """The user already holds the most sockets allowed (on every node)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} connections per user")
+        self.limit = limit
+
+
 MarkSeen = Callable[[uuid.UUID, datetime], Awaitable[None]]
 
 
@@ -54,6 +63,7 @@ class PresenceLifecycle:
         typing: TypingTimers,
         mark_seen: MarkSeen,
         timings: PresenceTimings,
+        max_sockets_per_user: int,
     ) -> None:
         self._hub = hub
         self._presence = presence
@@ -63,13 +73,13 @@ class PresenceLifecycle:
         self._typing = typing
         self._mark_seen = mark_seen
         self._timings = timings
+        self._max_sockets = max_sockets_per_user
         self._offline_timers: dict[uuid.UUID, asyncio.TimerHandle] = {}
 
     async def connected(self, state: SocketState) -> bool:
-        """Count the socket (already in the hub); whether its user just came online."""
-        timer = self._offline_timers.pop(state.user_id, None)
-        if timer is not None:
-            timer.cancel()
+        """Count the socket (already in the hub); whether its user just came online.
+        Raises `TooManySockets`, the socket uncounted, when its user holds too many: the
+        count is of every node's sockets (of this node's alone while Redis is away)."""
         try:
             count = await self._presence.connected(state.user_id, state.sid)
         except (RedisError, OSError):
@@ -77,6 +87,13 @@ class PresenceLifecycle:
             # and this node's own sockets say whether it is the first.
             self._metrics.redis_failures.labels("presence").inc()
             count = len(self._hub.user_sockets(state.user_id))
+        if count > self._max_sockets:
+            with contextlib.suppress(RedisError, OSError):
+                await self._presence.disconnected(state.user_id, state.sid)
+            raise TooManySockets(self._max_sockets)
+        timer = self._offline_timers.pop(state.user_id, None)
+        if timer is not None:
+            timer.cancel()
         return count == 1 and timer is None
 
     async def announce_online(self, state: SocketState) -> None:

@@ -21,8 +21,8 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post("/register", status_code=201, response_model=AuthResult)
-async def register(body: RegisterRequest, services: ServicesDep) -> Response:
-    return json_response(await services.auth.register(body), 201)
+async def register(body: RegisterRequest, request: Request, services: ServicesDep) -> Response:
+    return json_response(await services.auth.register(body, client_address(request)), 201)
 
 
 @router.post("/login", response_model=AuthResult)

@@ -74,6 +74,7 @@ def _kind(value: str | None) -> FileKind:
 )
 async def upload(request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
     files = services.files
+    await files.begin_upload(principal.user_id)
     async with receive_upload(request, temp_dir=files.temp_dir, limits=files.limits) as body:
         kind = _kind(body.fields.get("type"))
         if body.file is None:
