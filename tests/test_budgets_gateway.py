@@ -67,6 +67,9 @@ async def test_typing_toggles_have_a_budget(on: tuple[httpx.AsyncClient, Connect
     ref = {"conversationId": cid}
     for event in ("typing", "stop_typing", "typing"):
         assert await a1.call(event, ref) == {"ok": True}
+    # A `typing` per keystroke only refreshes the state: it fans out nothing, costs nothing.
+    for _ in range(10):
+        assert await a1.call("typing", ref) == {"ok": True}
     await b1.wait_for("typing", count=2)
     # The fourth toggle: refused, and nobody hears of it.
     assert_rate_limited(await a1.call("stop_typing", ref))

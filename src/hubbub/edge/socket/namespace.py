@@ -322,13 +322,15 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await self.hub.admit([state], read, listen=False)
 
     async def _typing(self, state: SocketState, req: ConversationRef) -> dict[str, Any]:
-        await self.services.budgets.take(Budget.TYPING, state.user_id)  # each one may fan out
+        if req.conversation_id not in state.typing_in:  # a toggle fans out; a refresh not
+            await self.services.budgets.take(Budget.TYPING, state.user_id)
         await self._member(state, req.conversation_id)
         await self.typing.start(state, req.conversation_id)
         return {"ok": True}
 
     async def _stop_typing(self, state: SocketState, req: ConversationRef) -> dict[str, Any]:
-        await self.services.budgets.take(Budget.TYPING, state.user_id)
+        if req.conversation_id in state.typing_in:
+            await self.services.budgets.take(Budget.TYPING, state.user_id)
         await self._member(state, req.conversation_id)
         await self.typing.stop(req.conversation_id, state.user_id)
         return {"ok": True}
