@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     # Uploaded images with more pixels are refused (422) before they are decoded: a small
     # file can declare a huge canvas (a decompression bomb). 8192 x 8192 by default.
     max_image_pixels: int = Field(default=8192 * 8192, ge=1)
+    # Signed file URLs (attachments, thumbnails, avatars) are made on every read and stay
+    # valid this long (at most a fifth more): a holder who loses access loses the file.
+    file_url_ttl_s: int = Field(default=10 * 60, ge=1, le=7 * 24 * 3600)
 
     @field_validator("database_url", "redis_url", "jwt_secret", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 
 from hubbub.actions.participants import MAX_PARTICIPANTS, announce, display, new_participant
+from hubbub.actions.users import chosen_avatar
 from hubbub.domain.enums import ConversationType, Role
 from hubbub.domain.errors import NotFound, ValidationFailed
 from hubbub.domain.ids import new_id, utcnow
@@ -197,7 +198,7 @@ class ConversationService:
             if "description" in fields:
                 conversation.description = req.description
             if "avatar" in fields:
-                conversation.avatar = req.avatar or None
+                conversation.avatar_file_id = await chosen_avatar(session, viewer, req.avatar)
             if fields:
                 conversation.updated_at = utcnow()
             if renamed:

@@ -12,7 +12,9 @@ conversation exists.
 
 Each rule is a predicate (`can_*`, `is_*`) or, where a refusal has more than one reason,
 a `*_refusal` function returning the error that names it (None: allowed); `require_*`
-raises it. One condition per line, so each can be read and tested on its own.
+raises it. One condition per line, so each can be read and tested on its own. The rules
+of files (who may download, what a signed URL still gets, what may be an avatar) are
+`hubbub.domain.file_rules`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
-from hubbub.domain.enums import ConversationType, FileKind, MessageStatus, MessageType, Role
+from hubbub.domain.enums import ConversationType, MessageStatus, MessageType, Role
 from hubbub.domain.errors import Forbidden, HubbubError, NotFound
 
 ROLE_RANK = {Role.OWNER: 4, Role.ADMIN: 3, Role.MODERATOR: 2, Role.MEMBER: 1}
@@ -90,14 +92,6 @@ class MessageLike(Protocol):
     def status(self) -> MessageStatus: ...
 
 
-class FileLike(Protocol):
-    @property
-    def owner_id(self) -> uuid.UUID: ...
-
-    @property
-    def kind(self) -> FileKind: ...
-
-
 _R = TypeVar("_R", bound=Ranked)
 
 
@@ -119,19 +113,6 @@ def message_not_found() -> NotFound:
 
 def space_not_found() -> NotFound:
     return NotFound("Space not found", code="space_not_found")
-
-
-def file_not_found() -> NotFound:
-    return NotFound("File not found", code="file_not_found")
-
-
-def file_open_to(stored: FileLike, user_id: uuid.UUID) -> bool:
-    """Whether the user may have a file without any message carrying it: their own
-    upload, or an avatar. Any other file only through a message of a conversation they
-    are in (`hubbub.store.access.access_file` asks the database)."""
-    if stored.owner_id == user_id:
-        return True
-    return stored.kind == FileKind.AVATAR  # avatars are public to every signed-in user
 
 
 # Roles ---------------------------------------------------------------------------------

@@ -118,7 +118,9 @@ class ConversationQueries:
         by_user = await participants_with_users_txn(session, conversation_id, user_ids)
         online = await self._views.presence.online(by_user)
         return [
-            participant_public(by_user[uid][0], by_user[uid][1], online=uid in online)
+            participant_public(
+                by_user[uid][0], by_user[uid][1], online=uid in online, urls=self._views.urls
+            )
             for uid in user_ids
             if uid in by_user
         ]

@@ -1,7 +1,8 @@
 """Reading users: one's own profile, another's, presence, search; and their presenters.
 
 Edge -> here -> storage (`hubbub.store.users`). `email` is only ever put into a `Me`
-(the owner's view). The presenters are shared with `hubbub.queries.views` (senders,
+(the owner's view); an avatar is kept by its file id and its URL signed here, on
+every read. The presenters are shared with `hubbub.queries.views` (senders,
 participants) and the user actions (`hubbub.actions.users`, `hubbub.actions.auth`).
 """
 
@@ -12,18 +13,19 @@ from datetime import datetime
 
 from hubbub.domain.errors import NotFound
 from hubbub.realtime.presence import Presence
+from hubbub.security.urls import FileUrlSigner
 from hubbub.store.database import Database
 from hubbub.store.models import User
 from hubbub.store.users import contact_ids_txn, last_seen_txn, search_users_txn
 from hubbub.wire.models import Me, SenderPublic, UserList, UserPublic
 
 
-def user_public(user: User, *, online: bool) -> UserPublic:
+def user_public(user: User, *, online: bool, urls: FileUrlSigner) -> UserPublic:
     return UserPublic(
         id=user.id,
         username=user.username,
         display_name=user.display_name,
-        avatar=user.avatar,
+        avatar=urls.avatar_url(user.avatar_file_id),
         bio=user.bio,
         is_online=online,
         last_seen=user.last_seen,
@@ -31,24 +33,28 @@ def user_public(user: User, *, online: bool) -> UserPublic:
     )
 
 
-def me_public(user: User, *, online: bool) -> Me:
+def me_public(user: User, *, online: bool, urls: FileUrlSigner) -> Me:
     return Me(
-        **user_public(user, online=online).model_dump(),
+        **user_public(user, online=online, urls=urls).model_dump(),
         email=user.email,
         updated_at=user.updated_at,
     )
 
 
-def sender_public(user: User) -> SenderPublic:
+def sender_public(user: User, urls: FileUrlSigner) -> SenderPublic:
     return SenderPublic(
-        id=user.id, username=user.username, display_name=user.display_name, avatar=user.avatar
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        avatar=urls.avatar_url(user.avatar_file_id),
     )
 
 
 class UserQueries:
-    def __init__(self, db: Database, presence: Presence) -> None:
+    def __init__(self, db: Database, presence: Presence, urls: FileUrlSigner) -> None:
         self._db = db
         self._presence = presence
+        self.urls = urls
 
     async def is_online(self, user_id: uuid.UUID) -> bool:
         return user_id in await self._presence.online([user_id])
@@ -58,14 +64,14 @@ class UserQueries:
             user = await session.get(User, user_id)
         if user is None or not user.is_active:
             raise NotFound("User not found", code="user_not_found")
-        return me_public(user, online=await self.is_online(user_id))
+        return me_public(user, online=await self.is_online(user_id), urls=self.urls)
 
     async def get_user(self, user_id: uuid.UUID) -> UserPublic:
         async with self._db.read() as session:
             user = await session.get(User, user_id)
         if user is None or not user.is_active:
             raise NotFound("User not found", code="user_not_found")
-        return user_public(user, online=await self.is_online(user_id))
+        return user_public(user, online=await self.is_online(user_id), urls=self.urls)
 
     async def contacts_of(self, user_id: uuid.UUID) -> set[uuid.UUID]:
         """Users who share an ACTIVE conversation or a space with `user_id` (itself included)."""
@@ -90,4 +96,5 @@ class UserQueries:
         async with self._db.read() as session:
             rows, total = await search_users_txn(session, query, limit)
         online = await self._presence.online(u.id for u in rows)
-        return UserList(users=[user_public(u, online=u.id in online) for u in rows], total=total)
+        views = [user_public(u, online=u.id in online, urls=self.urls) for u in rows]
+        return UserList(users=views, total=total)
