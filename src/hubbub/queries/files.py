@@ -6,8 +6,8 @@ download is decided by `access_file` (hubbub.store.access); a signed URL the edg
 verified names no one, so it gets the file only while the file is in use
 (`signed_url_serves`: a message that is not deleted carries it, or it is an avatar now,
 or it was uploaded too recently to have been used). The types served inline are those
-the upload sniffing (hubbub.store.filetypes, a leaf module that imports nothing of
-hubbub) recognises as raster images.
+the upload sniffing (hubbub.store.filetypes, which imports nothing of hubbub but its
+image cleaner) recognises as raster images.
 """
 
 from __future__ import annotations
