@@ -135,7 +135,7 @@ async def test_stored_avatar_urls_become_file_ids(empty_database_url: str) -> No
 
         return run
 
-    ids = {name: uuid.uuid4() for name in ("ana", "bo", "cy", "avatar", "attachment", "conv")}
+    ids = {name: uuid.uuid4() for name in ("ana", "bo", "cy", "di", "avatar", "attachment")}
     users = table("users", column("id", Uuid()), column("avatar", String()), *_USER_COLUMNS)
     files = table("files", *(column(c, Uuid()) for c in ("id", "owner_id")), *_FILE_COLUMNS)
     try:
@@ -146,6 +146,7 @@ async def test_stored_avatar_urls_become_file_ids(empty_database_url: str) -> No
                 ("ana", f"/files/{ids['avatar']}/me.png?exp=1&sig=00"),
                 ("bo", "javascript:alert(1)"),
                 ("cy", f"/files/{ids['attachment']}/a.png?exp=1&sig=00"),
+                ("di", str(ids["avatar"])),  # ana's avatar, not di's
             ]:
                 await conn.execute(
                     users.insert().values(
@@ -176,7 +177,12 @@ async def test_stored_avatar_urls_become_file_ids(empty_database_url: str) -> No
             await conn.run_sync(to("0005"))
             kept = table("users", column("id", Uuid()), column("avatar_file_id", Uuid()))
             rows = dict((await conn.execute(select(kept.c.id, kept.c.avatar_file_id))).all())
-            assert rows == {ids["ana"]: ids["avatar"], ids["bo"]: None, ids["cy"]: None}
+            assert rows == {
+                ids["ana"]: ids["avatar"],
+                ids["bo"]: None,
+                ids["cy"]: None,
+                ids["di"]: None,
+            }
             await conn.run_sync(to("0004", "downgrade"))
             back = dict((await conn.execute(select(users.c.id, users.c.avatar))).all())
             assert back[ids["ana"]] == f"/files/{ids['avatar']}/avatar"

@@ -23,17 +23,19 @@ class FileUse:
 
 
 async def file_use_txn(session: AsyncSession, stored: StoredFile) -> FileUse:
-    links = select(Message.deleted_at).join(MessageFile, MessageFile.message_id == Message.id)
-    carriers = (await session.scalars(links.where(MessageFile.file_id == stored.id))).all()
-    avatar = exists(
-        select(User.id).where(User.id == stored.owner_id, User.avatar_file_id == stored.id)
-    ) | exists(select(Conversation.id).where(Conversation.avatar_file_id == stored.id))
-    avatar = avatar | exists(select(Space.id).where(Space.avatar_file_id == stored.id))
-    return FileUse(
-        carried=bool(carriers),
-        carried_live=any(deleted_at is None for deleted_at in carriers),
-        current_avatar=bool(await session.scalar(select(avatar))),
+    """One statement of three EXISTS, each on an index (message_files by file, users by
+    id, conversations and spaces by avatar)."""
+    links = select(MessageFile.file_id).where(MessageFile.file_id == stored.id)
+    live = links.join(Message, Message.id == MessageFile.message_id).where(
+        Message.deleted_at.is_(None)
     )
+    avatar = (
+        exists(select(User.id).where(User.id == stored.owner_id, User.avatar_file_id == stored.id))
+        | exists(select(Conversation.id).where(Conversation.avatar_file_id == stored.id))
+        | exists(select(Space.id).where(Space.avatar_file_id == stored.id))
+    )
+    row = (await session.execute(select(exists(links), exists(live), avatar))).one()
+    return FileUse(carried=bool(row[0]), carried_live=bool(row[1]), current_avatar=bool(row[2]))
 
 
 async def file_by_id_txn(session: AsyncSession, file_id: uuid.UUID) -> StoredFile | None:

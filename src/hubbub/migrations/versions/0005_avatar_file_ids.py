@@ -7,8 +7,9 @@ Users, conversations and spaces kept their avatar as a URL string, signed once a
 stored, so it stopped working for everyone when its signature expired, and any string
 was accepted. From here each keeps `avatar_file_id`, the id of an image uploaded as an
 avatar, and its URL is signed on every read. A stored avatar that names such a file (a
-`/files/<id>/…` URL, with or without host, or a bare id) keeps it; any other value (an
-outside URL, a file that is not an avatar upload) is dropped.
+`/files/<id>/…` URL, with or without host, or a bare id) keeps it, a user's only when it
+is their own upload; any other value (an outside URL, a file that is not an avatar
+upload, another user's) is dropped.
 """
 
 from __future__ import annotations
@@ -55,14 +56,17 @@ def _keep_avatar_files(connection: sa.Connection, name: str) -> None:
     candidates = {file_id for file_id in wanted.values() if file_id is not None}
     if not candidates:
         return
-    files = _table("files", "id", "kind")
-    avatars = set(
-        connection.scalars(
-            sa.select(files.c.id).where(files.c.id.in_(candidates)).where(files.c.kind == "avatar")
-        )
+    files = _table("files", "id", "owner_id", "kind")
+    owners = dict(
+        connection.execute(
+            sa.select(files.c.id, files.c.owner_id)
+            .where(files.c.id.in_(candidates))
+            .where(files.c.kind == "avatar")
+        ).all()
     )
     for row_id, file_id in wanted.items():
-        if file_id in avatars:
+        # A user's avatar must be their own upload (as the API requires from now on).
+        if file_id in owners and (name != "users" or owners[file_id] == row_id):
             connection.execute(
                 sa.update(old).where(old.c.id == row_id).values(avatar_file_id=file_id)
             )
