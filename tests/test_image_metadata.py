@@ -129,3 +129,20 @@ async def test_an_image_without_metadata_is_stored_as_it_came(
     original = encoded(two_halves(), "JPEG")
     body = await upload_ok(client, me, original, filename="plain.jpg")
     assert await download(client, body["url"]) == original
+
+
+async def test_an_animation_keeps_its_frames_unturned_and_loses_its_metadata(
+    client: httpx.AsyncClient, register: RegisterFn
+) -> None:
+    me = await register()
+    frames = [two_halves(), two_halves().transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
+    original = encoded(
+        frames[0], "WEBP", save_all=True, append_images=frames[1:], exif=phone_exif(6)
+    )
+    body = await upload_ok(client, me, original, filename="moving.webp")
+    served = await download(client, body["url"])
+    image = assert_no_metadata(served)
+    assert (getattr(image, "n_frames", 1), image.size) == (2, (64, 32))
+    assert (body["width"], body["height"]) == (64, 32)
+    thumb = Image.open(io.BytesIO(await download(client, body["thumbnailUrl"])))
+    assert thumb.size == (64, 32)

@@ -176,7 +176,13 @@ def _displayed_size(image: Image.Image) -> tuple[int, int]:
     """The size a viewer shows: EXIF orientations 5-8 turn the image a quarter."""
     orientation = image.getexif().get(ExifTags.Base.Orientation)
     width, height = image.size
+    if _animated(image):  # stored unturned (`without_metadata`): shown as it is
+        return width, height
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def _animated(image: Image.Image) -> bool:
+    return getattr(image, "n_frames", 1) > 1
 
 
 def _thumbnail(image: Image.Image) -> bytes:
@@ -189,7 +195,8 @@ def _thumbnail(image: Image.Image) -> bytes:
     # Shrinks in place (JPEG even decodes at a reduced scale), so the full-size image is
     # never copied; only the small one is turned upright and converted.
     work.thumbnail((THUMBNAIL_MAX_PX, THUMBNAIL_MAX_PX))
-    small = ImageOps.exif_transpose(work).convert("RGBA" if has_alpha else "RGB")
+    upright = work if _animated(image) else ImageOps.exif_transpose(work)
+    small = upright.convert("RGBA" if has_alpha else "RGB")
     out = io.BytesIO()
     small.save(out, format="WEBP", quality=80)
     return out.getvalue()

@@ -17,6 +17,8 @@ hubbub.
   application blocks but the looping one. Pixels are untouched, byte for byte.
 - A file whose structure cannot be walked although Pillow decoded it is encoded again
   from its pixels, without metadata.
+- An animation is not turned (its frames stay as they are, and so do its width and
+  height); its metadata goes all the same.
 """
 
 from __future__ import annotations
