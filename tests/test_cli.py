@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -123,25 +124,20 @@ def test_migrate_and_createuser_on_the_embedded_default(tmp_path: Path) -> None:
     assert "password" in weak.stderr
 
 
-@pytest.fixture
-def served(tmp_path: Path, backend: Backend) -> Iterator[str]:
-    """`hubbub serve` with no configuration at all (SQLite run) or on this run's database."""
+@contextlib.contextmanager
+def serving(cwd: Path, env: dict[str, str], *, umask: int = -1) -> Iterator[str]:
+    """`hubbub serve` in `cwd` with only these HUBBUB_ settings; yields its base URL."""
     port = free_port()
-    env = {"HUBBUB_PORT": str(port)}
-    if backend.is_postgres:
-        env |= {
-            "HUBBUB_DATABASE_URL": backend.database_url,
-            "HUBBUB_REDIS_URL": backend.redis_url or "",
-            "HUBBUB_JWT_SECRET": JWT_SECRET,
-        }
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("HUBBUB_")} | env
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("HUBBUB_")}
+    full_env |= env | {"HUBBUB_PORT": str(port)}
     proc = subprocess.Popen(  # noqa: S603
         [PYTHON, "-m", "hubbub", "serve"],
-        cwd=tmp_path,
+        cwd=cwd,
         env=full_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        umask=umask,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -159,6 +155,20 @@ def served(tmp_path: Path, backend: Backend) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.communicate(timeout=15)
+
+
+@pytest.fixture
+def served(tmp_path: Path, backend: Backend) -> Iterator[str]:
+    """`hubbub serve` with no configuration at all (SQLite run) or on this run's database."""
+    env: dict[str, str] = {}
+    if backend.is_postgres:
+        env |= {
+            "HUBBUB_DATABASE_URL": backend.database_url,
+            "HUBBUB_REDIS_URL": backend.redis_url or "",
+            "HUBBUB_JWT_SECRET": JWT_SECRET,
+        }
+    with serving(tmp_path, env) as base:
+        yield base
 
 
 def test_serve_starts_and_a_user_can_register_and_log_in(
@@ -184,3 +194,56 @@ def test_serve_starts_and_a_user_can_register_and_log_in(
         key = tmp_path / ".hubbub" / "signing.key"
         assert key.exists()
         assert oct(key.stat().st_mode & 0o777) == "0o600"
+
+
+def _mode(path: Path) -> str:
+    return oct(path.stat().st_mode & 0o777)
+
+
+def test_a_fresh_data_dir_and_everything_in_it_are_the_owners_alone(tmp_path: Path) -> None:
+    """Started under a permissive umask, serve still keeps the data dir private."""
+    env = {"HUBBUB_ARGON2_MEMORY_KIB": "1024"}
+    with serving(tmp_path, env, umask=0o022) as base:
+        with httpx.Client(base_url=base, timeout=10) as http:
+            reg = http.post(
+                "/auth/register",
+                json={"username": "owner", "email": "o@example.com", "password": "a" * 12},
+            )
+            assert reg.status_code == 201, reg.text
+            auth = {"Authorization": f"Bearer {reg.json()['token']}"}
+            up = http.post(
+                "/files/upload",
+                headers=auth,
+                data={"type": "message_attachment"},
+                files={"file": ("notes.txt", b"private notes")},
+            )
+            assert up.status_code == 201, up.text
+        data = tmp_path / ".hubbub"
+        assert _mode(data) == "0o700"
+        assert _mode(data / "uploads") == "0o700"
+        for name in ("hubbub.db", "hubbub.db-wal", "hubbub.db-shm", "signing.key"):
+            assert _mode(data / name) == "0o600", name
+        stored = [p for p in (data / "uploads").rglob("*") if p.parent.name != "tmp"]
+        assert [p for p in stored if p.is_file()], "the upload was stored"
+        for path in stored:
+            assert _mode(path) == ("0o700" if path.is_dir() else "0o600"), path
+
+
+def test_a_data_dir_left_readable_by_others_is_narrowed_with_a_warning(tmp_path: Path) -> None:
+    assert run_hubbub("migrate", cwd=tmp_path).returncode == 0
+    data = tmp_path / ".hubbub"
+    (data / "signing.key").write_text("k" * 48)
+    for path, mode in [
+        (data, 0o755),
+        (data / "uploads", 0o777),
+        (data / "hubbub.db", 0o644),
+        (data / "signing.key", 0o644),
+    ]:
+        path.chmod(mode)
+    again = run_hubbub("migrate", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert _mode(data) == "0o700"
+    assert _mode(data / "uploads") == "0o700"
+    assert _mode(data / "hubbub.db") == "0o600"
+    assert _mode(data / "signing.key") == "0o600"
+    assert again.stderr.count("readable by others: narrowed") == 4, again.stderr

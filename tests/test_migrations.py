@@ -3,20 +3,45 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    DateTime,
+    Integer,
+    String,
+    Uuid,
+    column,
+    inspect,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from hubbub.store.dialect import async_url, is_fts_object
 from hubbub.store.migrate import alembic_config, current_revision, head_revision, upgrade_to_head
 from hubbub.store.models import Base
 from tests.conftest import Backend, create_pg_database, drop_pg_database
+
+_USER_COLUMNS = (
+    *(column(c, String()) for c in ("username", "username_key", "email", "password_hash")),
+    column("is_active", Boolean()),
+    *(column(c, DateTime(timezone=True)) for c in ("created_at", "updated_at")),
+)
+_FILE_COLUMNS = (
+    *(column(c, String()) for c in ("kind", "storage_key", "filename", "mime_type")),
+    column("size", Integer()),
+    column("created_at", DateTime(timezone=True)),
+)
 
 
 @pytest.fixture
@@ -96,3 +121,70 @@ async def test_full_text_objects_exist_and_downgrade_removes_everything(
     # And back up again: the history is repeatable.
     await upgrade_to_head(empty_database_url)
     assert await current_revision(empty_database_url) == head_revision()
+
+
+async def test_stored_avatar_urls_become_file_ids(empty_database_url: str) -> None:
+    """0005: an avatar URL naming an avatar upload keeps that file; anything else is dropped."""
+    engine = create_async_engine(async_url(empty_database_url))
+
+    def to(revision: str, direction: str = "upgrade") -> Callable[[Connection], None]:
+        def run(sync_conn: Connection) -> None:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = sync_conn
+            getattr(command, direction)(cfg, revision)
+
+        return run
+
+    ids = {name: uuid.uuid4() for name in ("ana", "bo", "cy", "di", "avatar", "attachment")}
+    users = table("users", column("id", Uuid()), column("avatar", String()), *_USER_COLUMNS)
+    files = table("files", *(column(c, Uuid()) for c in ("id", "owner_id")), *_FILE_COLUMNS)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(to("0004"))
+            now = datetime.now(UTC)
+            for name, avatar in [
+                ("ana", f"/files/{ids['avatar']}/me.png?exp=1&sig=00"),
+                ("bo", "javascript:alert(1)"),
+                ("cy", f"/files/{ids['attachment']}/a.png?exp=1&sig=00"),
+                ("di", str(ids["avatar"])),  # ana's avatar, not di's
+            ]:
+                await conn.execute(
+                    users.insert().values(
+                        id=ids[name],
+                        avatar=avatar,
+                        username=name,
+                        username_key=name,
+                        email=f"{name}@example.com",
+                        password_hash="x",
+                        is_active=True,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            for name, kind in [("avatar", "avatar"), ("attachment", "message_attachment")]:
+                await conn.execute(
+                    files.insert().values(
+                        id=ids[name],
+                        owner_id=ids["ana"],
+                        kind=kind,
+                        storage_key=name,
+                        filename="f.png",
+                        size=1,
+                        mime_type="image/png",
+                        created_at=now,
+                    )
+                )
+            await conn.run_sync(to("0005"))
+            kept = table("users", column("id", Uuid()), column("avatar_file_id", Uuid()))
+            rows = dict((await conn.execute(select(kept.c.id, kept.c.avatar_file_id))).all())
+            assert rows == {
+                ids["ana"]: ids["avatar"],
+                ids["bo"]: None,
+                ids["cy"]: None,
+                ids["di"]: None,
+            }
+            await conn.run_sync(to("0004", "downgrade"))
+            back = dict((await conn.execute(select(users.c.id, users.c.avatar))).all())
+            assert back[ids["ana"]] == f"/files/{ids['avatar']}/avatar"
+    finally:
+        await engine.dispose()

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from hubbub.domain import rules
+from hubbub.domain import file_rules, rules
 from hubbub.domain.enums import ConversationType, FileKind, MessageStatus, MessageType, Role
 from hubbub.domain.errors import Forbidden, HubbubError, NotFound
 
@@ -513,7 +513,41 @@ OPEN_FILES = {"own": (True, True), "other": (True, False)}
 )
 def test_file_open_to(whose: str, kind: FileKind, expected: bool) -> None:
     stored = Upload(ME if whose == "own" else OTHER, kind)
-    assert rules.file_open_to(stored, ME) is expected
+    assert file_rules.file_open_to(stored, ME) is expected
+
+
+# in use now (a live carrier or an avatar), carried once, fresh -> does a signed URL serve?
+SIGNED_SERVES = [
+    (True, True, False, False, True),
+    (False, True, False, False, True),
+    (False, False, True, True, False),  # every carrying message deleted, however recent
+    (False, False, False, True, True),  # an upload not yet used: its own URL
+    (False, False, False, False, False),  # an avatar replaced long ago
+]
+
+
+@pytest.mark.parametrize(("live", "avatar", "carried", "fresh", "expected"), SIGNED_SERVES)
+def test_signed_url_serves(
+    live: bool, avatar: bool, carried: bool, fresh: bool, expected: bool
+) -> None:
+    served = file_rules.signed_url_serves(
+        carried=carried or live, carried_live=live, current_avatar=avatar, fresh=fresh
+    )
+    assert served is expected
+
+
+@pytest.mark.parametrize(
+    ("whose", "kind", "expected"),
+    [
+        ("own", FileKind.AVATAR, True),
+        ("own", FileKind.MESSAGE_ATTACHMENT, False),
+        ("other", FileKind.AVATAR, False),
+    ],
+)
+def test_avatar_choosable(whose: str, kind: FileKind, expected: bool) -> None:
+    stored = Upload(ME if whose == "own" else OTHER, kind)
+    assert file_rules.avatar_choosable(stored, ME) is expected
+    assert file_rules.avatar_choosable(None, ME) is False
 
 
 # Presence ------------------------------------------------------------------------------

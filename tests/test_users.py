@@ -11,6 +11,7 @@ import pytest
 from hubbub.app import Node
 from tests.chat import Recorder
 from tests.conftest import RegisterFn, assert_error
+from tests.test_files import image_bytes, upload_ok
 
 PUBLIC_USER_FIELDS = {
     "id",
@@ -39,18 +40,17 @@ async def test_update_me_changes_profile_and_publishes_user_updated(
     recorder = Recorder()
     node.services.bus.subscribe(recorder)
     events = recorder.events
+    avatar = await upload_ok(client, acct, image_bytes("PNG"), kind="avatar")
+    events.clear()
     response = await client.put(
         "/users/me",
         headers=acct.headers,
-        json={"displayName": "  Ivan I  ", "bio": "hello", "avatar": "https://img.example/i.png"},
+        json={"displayName": "  Ivan I  ", "bio": "hello", "avatar": avatar["url"]},
     )
     assert response.status_code == 200
     user = response.json()["user"]
-    assert (user["displayName"], user["bio"], user["avatar"]) == (
-        "Ivan I",
-        "hello",
-        "https://img.example/i.png",
-    )
+    assert (user["displayName"], user["bio"]) == ("Ivan I", "hello")
+    assert user["avatar"].startswith(f"/files/{avatar['id']}/")
     again = (await client.get("/users/me", headers=acct.headers)).json()["user"]
     assert again["displayName"] == "Ivan I"
     assert len(events) == 1

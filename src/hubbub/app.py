@@ -22,6 +22,7 @@ from starlette.types import ASGIApp
 from hubbub import __version__
 from hubbub.compose import build_gateway, build_services
 from hubbub.config import Settings
+from hubbub.edge.http.apidocs import install_apidocs
 from hubbub.edge.http.proxies import ForwardedFor
 from hubbub.edge.http.responses import GuardMiddleware, install_error_handlers
 from hubbub.edge.http.routes import (
@@ -94,6 +95,10 @@ def create_app(settings: Settings, *, serving: bool = False) -> Node:
         description="Real-time chat server: HTTP API (this document) and a Socket.IO gateway "
         "on the namespace /messaging.",
         lifespan=lifespan,
+        # Served by hubbub.edge.http.apidocs from the package, under a CSP.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     install_error_handlers(http)
     for router in (
@@ -109,6 +114,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> Node:
         http.include_router(router)
     # The web client at / (after the API, so API paths keep their own answers).
     install_web(http)
+    install_apidocs(http)
 
     guarded = GuardMiddleware(
         http, max_body=settings.max_json_body_bytes, streaming_prefixes=("/files/upload",)

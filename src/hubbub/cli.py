@@ -11,13 +11,14 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
-from hubbub.config import SettingError, Settings
+from hubbub.config import PRIVATE_UMASK, SettingError, Settings
 
 _SERVE_FLAGS = {
     "database_url": "--database-url",
@@ -89,6 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hubbub_bench.main import main as bench_main
 
         return bench_main(args)
+    # Everything the server writes (database, -wal/-shm, uploads, the signing key) is
+    # the owner's alone, whatever umask it was started with.
+    os.umask(PRIVATE_UMASK)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -84,7 +84,7 @@ def build_services(settings: Settings) -> Services:
     )
     signing_key = settings.signing_key()
     signer = TokenSigner(signing_key, access_ttl_s=settings.access_token_ttl_s)
-    file_urls = FileUrlSigner(signing_key)
+    file_urls = FileUrlSigner(signing_key, ttl_s=settings.file_url_ttl_s)
     budgets = Budgets(limiter, settings.budget_table)
     auth = AuthService(
         db,
@@ -99,9 +99,10 @@ def build_services(settings: Settings) -> Services:
             per_name_anywhere=settings.login_max_failures_per_identifier,
             window_s=settings.login_failure_window_s,
         ),
+        urls=file_urls,
     )
     views = Views(urls=file_urls, presence=presence)
-    user_queries = UserQueries(db, presence)
+    user_queries = UserQueries(db, presence, file_urls)
     conversation_queries = ConversationQueries(db, views)
     space_queries = SpaceQueries(db, views)
     users = UserService(db, user_queries, budgets)
@@ -117,7 +118,7 @@ def build_services(settings: Settings) -> Services:
     )
     blobs = LocalBlobStore(settings.data_dir)
     blobs.sweep_temp()
-    file_queries = FileQueries(db, blobs)
+    file_queries = FileQueries(db, blobs, url_lifetime_s=file_urls.lifetime_s)
     files = FileService(
         db,
         blobs,

@@ -6,7 +6,10 @@ nothing else in the package looks at the environment.
 
 from __future__ import annotations
 
+import logging
+import os
 import secrets
+import stat
 from enum import Enum
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
@@ -99,6 +102,35 @@ class SettingError(Exception):
         self.problem = problem
 
 
+log = logging.getLogger("hubbub.config")
+
+# What the data dir holds (password hashes, every message, the signing key) is the
+# owner's alone: folders 0700, files 0600; the process runs under umask 077 (`cli`).
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+PRIVATE_UMASK = 0o077
+
+
+def keep_private(path: Path, mode: int) -> None:
+    """Narrow `path` to `mode` when group or others have any access; a warning says so."""
+    try:
+        current = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise SettingError("HUBBUB_DATA_DIR", f"cannot read {path}: {exc.strerror}") from exc
+    if current & 0o077 == 0:
+        return
+    try:
+        os.chmod(path, mode)
+    except OSError as exc:
+        raise SettingError(
+            "HUBBUB_DATA_DIR",
+            f"{path} is readable by others and cannot be narrowed: {exc.strerror}",
+        ) from exc
+    log.warning("%s was mode %o, readable by others: narrowed to %o", path, current, mode)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HUBBUB_", env_file=".env", extra="ignore", validate_default=True
@@ -170,6 +202,9 @@ class Settings(BaseSettings):
     # Uploaded images with more pixels are refused (422) before they are decoded: a small
     # file can declare a huge canvas (a decompression bomb). 8192 x 8192 by default.
     max_image_pixels: int = Field(default=8192 * 8192, ge=1)
+    # Signed file URLs (attachments, thumbnails, avatars) are made on every read and stay
+    # valid this long (at most a fifth more): a holder who loses access loses the file.
+    file_url_ttl_s: int = Field(default=10 * 60, ge=1, le=7 * 24 * 3600)
 
     @field_validator("database_url", "redis_url", "jwt_secret", mode="before")
     @classmethod
@@ -250,14 +285,35 @@ class Settings(BaseSettings):
                 raise SettingError("HUBBUB_ALLOWED_ORIGINS", f"{origin!r} is not an http(s) origin")
 
     def ensure_data_dir(self) -> Path:
+        """Make the data dir and its uploads folder owner-only, tightening what is wider.
+
+        The folders are 0700 and the files hubbub keeps there (the SQLite database and its
+        -wal/-shm, the signing key) 0600; a wider mode left by an earlier version or by
+        hand is narrowed, with a warning naming the path.
+        """
         try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            (self.data_dir / "uploads").mkdir(exist_ok=True)
+            self.data_dir.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+            (self.data_dir / "uploads").mkdir(mode=PRIVATE_DIR, exist_ok=True)
         except OSError as exc:
             raise SettingError(
                 "HUBBUB_DATA_DIR", f"cannot create {self.data_dir}: {exc.strerror}"
             ) from exc
+        keep_private(self.data_dir, PRIVATE_DIR)
+        keep_private(self.data_dir / "uploads", PRIVATE_DIR)
+        keep_private(self.data_dir / "signing.key", PRIVATE_FILE)
+        database = self.sqlite_path
+        if database is not None:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                keep_private(database.with_name(database.name + suffix), PRIVATE_FILE)
         return self.data_dir
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, when the database is SQLite on a file."""
+        parts = urlsplit(self.effective_database_url)
+        if not parts.scheme.startswith("sqlite") or parts.path in ("", "/", "/:memory:"):
+            return None
+        return Path(parts.path[1:])
 
     def signing_key(self) -> str:
         """The JWT secret: the configured one, or one generated on first start and kept."""
@@ -268,7 +324,7 @@ class Settings(BaseSettings):
             if key_file.exists():
                 return key_file.read_text().strip()
             key = secrets.token_urlsafe(48)
-            key_file.touch(mode=0o600)
+            key_file.touch(mode=PRIVATE_FILE)
             key_file.write_text(key)
         except OSError as exc:
             raise SettingError(

@@ -41,6 +41,7 @@ from hubbub.security.tokens import (
     hash_refresh_token,
     new_refresh_token,
 )
+from hubbub.security.urls import FileUrlSigner
 from hubbub.store.database import Database
 from hubbub.store.models import RefreshToken, User
 from hubbub.store.sessions import (
@@ -96,7 +97,9 @@ class AuthService:
         *,
         refresh_ttl_s: int,
         login_limits: LoginLimits,
+        urls: FileUrlSigner,
     ) -> None:
+        self._urls = urls
         self._db = db
         self._passwords = passwords
         self._signer = signer
@@ -137,7 +140,9 @@ class AuthService:
         except IntegrityError:
             # Two registrations raced past the check; the constraint decided.
             raise Conflict("Username or email already taken", code="account_taken") from None
-        return AuthResult(user=me_public(user, online=False), token=token, refresh_token=refresh)
+        return AuthResult(
+            user=me_public(user, online=False, urls=self._urls), token=token, refresh_token=refresh
+        )
 
     async def create_user(
         self, username: str, email: str, password: str, display_name: str | None = None
@@ -190,7 +195,9 @@ class AuthService:
             if new_hash is not None:
                 await set_password_hash_txn(session, user.id, new_hash)
             token, refresh = await self._start_session(session, user.id)
-        return AuthResult(user=me_public(user, online=False), token=token, refresh_token=refresh)
+        return AuthResult(
+            user=me_public(user, online=False, urls=self._urls), token=token, refresh_token=refresh
+        )
 
     def _login_thresholds(self) -> tuple[int, int, int]:
         limits = self._limits

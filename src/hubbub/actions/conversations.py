@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hubbub.actions.budgets import Budgets
 from hubbub.actions.participants import MAX_PARTICIPANTS, announce, display, new_participant
+from hubbub.actions.users import chosen_avatar
 from hubbub.config import Budget
 from hubbub.domain.enums import ConversationType, Role
 from hubbub.domain.errors import NotFound, ValidationFailed
@@ -204,7 +205,7 @@ class ConversationService:
             if "description" in fields:
                 conversation.description = req.description
             if "avatar" in fields:
-                conversation.avatar = req.avatar or None
+                conversation.avatar_file_id = await chosen_avatar(session, viewer, req.avatar)
             if fields:
                 conversation.updated_at = utcnow()
             if renamed:

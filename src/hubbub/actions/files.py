@@ -25,7 +25,7 @@ from hubbub.queries.presenters import attachment_public
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.blobs import BlobStore
 from hubbub.store.database import Database
-from hubbub.store.filetypes import ImageTooLarge, inspect_file
+from hubbub.store.filetypes import ImageNotCleanable, ImageTooLarge, inspect_file
 from hubbub.store.models import StoredFile
 from hubbub.wire.models import (
     AttachmentPublic,
@@ -121,6 +121,10 @@ class FileService:
             raise ValidationFailed(
                 "file: the image has too many pixels", code="image_too_large"
             ) from None
+        except ImageNotCleanable:
+            raise ValidationFailed(
+                "file: the image's metadata cannot be removed", code="image_not_cleanable"
+            ) from None
         if kind == FileKind.AVATAR and not found.is_image:
             raise ValidationFailed(
                 "file: an avatar must be a PNG, JPEG, GIF or WebP image", code="not_an_image"
@@ -131,7 +135,7 @@ class FileService:
             kind=kind,
             storage_key=self._blobs.new_key(),
             filename=display_filename(received.filename),
-            size=received.size,
+            size=received.size if found.clean is None else len(found.clean),
             mime_type=found.mime_type,
             width=found.width,
             height=found.height,
@@ -139,7 +143,10 @@ class FileService:
         )
         written: list[str] = []
         try:
-            await self._blobs.put_file(row.storage_key, received.path)
+            if found.clean is None:
+                await self._blobs.put_file(row.storage_key, received.path)
+            else:  # an image, upright and without its metadata
+                await self._blobs.put_bytes(row.storage_key, found.clean)
             written.append(row.storage_key)
             if found.thumbnail is not None:
                 row.thumbnail_key = row.storage_key + "-thumb"

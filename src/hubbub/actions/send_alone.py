@@ -36,7 +36,7 @@ from hubbub.domain.rules import (
     require_can_send,
 )
 from hubbub.events.catalog import MessageUpdated, NewMessage
-from hubbub.queries.presenters import attachment_public, fresh_message_view
+from hubbub.queries.presenters import attachment_public, fresh_message_view, sender_view
 from hubbub.queries.views import Views
 from hubbub.store.access import (
     SenderAccess,
@@ -141,7 +141,7 @@ async def _store(
         # A new message has no reactions and nobody has read it: its view needs no
         # further queries.
         attachments = [attachment_public(f, views.urls) for f in files]
-        view = fresh_message_view(record, access.sender, attachments)
+        view = fresh_message_view(record, sender_view(access, views.urls), attachments)
         emit(session, NewMessage(view, pending.origin_socket))
         if root_view is not None:
             emit(session, MessageUpdated(root_view))

@@ -53,7 +53,7 @@ from hubbub.domain.rules import (
 )
 from hubbub.events.catalog import NewMessage
 from hubbub.metrics import Metrics
-from hubbub.queries.presenters import fresh_message_view
+from hubbub.queries.presenters import fresh_message_view, sender_view
 from hubbub.queries.views import Views
 from hubbub.store.access import (
     access_for_sending,
@@ -264,7 +264,9 @@ class SendBatcher:
         for pending, record in made:
             if record["id"] not in numbered:
                 continue
-            sender = accesses[(pending.sender, pending.conversation_id)].sender
+            sender = sender_view(
+                accesses[(pending.sender, pending.conversation_id)], self._views.urls
+            )
             # A new message has no reactions, no files and nobody has read it: its view
             # needs no further queries.
             view = fresh_message_view(record, sender, [])

@@ -71,7 +71,7 @@ class SpaceService:
             await session.flush()
             member = SpaceMember(space_id=space.id, user_id=viewer, role=Role.OWNER, joined_at=now)
             session.add(member)
-        return space_public(space, member, 1)
+        return space_public(space, member, 1, self._queries.urls)
 
     async def add_members(
         self, viewer: uuid.UUID, space_id: uuid.UUID, user_ids: list[uuid.UUID]

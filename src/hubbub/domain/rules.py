@@ -12,7 +12,9 @@ knows the conversation exists.
 
 Each rule is a predicate (`can_*`, `is_*`) or, where a refusal has more than one reason,
 a `*_refusal` function returning the error that names it (None: allowed); `require_*`
-raises it. One condition per line, so each can be read and tested on its own.
+raises it. One condition per line, so each can be read and tested on its own. The rules
+of files (who may download, what a signed URL still gets, what may be an avatar) are
+`hubbub.domain.file_rules`.
 """
 
 from __future__ import annotations
@@ -21,10 +23,9 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import TypeVar
 
-from hubbub.domain.enums import ConversationType, FileKind, MessageStatus, MessageType, Role
+from hubbub.domain.enums import ConversationType, MessageStatus, MessageType, Role
 from hubbub.domain.errors import Forbidden, HubbubError, NotFound
 from hubbub.domain.rule_inputs import (
-    FileLike,
     Member,
     MessageLike,
     Ranked,
@@ -55,19 +56,6 @@ def message_not_found() -> NotFound:
 
 def space_not_found() -> NotFound:
     return NotFound("Space not found", code="space_not_found")
-
-
-def file_not_found() -> NotFound:
-    return NotFound("File not found", code="file_not_found")
-
-
-def file_open_to(stored: FileLike, user_id: uuid.UUID) -> bool:
-    """Whether the user may have a file without any message carrying it: their own
-    upload, or an avatar. Any other file only through a message of a conversation they
-    are in (`hubbub.store.access.access_file` asks the database)."""
-    if stored.owner_id == user_id:
-        return True
-    return stored.kind == FileKind.AVATAR  # avatars are public to every signed-in user
 
 
 # Roles ---------------------------------------------------------------------------------

@@ -172,7 +172,12 @@ class ConversationQueries:
         online = await self._views.presence.online(by_user)
         contacts = {u for u, (p, _) in by_user.items() if p.status == ParticipantStatus.ACTIVE}
         return [
-            participant_public(p, user, online=shown_online(viewer, uid, contacts, online))
+            participant_public(
+                p,
+                user,
+                online=shown_online(viewer, uid, contacts, online),
+                urls=self._views.urls,
+            )
             for uid in user_ids
             if uid in by_user
             for p, user in [by_user[uid]]

@@ -2,10 +2,12 @@
 
 Edge (hubbub.edge.http.routes.files, which verifies a signed URL and serves the bytes)
 -> here -> storage: the `files` table and the blob store (hubbub.store.blobs). Who may
-download is decided by `access_file` (hubbub.store.access), or by a signed URL the edge
-has already verified. The types served inline are those the upload sniffing
-(hubbub.store.filetypes, a leaf module that imports nothing of hubbub) recognises as
-raster images.
+download is decided by `access_file` (hubbub.store.access); a signed URL the edge has
+verified names no one, so it gets the file only while the file is in use
+(`signed_url_serves`: a message that is not deleted carries it, or it is an avatar now,
+or it was uploaded too recently to have been used). The types served inline are those
+the upload sniffing (hubbub.store.filetypes, which imports nothing of hubbub but its
+image cleaner) recognises as raster images.
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path, PurePosixPath
 
-from hubbub.domain.rules import file_not_found
+from hubbub.domain.file_rules import file_not_found, signed_url_serves
+from hubbub.domain.ids import utcnow
 from hubbub.store.access import access_file
 from hubbub.store.blobs import BlobStore
 from hubbub.store.database import Database
+from hubbub.store.files import file_by_id_txn, file_use_txn
 from hubbub.store.filetypes import INLINE_IMAGE_TYPES, THUMBNAIL_TYPE
-from hubbub.store.models import StoredFile
 
 log = logging.getLogger("hubbub.files")
 
@@ -37,9 +41,10 @@ class Download:
 
 
 class FileQueries:
-    def __init__(self, db: Database, blobs: BlobStore) -> None:
+    def __init__(self, db: Database, blobs: BlobStore, *, url_lifetime_s: int) -> None:
         self._db = db
         self._blobs = blobs
+        self._url_lifetime = timedelta(seconds=url_lifetime_s)
 
     async def download(
         self, file_id: uuid.UUID, *, user_id: uuid.UUID | None, signed: bool, thumbnail: bool
@@ -50,8 +55,17 @@ class FileQueries:
         """
         async with self._db.read() as session:
             if signed:
-                stored = await session.get(StoredFile, file_id)
+                stored = await file_by_id_txn(session, file_id)
                 if stored is None:
+                    raise file_not_found()
+                use = await file_use_txn(session, stored)
+                fresh = stored.created_at > utcnow() - self._url_lifetime
+                if not signed_url_serves(
+                    carried=use.carried,
+                    carried_live=use.carried_live,
+                    current_avatar=use.current_avatar,
+                    fresh=fresh,
+                ):
                     raise file_not_found()
             elif user_id is not None:
                 stored = await access_file(session, user_id, file_id)

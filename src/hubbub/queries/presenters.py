@@ -13,8 +13,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from hubbub.domain.enums import MessageStatus
-from hubbub.queries.users import sender_public, user_public
+from hubbub.queries.users import user_public
 from hubbub.security.urls import FileUrlSigner
+from hubbub.store.access import SenderAccess
 from hubbub.store.models import Conversation, Message, Participant, StoredFile, User
 from hubbub.store.new_message import NewMessageRecord
 from hubbub.wire.models import (
@@ -40,6 +41,13 @@ def attachment_public(stored: StoredFile, urls: FileUrlSigner) -> AttachmentPubl
             urls.url(stored.id, stored.filename, thumbnail=True) if stored.thumbnail_key else None
         ),
     )
+
+
+def sender_view(access: SenderAccess, urls: FileUrlSigner) -> SenderPublic:
+    """The sender of a send, from what the send read of them, with their avatar's URL."""
+    if access.avatar_file_id is None:
+        return access.sender
+    return access.sender.model_copy(update={"avatar": urls.avatar_url(access.avatar_file_id)})
 
 
 def fresh_message_view(
@@ -79,7 +87,7 @@ def fresh_message_view(
 
 def message_public(
     m: Message,
-    sender: User | None,
+    sender: SenderPublic | None,
     attachments: list[AttachmentPublic],
     reactions: list[ReactionPublic],
     status: MessageStatus,
@@ -91,7 +99,7 @@ def message_public(
         id=m.id,
         conversation_id=m.conversation_id,
         sender_id=m.sender_id,
-        sender=sender_public(sender) if sender else None,
+        sender=sender,
         type=m.type,
         content="" if deleted else m.content,
         status=MessageStatus.DELETED if deleted else status,
@@ -145,10 +153,12 @@ def own_message_statuses(
     return statuses
 
 
-def participant_public(p: Participant, user: User, *, online: bool | None) -> ParticipantPublic:
+def participant_public(
+    p: Participant, user: User, *, online: bool | None, urls: FileUrlSigner
+) -> ParticipantPublic:
     return ParticipantPublic(
         user_id=p.user_id,
-        user=user_public(user, online=online),
+        user=user_public(user, online=online, urls=urls),
         role=p.role,
         status=p.status,
         joined_at=p.joined_at,
@@ -167,6 +177,7 @@ def conversation_public(
     c: Conversation,
     me: Participant,
     *,
+    urls: FileUrlSigner,
     last_message: MessagePublic | None,
     participants: list[ParticipantPublic],
     participant_count: int,
@@ -177,7 +188,7 @@ def conversation_public(
         type=c.type,
         name=c.name,
         description=c.description,
-        avatar=c.avatar,
+        avatar=urls.avatar_url(c.avatar_file_id),
         space_id=c.space_id,
         is_archived=me.is_archived,
         created_by=c.created_by,

@@ -1,7 +1,8 @@
 """Reading users: one's own profile, another's, presence, search; and their presenters.
 
 Edge -> here -> storage (`hubbub.store.users`). `email` is only ever put into a `Me`
-(the owner's view). The presenters are shared with `hubbub.queries.views` (senders,
+(the owner's view); an avatar is kept by its file id and its URL signed here, on
+every read. The presenters are shared with `hubbub.queries.views` (senders,
 participants) and the user actions (`hubbub.actions.users`, `hubbub.actions.auth`).
 """
 
@@ -14,20 +15,21 @@ from datetime import datetime
 from hubbub.domain.errors import NotFound
 from hubbub.domain.rules import sees_presence
 from hubbub.realtime.presence import Presence
+from hubbub.security.urls import FileUrlSigner
 from hubbub.store.database import Database
 from hubbub.store.models import User
 from hubbub.store.users import contact_ids_txn, last_seen_txn, search_users_txn
 from hubbub.wire.models import Me, SenderPublic, UserList, UserPublic
 
 
-def user_public(user: User, *, online: bool | None) -> UserPublic:
+def user_public(user: User, *, online: bool | None, urls: FileUrlSigner) -> UserPublic:
     """`online` None: the viewer may not see this user's presence (`shown_online`), and
     isOnline and lastSeen are both null."""
     return UserPublic(
         id=user.id,
         username=user.username,
         display_name=user.display_name,
-        avatar=user.avatar,
+        avatar=urls.avatar_url(user.avatar_file_id),
         bio=user.bio,
         is_online=online,
         last_seen=None if online is None else user.last_seen,
@@ -42,24 +44,28 @@ def shown_online(
     return subject in online if sees_presence(viewer, subject, contacts) else None
 
 
-def me_public(user: User, *, online: bool) -> Me:
+def me_public(user: User, *, online: bool, urls: FileUrlSigner) -> Me:
     return Me(
-        **user_public(user, online=online).model_dump(),
+        **user_public(user, online=online, urls=urls).model_dump(),
         email=user.email,
         updated_at=user.updated_at,
     )
 
 
-def sender_public(user: User) -> SenderPublic:
+def sender_public(user: User, urls: FileUrlSigner) -> SenderPublic:
     return SenderPublic(
-        id=user.id, username=user.username, display_name=user.display_name, avatar=user.avatar
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        avatar=urls.avatar_url(user.avatar_file_id),
     )
 
 
 class UserQueries:
-    def __init__(self, db: Database, presence: Presence) -> None:
+    def __init__(self, db: Database, presence: Presence, urls: FileUrlSigner) -> None:
         self._db = db
         self._presence = presence
+        self.urls = urls
 
     async def is_online(self, user_id: uuid.UUID) -> bool:
         return user_id in await self._presence.online([user_id])
@@ -69,7 +75,7 @@ class UserQueries:
             user = await session.get(User, user_id)
         if user is None or not user.is_active:
             raise NotFound("User not found", code="user_not_found")
-        return me_public(user, online=await self.is_online(user_id))
+        return me_public(user, online=await self.is_online(user_id), urls=self.urls)
 
     async def get_user(self, viewer: uuid.UUID, user_id: uuid.UUID) -> UserPublic:
         async with self._db.read() as session:
@@ -78,7 +84,9 @@ class UserQueries:
                 raise NotFound("User not found", code="user_not_found")
             contacts = await contact_ids_txn(session, viewer)
         online = await self._presence.online([user_id])
-        return user_public(user, online=shown_online(viewer, user_id, contacts, online))
+        return user_public(
+            user, online=shown_online(viewer, user_id, contacts, online), urls=self.urls
+        )
 
     async def contacts_of(self, user_id: uuid.UUID) -> set[uuid.UUID]:
         """Users who share an ACTIVE conversation or a space with `user_id` (itself included)."""
@@ -105,5 +113,8 @@ class UserQueries:
             rows, total = await search_users_txn(session, query, limit)
             contacts = await contact_ids_txn(session, viewer) if rows else set()
         online = await self._presence.online(u.id for u in rows)
-        users = [user_public(u, online=shown_online(viewer, u.id, contacts, online)) for u in rows]
+        users = [
+            user_public(u, online=shown_online(viewer, u.id, contacts, online), urls=self.urls)
+            for u in rows
+        ]
         return UserList(users=users, total=total)

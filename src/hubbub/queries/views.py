@@ -23,7 +23,7 @@ from hubbub.queries.presenters import (
     own_message_statuses,
     reactions_public,
 )
-from hubbub.queries.users import shown_online, user_public
+from hubbub.queries.users import sender_public, shown_online, user_public
 from hubbub.realtime.presence import Presence
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.conversations import participant_counts_txn, participant_view_rows_txn
@@ -61,7 +61,10 @@ class Views:
         if not rows:
             return []
         live_ids = [m.id for m in rows if m.deleted_at is None]
-        senders = await senders_txn(session, {m.sender_id for m in rows})
+        senders = {
+            uid: sender_public(user, self.urls)
+            for uid, user in (await senders_txn(session, {m.sender_id for m in rows})).items()
+        }
         attachments: dict[uuid.UUID, list[AttachmentPublic]] = defaultdict(list)
         if live_ids:
             for message_id, stored in await attachments_txn(session, live_ids):
@@ -118,7 +121,10 @@ class Views:
         online = await self.presence.online(user_ids)
         contacts = {row.user_id for row in rows if row.conversation_id in shared}
         user_views = {
-            u.id: user_public(u, online=shown_online(viewer, u.id, contacts, online)) for u in users
+            u.id: user_public(
+                u, online=shown_online(viewer, u.id, contacts, online), urls=self.urls
+            )
+            for u in users
         }
         result: dict[uuid.UUID, list[ParticipantPublic]] = {cid: [] for cid in conversation_ids}
         for row in rows:
@@ -155,6 +161,7 @@ class Views:
             conversation_public(
                 c,
                 me,
+                urls=self.urls,
                 last_message=last.get(c.last_message_id) if c.last_message_id else None,
                 participants=participants.get(c.id, []),
                 participant_count=counts.get(c.id, 0),

@@ -23,10 +23,9 @@ from sqlalchemy import cast as cast_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.domain.enums import ParticipantStatus
+from hubbub.domain.file_rules import file_not_found, file_open_to
 from hubbub.domain.rules import (
     conversation_not_found,
-    file_not_found,
-    file_open_to,
     message_not_found,
     space_not_found,
 )
@@ -103,7 +102,8 @@ class SenderAccess:
 
     can_send: bool
     last_seq: int
-    sender: SenderPublic
+    sender: SenderPublic  # without its avatar, whose URL is signed by who presents it
+    avatar_file_id: uuid.UUID | None
 
 
 _PARTICIPANTS = cast(Table, Participant.__table__)
@@ -126,7 +126,7 @@ _SENDERS_AND_ORIGINALS = Prepared(
             _CONVERSATIONS.c.last_seq,
             _USERS.c.username,
             _USERS.c.display_name,
-            _USERS.c.avatar,
+            _USERS.c.avatar_file_id,
             cast_(null(), _MESSAGES.c.id.type),
             cast_(null(), _MESSAGES.c.optimistic_id.type),
         )
@@ -144,7 +144,7 @@ _SENDERS_AND_ORIGINALS = Prepared(
             cast_(null(), _CONVERSATIONS.c.last_seq.type),
             cast_(null(), _USERS.c.username.type),
             cast_(null(), _USERS.c.display_name.type),
-            cast_(null(), _USERS.c.avatar.type),
+            cast_(null(), _USERS.c.avatar_file_id.type),
             _MESSAGES.c.id,
             _MESSAGES.c.optimistic_id,
         ).where(among_pairs(_MESSAGES.c.sender_id, _MESSAGES.c.optimistic_id, "keys")),
@@ -184,7 +184,7 @@ async def access_for_sending(
         last_seq,
         username,
         display_name,
-        avatar,
+        avatar_file_id,
         message_id,
         optimistic_id,
     ) in await tx.rows(_SENDERS_AND_ORIGINALS, values):
@@ -199,9 +199,10 @@ async def access_for_sending(
                     "id": user_id,
                     "username": username,
                     "display_name": display_name,
-                    "avatar": avatar,
+                    "avatar": None,
                 }
             ),
+            avatar_file_id=avatar_file_id,
         )
     return found, stored
 

@@ -5,7 +5,9 @@ blob store: the store keeps bytes, this says what they are).
 received temp file, before anything is stored. The client's Content-Type and file name
 take no part. A raster image (PNG, JPEG, GIF, WebP) is one only when its signature
 matches, Pillow verifies it, its canvas is within the pixel budget and a thumbnail can
-be decoded from it; other types come from a short magic-number table; valid UTF-8
+be decoded from it; its metadata (EXIF with the GPS position, XMP, comments) is taken
+out and an EXIF orientation applied to its pixels (`hubbub.store.imagemeta`), and those
+clean bytes are what is stored; other types come from a short magic-number table; valid UTF-8
 without NULs is text/plain (which is also what HTML and SVG are here: never markup);
 everything else is application/octet-stream.
 """
@@ -19,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import ExifTags, Image, ImageOps
+
+from hubbub.store.imagemeta import without_metadata
 
 log = logging.getLogger("hubbub.files")
 
@@ -58,12 +62,19 @@ class ImageTooLarge(Exception):
     """The image's canvas has more pixels than allowed (a decompression bomb, or just huge)."""
 
 
+class ImageNotCleanable(Exception):
+    """A verified image whose metadata could not be taken out: it is not stored."""
+
+
 @dataclass(frozen=True)
 class Inspection:
     mime_type: str
     width: int | None = None
     height: int | None = None
     thumbnail: bytes | None = None
+    # The bytes to store instead of the upload's: upright, without metadata (None: the
+    # upload's own bytes already are).
+    clean: bytes | None = None
 
     @property
     def is_image(self) -> bool:
@@ -153,14 +164,25 @@ def _inspect_image(path: Path, fmt: str, max_pixels: int) -> Inspection | None:
         # as one", and the bytes are then typed like any other file.
         log.debug("not a usable %s image", fmt, exc_info=True)
         return None
-    return Inspection(_RASTER[fmt], width, height, thumbnail)
+    try:
+        clean = without_metadata(path, fmt)
+    except Exception as exc:
+        log.warning("could not take the metadata out of a %s image", fmt, exc_info=True)
+        raise ImageNotCleanable(fmt) from exc
+    return Inspection(_RASTER[fmt], width, height, thumbnail, clean)
 
 
 def _displayed_size(image: Image.Image) -> tuple[int, int]:
     """The size a viewer shows: EXIF orientations 5-8 turn the image a quarter."""
     orientation = image.getexif().get(ExifTags.Base.Orientation)
     width, height = image.size
+    if _animated(image):  # stored unturned (`without_metadata`): shown as it is
+        return width, height
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def _animated(image: Image.Image) -> bool:
+    return getattr(image, "n_frames", 1) > 1
 
 
 def _thumbnail(image: Image.Image) -> bytes:
@@ -173,7 +195,8 @@ def _thumbnail(image: Image.Image) -> bytes:
     # Shrinks in place (JPEG even decodes at a reduced scale), so the full-size image is
     # never copied; only the small one is turned upright and converted.
     work.thumbnail((THUMBNAIL_MAX_PX, THUMBNAIL_MAX_PX))
-    small = ImageOps.exif_transpose(work).convert("RGBA" if has_alpha else "RGB")
+    upright = work if _animated(image) else ImageOps.exif_transpose(work)
+    small = upright.convert("RGBA" if has_alpha else "RGB")
     out = io.BytesIO()
     small.save(out, format="WEBP", quality=80)
     return out.getvalue()

@@ -80,8 +80,10 @@ async def edit_message_txn(
 async def delete_message_txn(
     session: AsyncSession, conversation_id: uuid.UUID, message: Message
 ) -> Message | None:
-    """Delete a message (its row stays, emptied, as a tombstone), its reactions and its
-    files' links; the root of its thread, if any, counts one reply fewer and is returned."""
+    """Delete a message (its row stays, emptied, as a tombstone) and its reactions; the
+    root of its thread, if any, counts one reply fewer and is returned. Its files' links
+    stay, so that a signed URL of a file whose every carrier is deleted is refused
+    (`hubbub.store.files`); a deleted message shows no attachments."""
     now = utcnow()
     message.status = MessageStatus.DELETED
     message.content = ""
@@ -89,7 +91,6 @@ async def delete_message_txn(
     message.updated_at = now
     message.change_seq = await take_seq(session, conversation_id, count_delta=-1)
     await session.execute(delete(Reaction).where(Reaction.message_id == message.id))
-    await session.execute(delete(MessageFile).where(MessageFile.message_id == message.id))
     root = await session.get(Message, message.thread_id) if message.thread_id else None
     if root is not None:
         root.reply_count = max(0, root.reply_count - 1)

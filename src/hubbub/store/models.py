@@ -76,7 +76,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str | None] = mapped_column(String(100))
     display_name_key: Mapped[str | None] = mapped_column(String(100), index=True)
-    avatar: Mapped[str | None] = mapped_column(String(500))
+    # The avatar by its file id (an image this user uploaded as an avatar); its URL is
+    # signed on every read. No foreign key: files already point at users.
+    avatar_file_id: Mapped[uuid.UUID | None]
     bio: Mapped[str | None] = mapped_column(Text)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     # A server administrator (accounts), not a role in any conversation or space.
@@ -92,7 +94,7 @@ class Space(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str | None] = mapped_column(Text)
-    avatar: Mapped[str | None] = mapped_column(String(500))
+    avatar_file_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
@@ -122,7 +124,7 @@ class Conversation(Base):
     type: Mapped[ConversationType] = mapped_column(_enum(ConversationType, "conversation_type"))
     name: Mapped[str | None] = mapped_column(String(100))
     description: Mapped[str | None] = mapped_column(Text)
-    avatar: Mapped[str | None] = mapped_column(String(500))
+    avatar_file_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     space_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
     # "<smaller user id>:<larger user id>" for PRIVATE conversations: one per pair, ever,
     # enforced by the database even when two clients create it at once.

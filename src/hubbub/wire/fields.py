@@ -8,6 +8,9 @@ with milliseconds and `Z`.
 
 from __future__ import annotations
 
+import re
+import unicodedata
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -16,6 +19,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     PlainSerializer,
     StrictStr,
@@ -55,6 +59,67 @@ def trimmed(min_length: int, max_length: int) -> AfterValidator:
     return AfterValidator(check)
 
 
+# Human-visible text ----------------------------------------------------------------
+#
+# A name is one line a reader trusts to say who or what something is (display names,
+# conversation and space names): normalised to NFC, trimmed, and refused (422) when it
+# holds a control character (Cc: newline, tab, ESC...), a format character (Cf: the
+# bidi embeddings, overrides, isolates and marks, zero-width spaces and joiners, the
+# word joiner, BOM, soft hyphen...), a line or paragraph separator or a lone surrogate.
+# Longer text shown as a profile or a description (bio, descriptions) may have lines
+# and tabs, but no other control character and no bidi embedding, override or isolate.
+# Message content is left as written (a message is always shown under its sender).
+_NAME_REFUSED = frozenset(("Cc", "Cf", "Cs", "Zl", "Zp"))
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _refused_char(ch: str) -> str:
+    return f"U+{ord(ch):04X}"
+
+
+def one_line_name(value: str) -> str:
+    value = unicodedata.normalize("NFC", value).strip()
+    bad = next((ch for ch in value if unicodedata.category(ch) in _NAME_REFUSED), None)
+    if bad is not None:
+        raise ValueError(
+            f"must not contain control, format or invisible characters ({_refused_char(bad)})"
+        )
+    return value
+
+
+def shown_text(value: str) -> str:
+    value = unicodedata.normalize("NFC", value.replace("\r\n", "\n")).strip()
+    for ch in value:
+        category = unicodedata.category(ch)
+        if (category == "Cc" and ch not in "\n\t") or category in ("Zl", "Zp", "Cs"):
+            raise ValueError(f"must not contain control characters ({_refused_char(ch)})")
+        if ch in _BIDI_CONTROLS:
+            raise ValueError(
+                f"must not contain bidi embedding, override or isolate characters "
+                f"({_refused_char(ch)})"
+            )
+    return value
+
+
+_FILE_REFERENCE = re.compile(r"/files/([0-9a-fA-F-]{32,36})(?:/[^?#]*)?(?:\?[^#]*)?")
+
+
+def file_reference(value: object) -> object:
+    """A file named by its id, or by the URL its upload (or a read) gave; blank is None."""
+    if not isinstance(value, str):
+        return value  # the UUID type refuses it
+    text = value.strip()
+    if not text:
+        return None
+    found = _FILE_REFERENCE.fullmatch(text)
+    try:
+        return uuid.UUID(found.group(1) if found else text)
+    except ValueError:
+        raise ValueError(
+            "must be the id, or the /files/… URL, of an image uploaded with type=avatar"
+        ) from None
+
+
 Timestamp = Annotated[datetime, PlainSerializer(iso_utc, return_type=str, when_used="json")]
 
 
@@ -76,9 +141,10 @@ Username = Annotated[
     CleanStr, StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")
 ]
 Password = Annotated[CleanStr, StringConstraints(min_length=8, max_length=128)]
-DisplayName = Annotated[CleanStr, trimmed(1, 100)]
-AvatarUrl = Annotated[CleanStr, trimmed(0, 500)]
-Bio = Annotated[CleanStr, StringConstraints(max_length=1000)]
+DisplayName = Annotated[CleanStr, AfterValidator(one_line_name), trimmed(1, 100)]
+# An avatar: the id of a file the user uploaded with type=avatar (checked by the action).
+FileReference = Annotated[uuid.UUID | None, BeforeValidator(file_reference)]
+Bio = Annotated[CleanStr, StringConstraints(max_length=1000), AfterValidator(shown_text)]
 
 
 class InputModel(BaseModel):

@@ -29,10 +29,10 @@ from hubbub.domain.enums import (
     Role,
 )
 from hubbub.wire.fields import (
-    AvatarUrl,
     Bio,
     CleanStr,
     DisplayName,
+    FileReference,
     InputModel,
     InputTime,
     Password,
@@ -41,6 +41,8 @@ from hubbub.wire.fields import (
     WireModel,
     emoji_text,
     json_metadata,
+    one_line_name,
+    shown_text,
     trimmed,
 )
 
@@ -85,7 +87,7 @@ class UserList(WireModel):
 
 class UpdateMe(InputModel):
     display_name: DisplayName | None = None
-    avatar: AvatarUrl | None = None
+    avatar: FileReference = None
     bio: Bio | None = None
 
 
@@ -149,8 +151,8 @@ class AttachmentPublic(WireModel):
 MAX_CONTENT = 10_000
 
 
-Name = Annotated[CleanStr, trimmed(1, 100)]
-Description = Annotated[CleanStr, StringConstraints(max_length=1000)]
+Name = Annotated[CleanStr, AfterValidator(one_line_name), trimmed(1, 100)]
+Description = Annotated[CleanStr, StringConstraints(max_length=1000), AfterValidator(shown_text)]
 Metadata = Annotated[dict[str, Any], AfterValidator(json_metadata)]
 Emoji = Annotated[CleanStr, StringConstraints(max_length=32), AfterValidator(emoji_text)]
 OptimisticId = Annotated[CleanStr, StringConstraints(min_length=1, max_length=100)]
@@ -319,7 +321,7 @@ class CreateConversation(InputModel):
 class UpdateConversation(InputModel):
     name: Name | None = None
     description: Description | None = None
-    avatar: AvatarUrl | None = None
+    avatar: FileReference = None
 
 
 class ConversationSettings(InputModel):

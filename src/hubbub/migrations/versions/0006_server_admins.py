@@ -1,7 +1,7 @@
 """Server administrators: `users.is_admin`
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 
 A server-wide flag, distinct from conversation and space roles: an administrator may
 deactivate and reactivate accounts, and sees nothing of conversations they are not in.
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
