@@ -13,6 +13,7 @@ import getpass
 import logging
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from typing import Any
 
 from pydantic import ValidationError
@@ -32,6 +33,7 @@ _SERVE_FLAGS = {
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hubbub", description="hubbub chat server")
+    parser.add_argument("--version", action="version", version=f"hubbub {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_settings(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -67,6 +69,16 @@ def _parser() -> argparse.ArgumentParser:
         )
     )
     return parser
+
+
+def _version() -> str:
+    """The installed distribution's version (a checkout runs installed, editable)."""
+    try:
+        return metadata.version("hubbub")
+    except metadata.PackageNotFoundError:
+        from hubbub import __version__
+
+        return __version__
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
