@@ -226,15 +226,12 @@ class Client:
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
-        source = self.source
-        self.sio = socketio.AsyncClient(
-            reconnection=False,
-            http_session=None
-            if source is None
-            else lambda: aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(local_addr=(source, 0))
-            ),
-        )
+        # Made inside a running loop (clients are made by async tests); `close` closes it.
+        session = None
+        if self.source is not None:
+            connector = aiohttp.TCPConnector(local_addr=(self.source, 0))
+            session = aiohttp.ClientSession(connector=connector)
+        self.sio = socketio.AsyncClient(reconnection=False, http_session=session)
         self.sio.on("*", self._on_any, namespace=NS)
         self.sio.on("connect_error", self._on_connect_error, namespace=NS)
         self.sio.on("disconnect", self._on_disconnect, namespace=NS)
