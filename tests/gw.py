@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import socketio
 
@@ -217,6 +218,9 @@ class Client:
     """A Socket.IO client on /messaging that records what the server sends it."""
 
     base: str
+    # The local address to connect from (on loopback, any of 127.0.0.0/8): a reverse
+    # proxy in front of the nodes tells clients apart by it.
+    source: str | None = None
     sio: socketio.AsyncClient = field(init=False)
     events: list[tuple[str, Any]] = field(default_factory=list)
     connect_error: Any = None
@@ -224,7 +228,12 @@ class Client:
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
-        self.sio = socketio.AsyncClient(reconnection=False)
+        # Made inside a running loop (clients are made by async tests); `close` closes it.
+        session = None
+        if self.source is not None:
+            connector = aiohttp.TCPConnector(local_addr=(self.source, 0))
+            session = aiohttp.ClientSession(connector=connector)
+        self.sio = socketio.AsyncClient(reconnection=False, http_session=session)
         self.sio.on("*", self._on_any, namespace=NS)
         self.sio.on("connect_error", self._on_connect_error, namespace=NS)
         self.sio.on("disconnect", self._on_disconnect, namespace=NS)
@@ -349,8 +358,10 @@ async def clients(base: str) -> AsyncIterator[Callable[..., Any]]:
     """A factory of connected clients, all closed at the end."""
     made: list[Client] = []
 
-    async def connect(user: User | None = None, **kwargs: Any) -> Client:
-        c = Client(base)
+    async def connect(
+        user: User | None = None, *, source: str | None = None, **kwargs: Any
+    ) -> Client:
+        c = Client(base, source)
         made.append(c)
         if user is not None and "auth" not in kwargs and "headers" not in kwargs:
             kwargs["auth"] = {"token": user.token, "userId": user.id}

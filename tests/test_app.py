@@ -31,11 +31,15 @@ async def test_unhandled_error_is_500_without_details(
     assert any("secret internals" in (r.exc_text or "") for r in caplog.records)
 
 
-async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
+async def test_healthz_and_readyz(client: httpx.AsyncClient, node: Node) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready"}
+    redis = "absent" if node.services.redis is None else "connected"
+    assert ready.json() == {
+        "status": "ready",
+        "checks": {"database": "reachable", "migrations": "current", "redis": redis},
+    }
 
 
 async def test_readyz_is_503_when_the_database_is_gone(
@@ -52,9 +56,24 @@ async def test_readyz_is_503_when_the_database_is_gone(
         response = await client.get("/readyz")
     finally:
         db.ping = original_ping  # type: ignore[method-assign]
-    body = assert_error(response, 503, "not_ready")
-    assert "database" in body["message"]
-    assert "refused" not in body["message"]
+    # The one error shape, with the readiness report beside it.
+    body = response.json()
+    report = {"status": body.pop("status"), "checks": body.pop("checks")}
+    assert report == {
+        "status": "not_ready",
+        "checks": {
+            "database": "unreachable",
+            "migrations": "unknown",
+            "redis": "absent" if node.services.redis is None else "connected",
+        },
+    }
+    assert body == {
+        "statusCode": 503,
+        "error": "Service Unavailable",
+        "message": "Not ready: database",
+        "code": "not_ready",
+    }
+    assert "refused" not in response.text
 
 
 async def test_openapi_and_docs_are_served(client: httpx.AsyncClient) -> None:

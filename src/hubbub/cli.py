@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from typing import Any
 
 from pydantic import ValidationError
@@ -33,6 +34,7 @@ _SERVE_FLAGS = {
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hubbub", description="hubbub chat server")
+    parser.add_argument("--version", action="version", version=f"hubbub {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_settings(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -68,6 +70,16 @@ def _parser() -> argparse.ArgumentParser:
         )
     )
     return parser
+
+
+def _version() -> str:
+    """The installed distribution's version (a checkout runs installed, editable)."""
+    try:
+        return metadata.version("hubbub")
+    except metadata.PackageNotFoundError:
+        from hubbub import __version__
+
+        return __version__
 
 
 def load_settings(args: argparse.Namespace) -> Settings:

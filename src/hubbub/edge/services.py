@@ -39,8 +39,36 @@ from hubbub.security.passwords import Passwords
 from hubbub.security.tokens import TokenSigner
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.database import Database
+from hubbub.store.migrate import head_revision, revision_of
 
 log = logging.getLogger("hubbub")
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """What /readyz reports: each check's state, and the node's status from them.
+
+    Not ready: the database does not answer, or its schema is not this release's.
+    Degraded: Redis is configured but does not answer (the node stores messages and
+    serves its own sockets, but events do not reach the other nodes).
+    """
+
+    database: str  # "reachable" | "unreachable"
+    migrations: str  # "current" | "behind" | "unknown" (the database did not answer)
+    redis: str  # "connected" | "degraded" | "absent" (not configured)
+
+    @property
+    def status(self) -> str:
+        if self.database != "reachable" or self.migrations != "current":
+            return "not_ready"
+        return "degraded" if self.redis == "degraded" else "ready"
+
+    def checks(self) -> dict[str, str]:
+        return {"database": self.database, "migrations": self.migrations, "redis": self.redis}
+
+    def problems(self) -> list[str]:
+        failed = {"database": "unreachable", "migrations": "behind", "redis": "degraded"}
+        return [name for name, state in self.checks().items() if failed[name] == state]
 
 
 @dataclass
@@ -76,20 +104,29 @@ class Services:
     space_queries: SpaceQueries
     file_queries: FileQueries
 
-    async def readiness_problems(self) -> list[str]:
-        problems: list[str] = []
+    async def readiness(self) -> Readiness:
+        # Any failure means "not ready"; the reason is logged, never shown.
+        database, migrations = "reachable", "unknown"
         try:
             await self.db.ping()
-        except Exception:  # any failure means "not ready"; the reason is logged, not shown
+        except Exception:
             log.warning("readiness: database check failed", exc_info=True)
-            problems.append("database")
+            database = "unreachable"
+        if database == "reachable":
+            try:
+                current = await revision_of(self.db.read_engine)
+                migrations = "current" if current == head_revision() else "behind"
+            except Exception:
+                log.warning("readiness: migration check failed", exc_info=True)
+        redis = "absent"
         if self.redis is not None:
+            redis = "connected"
             try:
                 await self.redis.ping()
             except Exception:
                 log.warning("readiness: redis check failed", exc_info=True)
-                problems.append("redis")
-        return problems
+                redis = "degraded"
+        return Readiness(database, migrations, redis)
 
     async def close(self) -> None:
         await self.send.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -9,7 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hubbub.store.dialect import async_url
 
@@ -22,6 +23,7 @@ def alembic_config() -> Config:
     return cfg
 
 
+@functools.cache
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
@@ -44,9 +46,14 @@ def _upgrade(connection: Connection) -> None:
 async def current_revision(url: str) -> str | None:
     engine = create_async_engine(async_url(url))
     try:
-        async with engine.connect() as conn:
-            return await conn.run_sync(
-                lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
-            )
+        return await revision_of(engine)
     finally:
         await engine.dispose()
+
+
+async def revision_of(engine: AsyncEngine) -> str | None:
+    """The revision the database behind a running engine is at (None: not migrated)."""
+    async with engine.connect() as conn:
+        return await conn.run_sync(
+            lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 from fastapi import APIRouter
 from starlette.responses import Response
 
@@ -25,7 +26,14 @@ async def metrics(services: ServicesDep) -> Response:
 
 @router.get("/readyz")
 async def readyz(services: ServicesDep) -> Response:
-    problems = await services.readiness_problems()
-    if problems:
-        return error_response(503, "not_ready", "Not ready: " + ", ".join(problems))
-    return Response(content=b'{"status":"ready"}', media_type="application/json")
+    """200 when ready; 503 when degraded or not ready, in the one error shape (code
+    `degraded` or `not_ready`) with the same `status` and `checks` beside it."""
+    readiness = await services.readiness()
+    report = {"status": readiness.status, "checks": readiness.checks()}
+    if readiness.status == "ready":
+        return Response(content=orjson.dumps(report), media_type="application/json")
+    problems = ", ".join(readiness.problems())
+    what = "Degraded" if readiness.status == "degraded" else "Not ready"
+    error = error_response(503, readiness.status, f"{what}: {problems}")
+    body = orjson.loads(error.body) | report
+    return Response(content=orjson.dumps(body), status_code=503, media_type="application/json")
