@@ -25,12 +25,14 @@ from hubbub.config import Settings
 from hubbub.edge.http.proxies import ForwardedFor
 from hubbub.edge.http.responses import GuardMiddleware, install_error_handlers
 from hubbub.edge.http.routes import (
+    account,
     admin,
     auth,
     conversations,
     files,
     messages,
     ops,
+    password_reset,
     spaces,
     users,
 )
@@ -99,6 +101,8 @@ def create_app(settings: Settings, *, serving: bool = False) -> Node:
     for router in (
         admin.router,
         auth.router,
+        password_reset.router,
+        account.router,
         users.router,
         conversations.router,
         messages.router,

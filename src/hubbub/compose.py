@@ -15,14 +15,17 @@ from datetime import timedelta
 import socketio
 from redis.asyncio import Redis
 
+from hubbub.actions.account import AccountService
 from hubbub.actions.admin import AccountAdmin
 from hubbub.actions.auth import AuthService, LoginLimits
 from hubbub.actions.budgets import Budgets
 from hubbub.actions.conversations import ConversationService
 from hubbub.actions.files import FileService, UploadLimits
+from hubbub.actions.mail import SmtpMailer
 from hubbub.actions.markers import MarkerService
 from hubbub.actions.message_changes import MessageChangeService
 from hubbub.actions.participants import ParticipantService
+from hubbub.actions.password_reset import PasswordResets
 from hubbub.actions.send import SendLimits, SendService
 from hubbub.actions.spaces import SpaceService
 from hubbub.actions.users import UserService
@@ -129,6 +132,17 @@ def build_services(settings: Settings) -> Services:
         max_image_pixels=settings.max_image_pixels,
         budgets=budgets,
     )
+    resets = PasswordResets(
+        db,
+        auth,
+        passwords,
+        budgets,
+        ttl_s=settings.password_reset_ttl_s,
+        public_url=settings.effective_public_url,
+        mailer=SmtpMailer(settings.smtp_url, settings.smtp_from or "")
+        if settings.smtp_url is not None
+        else None,
+    )
     return Services(
         settings=settings,
         db=db,
@@ -145,6 +159,8 @@ def build_services(settings: Settings) -> Services:
         file_urls=file_urls,
         auth=auth,
         admin=AccountAdmin(db, access_ttl=timedelta(seconds=settings.access_token_ttl_s)),
+        account=AccountService(db, auth, passwords, budgets),
+        resets=resets,
         users=users,
         conversations=conversations,
         participants=participants,

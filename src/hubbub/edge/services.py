@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from hubbub.actions.account import AccountService
 from hubbub.actions.admin import AccountAdmin
 from hubbub.actions.auth import AuthService
 from hubbub.actions.budgets import Budgets
@@ -19,6 +20,7 @@ from hubbub.actions.files import FileService
 from hubbub.actions.markers import MarkerService
 from hubbub.actions.message_changes import MessageChangeService
 from hubbub.actions.participants import ParticipantService
+from hubbub.actions.password_reset import PasswordResets
 from hubbub.actions.send import SendService
 from hubbub.actions.spaces import SpaceService
 from hubbub.actions.users import UserService
@@ -60,6 +62,8 @@ class Services:
     file_urls: FileUrlSigner
     auth: AuthService
     admin: AccountAdmin
+    account: AccountService
+    resets: PasswordResets
     users: UserService
     conversations: ConversationService
     participants: ParticipantService
@@ -93,6 +97,7 @@ class Services:
 
     async def close(self) -> None:
         await self.send.close()
+        await self.resets.close()
         await self.bus.stop()
         if self.redis is not None:
             await self.redis.aclose()
