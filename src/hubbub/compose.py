@@ -16,10 +16,12 @@ import socketio
 from redis.asyncio import Redis
 
 from hubbub.actions.account import AccountService
+from hubbub.actions.account_deletion import AccountDeletion
 from hubbub.actions.admin import AccountAdmin
 from hubbub.actions.auth import AuthService, LoginLimits
 from hubbub.actions.budgets import Budgets
 from hubbub.actions.conversations import ConversationService
+from hubbub.actions.export import DataExports
 from hubbub.actions.files import FileService, UploadLimits
 from hubbub.actions.mail import SmtpMailer
 from hubbub.actions.markers import MarkerService
@@ -35,6 +37,7 @@ from hubbub.edge.socket.namespace import GatewayConfig, MessagingNamespace
 from hubbub.edge.socket.transport import EngineTransport
 from hubbub.metrics import Metrics
 from hubbub.queries.conversations import ConversationQueries
+from hubbub.queries.export import ExportQueries
 from hubbub.queries.files import FileQueries
 from hubbub.queries.messages import MessageQueries
 from hubbub.queries.search import SearchQueries
@@ -132,6 +135,7 @@ def build_services(settings: Settings) -> Services:
         max_image_pixels=settings.max_image_pixels,
         budgets=budgets,
     )
+    account = AccountService(db, auth, passwords, budgets)
     resets = PasswordResets(
         db,
         auth,
@@ -159,8 +163,15 @@ def build_services(settings: Settings) -> Services:
         file_urls=file_urls,
         auth=auth,
         admin=AccountAdmin(db, access_ttl=timedelta(seconds=settings.access_token_ttl_s)),
-        account=AccountService(db, auth, passwords, budgets),
+        account=account,
+        deletion=AccountDeletion(
+            db,
+            account,
+            conversation_queries,
+            access_ttl=timedelta(seconds=settings.access_token_ttl_s),
+        ),
         resets=resets,
+        exports=DataExports(ExportQueries(db, file_urls), settings.data_dir, budgets),
         users=users,
         conversations=conversations,
         participants=participants,

@@ -59,6 +59,7 @@ class Budget(Enum):
     # account (beyond it the request still answers 202, and no email leaves).
     PASSWORD_RESET_ADDRESS = ("password_reset_address", 5.0, 10)
     PASSWORD_RESET_ACCOUNT = ("password_reset_account", 0.2, 3)
+    EXPORT = ("export", 1.0, 3)
 
     @property
     def key(self) -> str:

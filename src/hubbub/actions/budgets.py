@@ -36,6 +36,7 @@ _TOO_MANY: dict[Budget, str] = {
     Budget.PASSWORD_CHANGE: "Too many password checks",
     Budget.PASSWORD_RESET_ADDRESS: "Too many password resets from this address",
     Budget.PASSWORD_RESET_ACCOUNT: "Too many password resets for this account",
+    Budget.EXPORT: "Too many data exports",
 }
 
 

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from hubbub.actions.account import AccountService
+from hubbub.actions.account_deletion import AccountDeletion
 from hubbub.actions.admin import AccountAdmin
 from hubbub.actions.auth import AuthService
 from hubbub.actions.budgets import Budgets
 from hubbub.actions.conversations import ConversationService
+from hubbub.actions.export import DataExports
 from hubbub.actions.files import FileService
 from hubbub.actions.markers import MarkerService
 from hubbub.actions.message_changes import MessageChangeService
@@ -63,7 +65,9 @@ class Services:
     auth: AuthService
     admin: AccountAdmin
     account: AccountService
+    deletion: AccountDeletion
     resets: PasswordResets
+    exports: DataExports
     users: UserService
     conversations: ConversationService
     participants: ParticipantService
@@ -98,6 +102,7 @@ class Services:
     async def close(self) -> None:
         await self.send.close()
         await self.resets.close()
+        await self.exports.close()
         await self.bus.stop()
         if self.redis is not None:
             await self.redis.aclose()

@@ -70,3 +70,36 @@ class ResetLink(WireModel):
     user_id: uuid.UUID
     link: str
     expires_at: Timestamp
+
+
+class ExportState(WireModel):
+    """Where the caller's data export stands: `none` (never asked, or removed), `running`,
+    `ready` (with `url`, the caller's download), `failed` (ask again)."""
+
+    status: Literal["none", "running", "ready", "failed"]
+    id: uuid.UUID | None = None
+    url: str | None = None
+    size: int | None = None
+
+
+class ExportedMessage(WireModel):
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    conversation_name: str | None
+    conversation_type: str
+    type: str
+    content: str
+    seq: int
+    parent_message_id: uuid.UUID | None
+    created_at: Timestamp
+    edited_at: Timestamp | None
+
+
+class ExportedFile(WireModel):
+    id: uuid.UUID
+    filename: str
+    size: int
+    mime_type: str
+    kind: str
+    created_at: Timestamp
+    url: str
