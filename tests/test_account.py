@@ -304,3 +304,32 @@ async def test_other_sessions_sockets_are_cut_on_every_node(nodes: list[Server],
         assert not mine.disconnected
         sent = await mine.send(cid, "still here")
         assert sent["content"] == "still here"
+
+
+async def test_the_account_endpoints_are_in_openapi_with_their_bodies(
+    client: httpx.AsyncClient,
+) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    paths = spec["paths"]
+    bodies = {
+        ("/users/me/password", "post"): "ChangePasswordRequest",
+        ("/users/me/email", "post"): "ChangeEmailRequest",
+        ("/users/me", "delete"): "DeleteAccountRequest",
+        ("/auth/password-reset", "post"): "PasswordResetRequest",
+        ("/auth/password-reset/confirm", "post"): "PasswordResetConfirm",
+    }
+    for (path, method), model in bodies.items():
+        schema = paths[path][method]["requestBody"]["content"]["application/json"]["schema"]
+        assert schema["$ref"].endswith(model), (path, schema)
+    for path, method in (
+        ("/users/me/sessions", "get"),
+        ("/users/me/sessions/{session_id}", "delete"),
+        ("/users/me/sessions/logout-others", "post"),
+        ("/users/me/export", "post"),
+        ("/users/me/export", "get"),
+        ("/users/me/export/{export_id}", "get"),
+        ("/admin/users/{user_id}/reset-link", "post"),
+    ):
+        assert method in paths[path], (path, method)
+    assert "SessionList" in spec["components"]["schemas"]
+    assert "ResetLink" in spec["components"]["schemas"]

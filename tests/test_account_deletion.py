@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from hubbub.app import Node
-from tests.conftest import Account, Backend, RegisterFn, assert_error
+from tests.chat import create_group, send
+from tests.conftest import Backend, RegisterFn, assert_error
 from tests.gw import Server, clients, group, login, own_database, register, start_server
 
 
@@ -31,26 +32,6 @@ async def _history(
     assert page.status_code == 200, page.text
     messages: list[dict[str, Any]] = page.json()["messages"]
     return messages
-
-
-async def team(client: httpx.AsyncClient, owner: Account, *members: Account) -> str:
-    """A GROUP named "team" of `owner` and `members`."""
-    made = await client.post(
-        "/conversations",
-        headers=owner.headers,
-        json={"type": "GROUP", "name": "team", "participantIds": [str(m.id) for m in members]},
-    )
-    assert made.status_code == 201, made.text
-    return str(made.json()["conversation"]["id"])
-
-
-async def say(client: httpx.AsyncClient, who: Account, cid: str, text: str) -> dict[str, Any]:
-    sent = await client.post(
-        f"/conversations/{cid}/messages", headers=who.headers, json={"content": text}
-    )
-    assert sent.status_code in (200, 201), sent.text
-    message: dict[str, Any] = sent.json()["message"]
-    return message
 
 
 async def test_deleting_an_account_needs_its_password(
@@ -70,8 +51,8 @@ async def test_a_deleted_account_leaves_a_tombstone_and_keeps_its_messages(
     client: httpx.AsyncClient, node: Node, register: RegisterFn
 ) -> None:
     ann, ben = await register("ann", displayName="Ann A."), await register("ben")
-    cid = await team(client, ann, ben)
-    message_id = (await say(client, ann, cid, "keep me"))["id"]
+    cid = await create_group(client, ann, ben)
+    message_id = (await send(client, ann, cid, "keep me"))["id"]
 
     done = await _delete(client, ann.headers, {"password": ann.password})
     assert done.status_code == 200, done.text

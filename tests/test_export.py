@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 
 from hubbub.app import Node
+from tests.chat import create_group, send
 from tests.conftest import Account, RegisterFn, assert_error
-from tests.test_account_deletion import say, team
 from tests.test_files import upload_ok
 
 
@@ -29,10 +29,10 @@ async def test_my_export_holds_my_profile_messages_and_files_and_is_mine_alone(
     client: httpx.AsyncClient, node: Node, register: RegisterFn
 ) -> None:
     ann, ben = await register("ann", displayName="Ann A."), await register("ben")
-    cid = await team(client, ann, ben)
+    cid = await create_group(client, ann, ben)
     for text in ("first words", "second words"):
-        await say(client, ann, cid, text)
-    await say(client, ben, cid, "ben's")
+        await send(client, ann, cid, text)
+    await send(client, ben, cid, "ben's")
     uploaded = await upload_ok(client, ann, b"hello file", filename="notes.txt")
 
     assert (await client.get("/users/me/export", headers=ann.headers)).json() == {

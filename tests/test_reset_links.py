@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from hubbub.app import Node, create_app
+from hubbub.config import SettingError, Settings
 from hubbub.domain.account_rules import reset_link_refusal
 from hubbub.domain.errors import Conflict, Forbidden
 from tests.conftest import (
@@ -186,3 +187,32 @@ async def test_an_email_that_cannot_be_sent_is_logged_without_the_link(
         assert "not sent" in failures[0].getMessage()
         assert "token" not in failures[0].getMessage()
         assert "reset-password" not in failures[0].getMessage()
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"smtp_url": "http://mail.example"}, "HUBBUB_SMTP_URL"),
+        ({"smtp_url": "smtp://"}, "HUBBUB_SMTP_URL"),
+        ({"smtp_url": "smtp://mail.example:587"}, "HUBBUB_SMTP_FROM"),
+        ({"public_url": "chat.example"}, "HUBBUB_PUBLIC_URL"),
+    ],
+)
+def test_mail_settings_that_cannot_work_stop_start_up_naming_them(
+    settings: dict[str, str], named: str, tmp_path: Path
+) -> None:
+    configured = Settings(_env_file=None, data_dir=tmp_path, **settings)  # type: ignore[call-arg]
+    with pytest.raises(SettingError) as refused:
+        configured.check()
+    assert refused.value.setting == named
+
+
+def test_good_mail_settings_pass() -> None:
+    configured = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        smtp_url="smtps://me:secret@mail.example",
+        smtp_from="hubbub@chat.example",
+        public_url="https://chat.example/",
+    )
+    configured.check()
+    assert configured.effective_public_url == "https://chat.example"
