@@ -8,6 +8,7 @@ node, and keeps the caller's.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -16,6 +17,7 @@ import pytest
 
 from tests.conftest import Account, Backend, RegisterFn, assert_error
 from tests.gw import Client, Server, clients, group, login, own_database, register, start_server
+from tests.test_admin import _cli
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -333,3 +335,30 @@ async def test_the_account_endpoints_are_in_openapi_with_their_bodies(
         assert method in paths[path], (path, method)
     assert "SessionList" in spec["components"]["schemas"]
     assert "ResetLink" in spec["components"]["schemas"]
+
+
+async def test_a_password_reset_from_a_terminal_link_cuts_every_socket_of_the_account(
+    nodes: list[Server],
+) -> None:
+    first, last = nodes[0], nodes[-1]
+    async with (
+        httpx.AsyncClient(base_url=first.base, timeout=10) as http,
+        clients(first.base) as on_first,
+        clients(last.base) as on_last,
+    ):
+        ann = await register(http)
+        phone = await login(http, ann)
+        cut = [await on_first(ann), await on_last(phone)]
+
+        printed = await asyncio.to_thread(_cli, first, "reset-link", "--username", ann.username)
+        token = printed.splitlines()[0].rsplit("token=", 1)[1]
+        done = await http.post(
+            "/auth/password-reset/confirm", json={"token": token, "newPassword": NEW_PASSWORD}
+        )
+        assert done.status_code == 200, done.text
+        for s in cut:
+            await s.wait_disconnected(within=10)
+        signed_in = await http.post(
+            "/auth/login", json={"email": ann.username, "password": NEW_PASSWORD}
+        )
+        assert signed_in.status_code == 200, signed_in.text
