@@ -125,3 +125,7 @@ async def test_deleting_an_account_cuts_its_sockets_and_tells_the_others(server:
         removed = await bens.wait_for("participant_removed")
         assert removed["conversationId"] == cid
         assert removed["userId"] == ann.id
+        # Ben's client learns the sender's new face: the tombstone.
+        updated = await bens.wait_for("user_updated", lambda d: d["user"]["id"] == ann.id)
+        assert updated["user"]["id"] == ann.id
+        assert updated["user"]["displayName"] == "Deleted user"

@@ -38,6 +38,7 @@ from hubbub.store.sessions import (
 )
 from hubbub.store.tombstones import active_participations_txn, leave_spaces_txn
 from hubbub.store.unit import emit
+from hubbub.store.users import contact_ids_txn
 
 DELETED_NAME = "Deleted user"
 
@@ -63,6 +64,7 @@ class AccountDeletion:
             user = await session.get(User, principal.user_id, with_for_update=True)
             if user is None or not user.is_active or user.deleted_at is not None:
                 raise user_not_found()
+            contacts = await contact_ids_txn(session, user.id)
             tombstone(user, now)
             await session.flush()
             for row in await active_participations_txn(session, user.id):
@@ -72,7 +74,8 @@ class AccountDeletion:
             for family in await live_families_txn(session, user.id):
                 await revoke_family_txn(session, family, now)
                 await add_revoked_txn(session, session_key(family), user.id, now + self._access_ttl)
-            emit(session, AccountClosed(user.id), UserUpdated(user_public(user, online=False)))
+            gone = user_public(user, online=False)
+            emit(session, AccountClosed(user.id), UserUpdated(gone, also_to=tuple(contacts)))
 
     async def _leave(
         self, session: AsyncSession, user: User, row: Participant, now: datetime
