@@ -149,6 +149,11 @@ async def mark_read(s: Scene, i: int) -> httpx.Response:
     return await s.client.put(path, headers=s.member.headers)
 
 
+async def change_email(s: Scene, i: int) -> httpx.Response:
+    body = {"password": s.owner.password, "email": f"owner{i}@example.com"}
+    return await s.client.post("/users/me/email", headers=s.owner.headers, json=body)
+
+
 WRITES: dict[str, Write] = {
     "reaction": react,
     "edit": edit,
@@ -162,6 +167,7 @@ WRITES: dict[str, Write] = {
     "space": create_space,
     "upload": upload,
     "read_marker": mark_read,
+    "password_change (an email change)": change_email,
 }
 
 

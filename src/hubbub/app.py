@@ -26,12 +26,14 @@ from hubbub.edge.http.apidocs import install_apidocs
 from hubbub.edge.http.proxies import ForwardedFor
 from hubbub.edge.http.responses import GuardMiddleware, install_error_handlers
 from hubbub.edge.http.routes import (
+    account,
     admin,
     auth,
     conversations,
     files,
     messages,
     ops,
+    password_reset,
     spaces,
     users,
 )
@@ -104,6 +106,8 @@ def create_app(settings: Settings, *, serving: bool = False) -> Node:
     for router in (
         admin.router,
         auth.router,
+        password_reset.router,
+        account.router,
         users.router,
         conversations.router,
         messages.router,

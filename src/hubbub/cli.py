@@ -57,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
         ("reactivate", "let a deactivated account sign in again"),
         ("promote", "make a user a server administrator"),
         ("demote", "make a server administrator a plain user again"),
+        ("reset-link", "print a one-time password-reset link for a user"),
     ):
         with_settings(sub.add_parser(name, help=text)).add_argument("--username", required=True)
     from hubbub_bench.options import add_arguments as add_bench_arguments
@@ -123,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "createuser":
             return _createuser(settings, args)
-        if args.command in ("deactivate", "reactivate", "promote", "demote"):
+        if args.command in ("deactivate", "reactivate", "promote", "demote", "reset-link"):
             return _account_command(settings, args.command, args.username)
     except SettingError as exc:
         print(f"hubbub: configuration error: {exc}", file=sys.stderr)
@@ -199,7 +200,7 @@ def _createuser(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _account_command(settings: Settings, command: str, username: str) -> int:
-    """deactivate / reactivate / promote / demote, as the server's operator."""
+    """deactivate / reactivate / promote / demote / reset-link, as the server's operator."""
     from hubbub.compose import build_services
     from hubbub.domain.errors import HubbubError
     from hubbub.startup import prepare_to_serve
@@ -210,6 +211,9 @@ def _account_command(settings: Settings, command: str, username: str) -> int:
         await services.bus.start()
         admin = services.admin
         try:
+            if command == "reset-link":
+                link = await services.resets.issue_link_by_username(username)
+                return f"{link.link}\n(valid once, until {link.expires_at:%Y-%m-%d %H:%M} UTC)"
             if command in ("deactivate", "reactivate"):
                 account = await admin.set_active_by_username(
                     username, active=command == "reactivate"

@@ -15,14 +15,19 @@ from datetime import timedelta
 import socketio
 from redis.asyncio import Redis
 
+from hubbub.actions.account import AccountService
+from hubbub.actions.account_deletion import AccountDeletion
 from hubbub.actions.admin import AccountAdmin
 from hubbub.actions.auth import AuthService, LoginLimits
 from hubbub.actions.budgets import Budgets
 from hubbub.actions.conversations import ConversationService
+from hubbub.actions.export import DataExports
 from hubbub.actions.files import FileService, UploadLimits
+from hubbub.actions.mail import SmtpMailer
 from hubbub.actions.markers import MarkerService
 from hubbub.actions.message_changes import MessageChangeService
 from hubbub.actions.participants import ParticipantService
+from hubbub.actions.password_reset import PasswordResets
 from hubbub.actions.send import SendLimits, SendService
 from hubbub.actions.spaces import SpaceService
 from hubbub.actions.users import UserService
@@ -32,6 +37,7 @@ from hubbub.edge.socket.namespace import GatewayConfig, MessagingNamespace
 from hubbub.edge.socket.transport import EngineTransport
 from hubbub.metrics import Metrics
 from hubbub.queries.conversations import ConversationQueries
+from hubbub.queries.export import ExportQueries
 from hubbub.queries.files import FileQueries
 from hubbub.queries.messages import MessageQueries
 from hubbub.queries.search import SearchQueries
@@ -130,6 +136,18 @@ def build_services(settings: Settings) -> Services:
         max_image_pixels=settings.max_image_pixels,
         budgets=budgets,
     )
+    account = AccountService(db, auth, passwords, budgets, urls=file_urls)
+    resets = PasswordResets(
+        db,
+        auth,
+        passwords,
+        budgets,
+        ttl_s=settings.password_reset_ttl_s,
+        public_url=settings.effective_public_url,
+        mailer=SmtpMailer(settings.smtp_url, settings.smtp_from or "")
+        if settings.smtp_url is not None
+        else None,
+    )
     return Services(
         settings=settings,
         db=db,
@@ -146,6 +164,16 @@ def build_services(settings: Settings) -> Services:
         file_urls=file_urls,
         auth=auth,
         admin=AccountAdmin(db, access_ttl=timedelta(seconds=settings.access_token_ttl_s)),
+        account=account,
+        deletion=AccountDeletion(
+            db,
+            account,
+            conversation_queries,
+            access_ttl=timedelta(seconds=settings.access_token_ttl_s),
+            urls=file_urls,
+        ),
+        resets=resets,
+        exports=DataExports(ExportQueries(db, file_urls), settings.data_dir, budgets),
         users=users,
         conversations=conversations,
         participants=participants,

@@ -39,7 +39,8 @@ class Budget(Enum):
     """Every write and every fanned-out event but sends (which have settings of their
     own) has a budget, a token bucket: (its name in HUBBUB_BUDGETS, tokens per minute,
     burst). Keyed per user but for REGISTER (one bucket for the node, or for every node
-    with Redis), REGISTER_ADDRESS (per client address) and ADDED_TO (per user added)."""
+    with Redis), REGISTER_ADDRESS and PASSWORD_RESET_ADDRESS (per client address),
+    PASSWORD_RESET_ACCOUNT (per account asked about) and ADDED_TO (per user added)."""
 
     REGISTER = ("register", 300.0, 100)
     REGISTER_ADDRESS = ("register_address", 10.0, 30)
@@ -54,6 +55,14 @@ class Budget(Enum):
     UPLOAD = ("upload", 30.0, 20)
     TYPING = ("typing", 120.0, 40)
     READ_MARKER = ("read_marker", 1200.0, 300)
+    # Each checks a password (an Argon2 hash): changing one's password or email,
+    # deleting one's account.
+    PASSWORD_CHANGE = ("password_change", 5.0, 5)
+    # Password-reset requests and confirmations per client address; reset emails per
+    # account (beyond it the request still answers 202, and no email leaves).
+    PASSWORD_RESET_ADDRESS = ("password_reset_address", 5.0, 10)
+    PASSWORD_RESET_ACCOUNT = ("password_reset_account", 0.2, 3)
+    EXPORT = ("export", 1.0, 3)
 
     @property
     def key(self) -> str:
@@ -196,6 +205,14 @@ class Settings(BaseSettings):
     max_socket_message_bytes: int = Field(default=64 * 1024, ge=1024)
     max_socket_backlog: int = Field(default=1000, ge=10)
 
+    # Password reset by email: smtp://[user:pass@]host[:port] (STARTTLS when offered) or
+    # smtps://user:pass@host[:465]; the From address; the address of the web client that
+    # reset links point to (http://HOST:PORT by default). A reset token lives this long.
+    smtp_url: str | None = None
+    smtp_from: str | None = None
+    public_url: str | None = None
+    password_reset_ttl_s: int = Field(default=30 * 60, ge=60)
+
     max_json_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     max_avatar_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
@@ -206,7 +223,15 @@ class Settings(BaseSettings):
     # valid this long (at most a fifth more): a holder who loses access loses the file.
     file_url_ttl_s: int = Field(default=10 * 60, ge=1, le=7 * 24 * 3600)
 
-    @field_validator("database_url", "redis_url", "jwt_secret", mode="before")
+    @field_validator(
+        "database_url",
+        "redis_url",
+        "jwt_secret",
+        "smtp_url",
+        "smtp_from",
+        "public_url",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
@@ -240,6 +265,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'hubbub.db').resolve()}"
+
+    @property
+    def effective_public_url(self) -> str:
+        """Where the web client is reached: the base of the links sent by email."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
 
     @property
     def origins(self) -> list[str]:
@@ -280,9 +312,26 @@ class Settings(BaseSettings):
             )
         if self.jwt_secret is not None and len(self.jwt_secret) < 32:
             raise SettingError("HUBBUB_JWT_SECRET", "must be at least 32 characters")
+        self._check_mail()
         for origin in self.origins:
             if urlsplit(origin).scheme not in ("http", "https"):
                 raise SettingError("HUBBUB_ALLOWED_ORIGINS", f"{origin!r} is not an http(s) origin")
+
+    def _check_mail(self) -> None:
+        if self.public_url is not None and urlsplit(self.public_url).scheme not in (
+            "http",
+            "https",
+        ):
+            raise SettingError("HUBBUB_PUBLIC_URL", "must be an http(s) address")
+        if self.smtp_url is None:
+            return
+        parts = urlsplit(self.smtp_url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise SettingError(
+                "HUBBUB_SMTP_URL", "malformed URL (expected smtp://host:port or smtps://...)"
+            )
+        if self.smtp_from is None:
+            raise SettingError("HUBBUB_SMTP_FROM", "required when HUBBUB_SMTP_URL is set")
 
     def ensure_data_dir(self) -> Path:
         """Make the data dir and its uploads folder owner-only, tightening what is wider.

@@ -48,7 +48,7 @@ class AccountAdmin:
         async with self._db.write() as session:
             actor = await session.get(User, actor_id)
             target = await session.get(User, user_id, with_for_update=True)
-            if actor is None or target is None:
+            if actor is None or target is None or target.deleted_at is not None:
                 raise _user_not_found()
             require_can_change_status(actor, target)
             await self._apply(session, target, active=active)
@@ -76,7 +76,7 @@ class AccountAdmin:
     ) -> AccountStatus:
         async with self._db.write() as session:
             target = await user_by_username_txn(session, username)
-            if target is None:
+            if target is None or target.deleted_at is not None:
                 raise _user_not_found()
             await change(session, target)
         return _status(target)

@@ -76,6 +76,14 @@ class Principal:
 
 
 @dataclass(frozen=True)
+class Device:
+    """Where a login or refresh came from: shown in the user's list of sessions."""
+
+    user_agent: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True)
 class LoginLimits:
     """Failed logins allowed per window: for one name from one address (`per_name`), for
     one address whatever the name, and for one name from every address."""
@@ -110,13 +118,15 @@ class AuthService:
 
     # Accounts ------------------------------------------------------------------------
 
-    async def register(self, req: RegisterRequest, client_address: str) -> AuthResult:
+    async def register(
+        self, req: RegisterRequest, client_address: str, user_agent: str | None = None
+    ) -> AuthResult:
         # Unauthenticated, and each one an Argon2 hash: per address, and for everyone.
         await self._budgets.take(Budget.REGISTER_ADDRESS, client_address)
         await self._budgets.take(Budget.REGISTER, "all")
-        return await self._register(req)
+        return await self._register(req, Device(user_agent, client_address))
 
-    async def _register(self, req: RegisterRequest) -> AuthResult:
+    async def _register(self, req: RegisterRequest, device: Device | None = None) -> AuthResult:
         email = str(req.email).lower()
         username_key = req.username.lower()
         password_hash = await self._passwords.hash(req.password)
@@ -136,7 +146,7 @@ class AuthService:
                 )
                 session.add(user)
                 await session.flush()
-                token, refresh = await self._start_session(session, user.id)
+                token, refresh = await self._start_session(session, user.id, device)
         except IntegrityError:
             # Two registrations raced past the check; the constraint decided.
             raise Conflict("Username or email already taken", code="account_taken") from None
@@ -160,7 +170,9 @@ class AuthService:
 
     # Sessions ------------------------------------------------------------------------
 
-    async def login(self, identifier: str, password: str, client_address: str) -> AuthResult:
+    async def login(
+        self, identifier: str, password: str, client_address: str, user_agent: str | None = None
+    ) -> AuthResult:
         lookup = identifier.strip().lower()
         # Failures are counted by the name as typed, never by the account it names: the
         # answer is the same whether the name is a username, an email or nobody's, and
@@ -168,17 +180,13 @@ class AuthService:
         # address and, more slowly, per name from anywhere: a stranger guessing from one
         # address is stopped there, and the user signs in from their own.
         keys = _login_keys(lookup, client_address)
-        for key, limit in zip(keys, self._login_thresholds(), strict=True):
-            failures, retry_after = await self._limiter.failures(key)
-            if failures >= limit:
-                raise RateLimited(retry_after, "Too many failed login attempts; try again later")
+        await self._refuse_if_locked(keys)
         async with self._db.read() as session:
             user = await user_by_login_txn(session, lookup)
         # Verified against a dummy hash when there is no such user: same answer, same time.
         ok = await self._passwords.verify(user.password_hash if user else None, password)
         if user is None or not ok:
-            for key in keys:
-                await self._limiter.add_failure(key, self._limits.window_s)
+            await self._count_failure(keys)
             raise InvalidCredentials()
         if not user.is_active:  # said only to who knows the password
             raise Forbidden("This account has been deactivated", code="account_deactivated")
@@ -194,16 +202,39 @@ class AuthService:
         async with self._db.write() as session:
             if new_hash is not None:
                 await set_password_hash_txn(session, user.id, new_hash)
-            token, refresh = await self._start_session(session, user.id)
+            token, refresh = await self._start_session(
+                session, user.id, Device(user_agent, client_address)
+            )
         return AuthResult(
             user=me_public(user, online=False, urls=self._urls), token=token, refresh_token=refresh
         )
+
+    async def check_own_password(
+        self, username: str, password_hash: str, password: str, client_address: str
+    ) -> None:
+        """A signed-in user's password, asked again before a change to their account: a
+        wrong one is counted as a failed login by their username from this address."""
+        keys = _login_keys(username.lower(), client_address)
+        await self._refuse_if_locked(keys)
+        if not await self._passwords.verify(password_hash, password):
+            await self._count_failure(keys)
+            raise Forbidden("The password is not correct", code="wrong_password")
+
+    async def _refuse_if_locked(self, keys: tuple[str, str, str]) -> None:
+        for key, limit in zip(keys, self._login_thresholds(), strict=True):
+            failures, retry_after = await self._limiter.failures(key)
+            if failures >= limit:
+                raise RateLimited(retry_after, "Too many failed login attempts; try again later")
+
+    async def _count_failure(self, keys: tuple[str, str, str]) -> None:
+        for key in keys:
+            await self._limiter.add_failure(key, self._limits.window_s)
 
     def _login_thresholds(self) -> tuple[int, int, int]:
         limits = self._limits
         return limits.per_name, limits.per_address, limits.per_name_anywhere
 
-    async def refresh(self, refresh_token: str) -> TokenPair:
+    async def refresh(self, refresh_token: str, device: Device | None = None) -> TokenPair:
         token_hash = hash_refresh_token(refresh_token)
         now = utcnow()
         reused_family: uuid.UUID | None = None
@@ -213,12 +244,12 @@ class AuthService:
                 raise Unauthorized("Invalid refresh token", code="invalid_refresh_token")
             if not await claim_refresh_token_txn(session, row.id, now):
                 reused_family = row.family_id
-                await self._revoke_session(session, row.user_id, row.family_id, now)
+                await self.end_session(session, row.user_id, row.family_id, now)
             else:
                 user = await session.get(User, row.user_id)
                 if user is None or not user.is_active:
                     raise Unauthorized("Invalid refresh token", code="invalid_refresh_token")
-                token, refresh = await self._issue(session, row.user_id, row.family_id, now)
+                token, refresh = await self._issue(session, row.user_id, row.family_id, now, device)
         if reused_family is not None:
             raise Unauthorized(
                 "Refresh token already used; the session has been revoked",
@@ -240,7 +271,7 @@ class AuthService:
                 session, principal.jti, principal.user_id, principal.token_expires_at
             )
             for family in families:
-                await self._revoke_session(session, principal.user_id, family, now)
+                await self.end_session(session, principal.user_id, family, now)
 
     async def authenticate(self, token: str) -> Principal:
         try:
@@ -264,12 +295,20 @@ class AuthService:
 
     # Internals -----------------------------------------------------------------------
 
-    async def _start_session(self, session: AsyncSession, user_id: uuid.UUID) -> tuple[str, str]:
-        return await self._issue(session, user_id, new_id(), utcnow())
+    async def _start_session(
+        self, session: AsyncSession, user_id: uuid.UUID, device: Device | None
+    ) -> tuple[str, str]:
+        return await self._issue(session, user_id, new_id(), utcnow(), device)
 
     async def _issue(
-        self, session: AsyncSession, user_id: uuid.UUID, family_id: uuid.UUID, now: datetime
+        self,
+        session: AsyncSession,
+        user_id: uuid.UUID,
+        family_id: uuid.UUID,
+        now: datetime,
+        device: Device | None,
     ) -> tuple[str, str]:
+        device = device or Device()
         refresh = new_refresh_token()
         session.add(
             RefreshToken(
@@ -279,14 +318,18 @@ class AuthService:
                 token_hash=hash_refresh_token(refresh),
                 created_at=now,
                 expires_at=now + self._refresh_ttl,
+                user_agent=device.user_agent[:300] if device.user_agent else None,
+                client_address=device.address[:64] if device.address else None,
             )
         )
         token, _ = self._signer.issue_access(user_id, family_id, now=now)
         return token, refresh
 
-    async def _revoke_session(
+    async def end_session(
         self, session: AsyncSession, user_id: uuid.UUID, family_id: uuid.UUID, now: datetime
     ) -> None:
+        """End a session inside the caller's unit of work: its tokens, and its sockets
+        on every node once that commits."""
         await revoke_family_txn(session, family_id, now)
         # Every access token of the session dies with it (checked by `sid`), and every
         # socket of it is cut, on every node, once this commits.

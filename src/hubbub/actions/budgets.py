@@ -33,6 +33,10 @@ _TOO_MANY: dict[Budget, str] = {
     Budget.UPLOAD: "Too many uploads",
     Budget.TYPING: "Too many typing events",
     Budget.READ_MARKER: "Too many read or delivery marks",
+    Budget.PASSWORD_CHANGE: "Too many password checks",
+    Budget.PASSWORD_RESET_ADDRESS: "Too many password resets from this address",
+    Budget.PASSWORD_RESET_ACCOUNT: "Too many password resets for this account",
+    Budget.EXPORT: "Too many data exports",
 }
 
 

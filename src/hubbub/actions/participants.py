@@ -246,7 +246,7 @@ class ParticipantService:
             target.left_at = now
             target.updated_at = now
             if leaving and target.role == Role.OWNER:
-                await _hand_over_ownership(session, conversation_id, now)
+                await hand_over_ownership(session, conversation_id, now)
             text = (
                 f"{display(actor)} left"
                 if leaving
@@ -266,7 +266,7 @@ class ParticipantService:
             )
 
 
-async def _hand_over_ownership(
+async def hand_over_ownership(
     session: AsyncSession, conversation_id: uuid.UUID, now: datetime
 ) -> None:
     """An owner who leaves passes the group to the longest-standing, highest-ranked member."""

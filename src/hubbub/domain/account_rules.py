@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Protocol
 
-from hubbub.domain.errors import Forbidden
+from hubbub.domain.errors import Conflict, Forbidden, HubbubError, NotFound
 
 
 class Account(Protocol):
@@ -28,12 +28,22 @@ def not_server_admin() -> Forbidden:
     return Forbidden("Only a server administrator can do this", code="not_server_admin")
 
 
-def status_change_refusal(actor: Account, target: Account) -> Forbidden | None:
-    """May `actor` deactivate or reactivate `target`?"""
+def user_not_found() -> NotFound:
+    return NotFound("User not found", code="user_not_found")
+
+
+def _not_an_active_admin(actor: Account) -> Forbidden | None:
     if not actor.is_admin:
         return not_server_admin()
     if not actor.is_active:
         return not_server_admin()
+    return None
+
+
+def status_change_refusal(actor: Account, target: Account) -> Forbidden | None:
+    """May `actor` deactivate or reactivate `target`?"""
+    if refusal := _not_an_active_admin(actor):
+        return refusal
     if actor.id == target.id:
         return Forbidden("You cannot change your own account's status", code="own_account")
     return None
@@ -41,5 +51,20 @@ def status_change_refusal(actor: Account, target: Account) -> Forbidden | None:
 
 def require_can_change_status(actor: Account, target: Account) -> None:
     refusal = status_change_refusal(actor, target)
+    if refusal is not None:
+        raise refusal
+
+
+def reset_link_refusal(actor: Account, target: Account) -> HubbubError | None:
+    """May `actor` issue a one-time password-reset link for `target`?"""
+    if refusal := _not_an_active_admin(actor):
+        return refusal
+    if not target.is_active:
+        return Conflict("This account is deactivated", code="account_deactivated")
+    return None
+
+
+def require_can_issue_reset_link(actor: Account, target: Account) -> None:
+    refusal = reset_link_refusal(actor, target)
     if refusal is not None:
         raise refusal

@@ -11,14 +11,18 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from hubbub.actions.account import AccountService
+from hubbub.actions.account_deletion import AccountDeletion
 from hubbub.actions.admin import AccountAdmin
 from hubbub.actions.auth import AuthService
 from hubbub.actions.budgets import Budgets
 from hubbub.actions.conversations import ConversationService
+from hubbub.actions.export import DataExports
 from hubbub.actions.files import FileService
 from hubbub.actions.markers import MarkerService
 from hubbub.actions.message_changes import MessageChangeService
 from hubbub.actions.participants import ParticipantService
+from hubbub.actions.password_reset import PasswordResets
 from hubbub.actions.send import SendService
 from hubbub.actions.spaces import SpaceService
 from hubbub.actions.users import UserService
@@ -88,6 +92,10 @@ class Services:
     file_urls: FileUrlSigner
     auth: AuthService
     admin: AccountAdmin
+    account: AccountService
+    deletion: AccountDeletion
+    resets: PasswordResets
+    exports: DataExports
     users: UserService
     conversations: ConversationService
     participants: ParticipantService
@@ -130,6 +138,8 @@ class Services:
 
     async def close(self) -> None:
         await self.send.close()
+        await self.resets.close()
+        await self.exports.close()
         await self.bus.stop()
         if self.redis is not None:
             await self.redis.aclose()

@@ -231,14 +231,18 @@ class ParticipantRemoved:
 
 @dataclass(frozen=True, slots=True)
 class UserUpdated:
+    """To the user's contacts, and to `also_to` (a deleted account's former contacts,
+    read before it left everything)."""
+
     name: ClassVar[str] = "user_updated"
     user: UserPublic
+    also_to: tuple[uuid.UUID, ...] = ()
 
     def envelope(self) -> Envelope:
         return Envelope(
             name=self.name,
             payload={"user": self.user.wire()},
-            audience=Audience(contacts_of=self.user.id),
+            audience=Audience(contacts_of=self.user.id, user_ids=self.also_to),
         )
 
 

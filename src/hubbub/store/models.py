@@ -84,6 +84,8 @@ class User(Base):
     # A server administrator (accounts), not a role in any conversation or space.
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     last_seen: Mapped[datetime | None]
+    # Deleted by its owner: a tombstone ("Deleted user") that keeps the messages' sender.
+    deleted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -289,8 +291,27 @@ class RefreshToken(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Of the login or refresh that issued it: a session's newest token tells where and
+    # when it was last used.
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    client_address: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_refresh_tokens_user_id", "user_id"),)
+
+
+class PasswordResetToken(Base):
+    """A password-reset token: stored hashed (SHA-256, as refresh tokens), single use."""
+
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_password_reset_tokens_user_id", "user_id"),)
 
 
 class RevokedToken(Base):

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Row, bindparam, exists, or_, select, update
+from sqlalchemy import Row, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.store.models import RefreshToken, RevokedToken, User
@@ -138,3 +138,55 @@ async def ended_sessions_txn(
         ).all()
     )
     return ended | {family for user, family in sessions if user in inactive}
+
+
+async def session_rows_txn(
+    session: AsyncSession, user_id: uuid.UUID, now: datetime
+) -> Sequence[Row[uuid.UUID, str | None, str | None, datetime]]:
+    """(session id, user agent, address, last used) of each of the user's live sessions:
+    its newest token, the one not yet used, issued by the last login or refresh."""
+    result = await session.execute(
+        select(
+            RefreshToken.family_id,
+            RefreshToken.user_agent,
+            RefreshToken.client_address,
+            RefreshToken.created_at,
+        )
+        .where(
+            RefreshToken.user_id == user_id,
+            RefreshToken.used_at.is_(None),
+            RefreshToken.revoked_at.is_(None),
+            RefreshToken.expires_at > now,
+        )
+        .order_by(RefreshToken.created_at.desc())
+    )
+    return result.all()
+
+
+async def sessions_started_txn(
+    session: AsyncSession, families: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, datetime]:
+    """When each session began: its first token."""
+    if not families:
+        return {}
+    result = await session.execute(
+        select(RefreshToken.family_id, func.min(RefreshToken.created_at))
+        .where(RefreshToken.family_id.in_(families))
+        .group_by(RefreshToken.family_id)
+    )
+    return {family: started for family, started in result.all()}
+
+
+async def owns_live_session_txn(
+    session: AsyncSession, user_id: uuid.UUID, family_id: uuid.UUID
+) -> bool:
+    found = await session.scalar(
+        select(RefreshToken.id)
+        .where(
+            RefreshToken.user_id == user_id,
+            RefreshToken.family_id == family_id,
+            RefreshToken.revoked_at.is_(None),
+        )
+        .limit(1)
+    )
+    return found is not None

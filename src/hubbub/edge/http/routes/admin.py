@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from hubbub.edge.http.deps import PrincipalDep, ServicesDep
 from hubbub.edge.http.responses import json_response
+from hubbub.wire.account import ResetLink
 from hubbub.wire.admin import AccountStatusEnvelope
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -28,3 +29,11 @@ async def reactivate_user(
 ) -> Response:
     account = await services.admin.set_active(principal.user_id, user_id, active=True)
     return json_response(AccountStatusEnvelope(account=account))
+
+
+@router.post("/users/{user_id}/reset-link", response_model=ResetLink)
+async def reset_link(
+    user_id: uuid.UUID, principal: PrincipalDep, services: ServicesDep
+) -> Response:
+    """A one-time password-reset link for the user, to hand over (when no email is sent)."""
+    return json_response(await services.resets.issue_link(principal.user_id, user_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from hubbub.actions.auth import Device
 from hubbub.edge.http.deps import PrincipalDep, ServicesDep, client_address
 from hubbub.edge.http.responses import json_response
 from hubbub.wire.models import (
@@ -22,18 +23,24 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 @router.post("/register", status_code=201, response_model=AuthResult)
 async def register(body: RegisterRequest, request: Request, services: ServicesDep) -> Response:
-    return json_response(await services.auth.register(body, client_address(request)), 201)
+    result = await services.auth.register(
+        body, client_address(request), request.headers.get("user-agent")
+    )
+    return json_response(result, 201)
 
 
 @router.post("/login", response_model=AuthResult)
 async def login(body: LoginRequest, request: Request, services: ServicesDep) -> Response:
-    result = await services.auth.login(body.email, body.password, client_address(request))
+    result = await services.auth.login(
+        body.email, body.password, client_address(request), request.headers.get("user-agent")
+    )
     return json_response(result)
 
 
 @router.post("/refresh", response_model=TokenPair)
-async def refresh(body: RefreshRequest, services: ServicesDep) -> Response:
-    return json_response(await services.auth.refresh(body.refresh_token))
+async def refresh(body: RefreshRequest, request: Request, services: ServicesDep) -> Response:
+    device = Device(request.headers.get("user-agent"), client_address(request))
+    return json_response(await services.auth.refresh(body.refresh_token, device))
 
 
 @router.post("/logout", response_model=Success)
