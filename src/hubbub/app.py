@@ -26,7 +26,8 @@ from hubbub.edge.http.responses import GuardMiddleware, install_error_handlers
 from hubbub.edge.http.routes import auth, conversations, files, messages, ops, spaces, users
 from hubbub.edge.http.webui import install_web
 from hubbub.edge.services import Services
-from hubbub.edge.socket.engine import GatewayServer, JsonPacket
+from hubbub.edge.socket.engine import JsonPacket
+from hubbub.edge.socket.gateway import GatewayServer, library_logger
 
 
 @dataclass
@@ -52,9 +53,10 @@ def create_app(settings: Settings, *, serving: bool = False) -> Node:
         # gets `connect_error` "unauthorized"; CORS headers come from the middleware.
         cors_allowed_origins=[],
         max_http_buffer_size=settings.max_socket_message_bytes,
+        connect_timeout_s=settings.socket_connect_timeout_s,
         serializer=JsonPacket,
-        logger=False,
-        engineio_logger=False,
+        logger=library_logger("socketio"),
+        engineio_logger=library_logger("engineio"),
     )
 
     @asynccontextmanager

@@ -6,7 +6,8 @@ when the client asked for none, an `exception` event. Events a change causes rea
 sockets through the bus and the hub (`hubbub.realtime.hub`), never from here directly,
 except the answers to the sender itself (`message_sent`, `message_error`). Presence
 (`presence.py`) and typing (`typing_timers.py`) keep their own timers; everything that
-reaches into python-socketio and python-engineio is in `engine.py` and `transport.py`.
+reaches into python-socketio and python-engineio is in `engine.py`, `gateway.py` and
+`transport.py`.
 
 python-socketio runs each incoming event in its own task, so two sends of one client
 may be handled in any order: message order comes from `seq`, never from arrival.
