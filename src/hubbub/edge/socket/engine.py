@@ -196,14 +196,19 @@ class DirectEngineIO(engineio.AsyncServer):  # type: ignore[misc]
             owner.hubbub_ping = task
         return task
 
-    def forget(self, sid: str) -> None:
+    def forget(self, sid: str, reason: Any) -> None:
         """The session `sid` is closing: end its ping task (unless that task is the one
-        closing it)."""
+        closing it). Unless the server closed it (a long-polling client then still has
+        the CLOSE packet to fetch), the session leaves the table now: Engine.IO would
+        drop a closed long-polling session only at its next sweep, up to a ping
+        timeout later."""
         socket = self.sockets.get(sid)
         task = getattr(socket, "hubbub_ping", None)
         if task is not None and task is not asyncio.current_task():
             task.cancel()
             socket.hubbub_ping = None
+        if reason != self.reason.SERVER_DISCONNECT:
+            self.sockets.pop(sid, None)
 
     async def close_session(self, sid: str, why: str) -> None:
         """Close the session `sid` from the server side, whatever its transport: the
@@ -218,6 +223,11 @@ class DirectEngineIO(engineio.AsyncServer):  # type: ignore[misc]
         await socket.close(wait=False, abort=False)
         if ws is not None:
             await ws.close()
+        if socket.upgraded and getattr(socket, "hubbub_ws", None) is None:
+            # Its WebSocket ended while the disconnect handlers ran (the client left at
+            # the same time): Engine.IO, finding the socket still open then, left it in
+            # the table until its next sweep.
+            self.sockets.pop(sid, None)
 
     async def send(self, sid: str, data: Any) -> None:
         """python-socketio's packets (CONNECT, acks) the same way: straight to the

@@ -76,7 +76,7 @@ class GatewayServer(socketio.AsyncServer):  # type: ignore[misc]
         pending = self.unconnected.pop(eio_sid, None)
         if pending is not None:
             pending.deadline.cancel()
-        self.eio.forget(eio_sid)
+        self.eio.forget(eio_sid, reason)
         await super()._handle_eio_disconnect(eio_sid, reason)
 
     def _await_connect(self, eio_sid: str) -> None:

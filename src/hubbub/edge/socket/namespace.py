@@ -174,6 +174,8 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await self.presence.announce_online(state)
 
     async def on_disconnect(self, sid: str, *args: Any) -> None:
+        # The socket's event budget goes with it (a socket id is never seen again).
+        await self._event_limiter.clear(sid)
         state = self.hub.remove(sid)
         if state is None:
             return
@@ -359,6 +361,15 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def refresh_presence_forever(self) -> None:
         await self.presence.refresh_forever()
+
+    def table_sizes(self) -> dict[str, Callable[[], float]]:
+        """How to count its per-socket tables (for the metrics)."""
+        return {
+            "hub_sockets": lambda: len(self.hub.sockets),
+            "gateway_tasks": lambda: len(self._tasks),
+            "typing_timers": lambda: len(self.typing),
+            "offline_timers": lambda: len(self.presence),
+        }
 
     async def close(self) -> None:
         self.typing.close()
