@@ -306,13 +306,15 @@ async def test_engineio_internals_the_gateway_guards_rely_on() -> None:
     probe = wrapper(lambda ws: None, None)
     require_attribute(probe, "handler", "python-engineio", "lets go of it when a session ends")
     handler_source = inspect.getsource(AsyncSocket._websocket_handler)
-    if "ws.wait()" not in handler_source or "except:" not in handler_source:
-        broken(
-            "python-engineio",
-            "AsyncSocket._websocket_handler",
-            "no longer reads frames with ws.wait() and ends on any exception",
-            "refuses a frame by raising OSError from its wrapper's wait()",
-        )
+    for needed in ("ws.wait()", "if p is None:", "except OSError:", "self.upgrading = True"):
+        if needed not in handler_source:
+            broken(
+                "python-engineio",
+                "AsyncSocket._websocket_handler",
+                f"no longer has {needed!r}",
+                "ends a session by returning None from its wrapper's wait() (OSError "
+                "while the socket is upgrading)",
+            )
     require_parameters(
         AsyncSocket.close, ["self", "wait", "abort", "reason"], "python-engineio", "calls it as"
     )
@@ -331,7 +333,7 @@ async def test_engineio_internals_the_gateway_guards_rely_on() -> None:
             return super().start_background_task(target, *args, **kwargs)
 
     sock = AsyncSocket(Server(async_mode="asgi"), "pinged")
-    for name in ("closing", "last_ping"):
+    for name in ("closing", "last_ping", "upgrading", "upgraded"):
         require_attribute(sock, name, "python-engineio", "reads it")
     sock.schedule_ping()
     try:

@@ -135,16 +135,24 @@ class DirectWebSocket(AsgiWebSocket):  # type: ignore[misc]
     async def wait(self) -> Any:
         """The next frame, for Engine.IO's read loop. hubbub's protocol is JSON text:
         a binary frame, or text that is no Engine.IO packet, ends the session (one line
-        in the log), as does `refuse()`; Engine.IO ends its read loop on OSError."""
-        if self._refused:
-            raise OSError("refused")
-        data = await super().wait()
-        if isinstance(data, str) and data[:1] in ENGINEIO_PACKET_TYPES:
-            return data
-        self._refused = True
-        why = "a binary frame" if isinstance(data, bytes) else "a malformed Engine.IO packet"
-        log.info("closing socket %s: %s", _sid_of(self._socket), why)
-        raise OSError(why)
+        in the log), as does `refuse()`. The end of a session is None, which ends the
+        read loop plainly: the OSError it otherwise ends on would keep the loop's frame,
+        and the whole socket, in a cycle of its traceback. (During an upgrade from
+        long-polling, Engine.IO expects OSError.)"""
+        if not self._refused:
+            try:
+                data = await super().wait()
+            except OSError:
+                data = None  # the connection has closed
+            if isinstance(data, str) and data[:1] in ENGINEIO_PACKET_TYPES:
+                return data
+            if data is not None:
+                why = "a binary frame" if isinstance(data, bytes) else "a malformed packet"
+                log.info("closing socket %s: %s", _sid_of(self._socket), why)
+            self._refused = True
+        if getattr(self._socket, "upgrading", False):
+            raise OSError("closed")
+        return None
 
     def refuse(self) -> None:
         """End the session: its read loop stops at its next frame."""
