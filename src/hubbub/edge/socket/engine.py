@@ -218,13 +218,18 @@ class DirectEngineIO(engineio.AsyncServer):  # type: ignore[misc]
         if reason != self.reason.SERVER_DISCONNECT:
             self.sockets.pop(sid, None)
 
-    async def close_session(self, sid: str, why: str) -> None:
+    def refuse(self, sid: str) -> None:
+        """Read nothing more from the session `sid`'s WebSocket."""
+        ws = getattr(self.sockets.get(sid), "hubbub_ws", None)
+        if ws is not None:
+            ws.refuse()
+
+    async def close_session(self, sid: str) -> None:
         """Close the session `sid` from the server side, whatever its transport: the
         disconnect handlers run, a WebSocket gets its close frame and stops reading."""
         socket = self.sockets.get(sid)
         if socket is None or socket.closed or socket.closing:
             return
-        log.info("closing socket %s: %s", sid, why)
         ws = getattr(socket, "hubbub_ws", None)
         if ws is not None:
             ws.refuse()

@@ -56,6 +56,7 @@ class GatewayServer(socketio.AsyncServer):  # type: ignore[misc]
         self.connect_timeout_s = connect_timeout_s
         self.unconnected: dict[str, _Unconnected] = {}
         self.closing: set[asyncio.Task[None]] = set()
+        self.refused: set[str] = set()  # sessions being closed: what they send is dropped
 
     def _engineio_server_class(self) -> type[DirectEngineIO]:
         return DirectEngineIO
@@ -78,6 +79,8 @@ class GatewayServer(socketio.AsyncServer):  # type: ignore[misc]
             pending.deadline.cancel()
         self.eio.forget(eio_sid, reason)
         await super()._handle_eio_disconnect(eio_sid, reason)
+        # After: the session's environ is gone now, so nothing adds it again.
+        self.refused.discard(eio_sid)
 
     def _await_connect(self, eio_sid: str) -> None:
         loop = asyncio.get_running_loop()
@@ -93,7 +96,13 @@ class GatewayServer(socketio.AsyncServer):  # type: ignore[misc]
         self._close(eio_sid, f"not connected within {self.connect_timeout_s:g} s")
 
     def _close(self, eio_sid: str, why: str) -> None:
-        task = asyncio.ensure_future(self.eio.close_session(eio_sid, why))
+        """Close the session; from now on nothing it sends is read."""
+        if eio_sid not in self.environ or eio_sid in self.refused:
+            return
+        log.info("closing socket %s: %s", eio_sid, why)
+        self.refused.add(eio_sid)
+        self.eio.refuse(eio_sid)
+        task = asyncio.ensure_future(self.eio.close_session(eio_sid))
         self.closing.add(task)
         task.add_done_callback(self.closing.discard)
 
@@ -111,15 +120,15 @@ class GatewayServer(socketio.AsyncServer):  # type: ignore[misc]
                 + len(manager.callbacks)
             ),
             "unconnected_sessions": lambda: len(self.unconnected),
-            "closing_sessions": lambda: len(self.closing),
+            "closing_sessions": lambda: len(self.closing) + len(self.refused),
             "asyncio_tasks": _running_tasks,
         }
 
     # Packets ---------------------------------------------------------------------------
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
-        if eio_sid not in self.environ:
-            return  # a session being closed
+        if eio_sid not in self.environ or eio_sid in self.refused:
+            return  # a session closed or being closed
         pending = self.unconnected.get(eio_sid)
         if pending is not None:
             pending.packets += 1
