@@ -622,6 +622,14 @@ def test_uvicorn_serves_with_the_options_hubbub_passes() -> None:
     for option in options:
         if option not in parameters:
             broken("uvicorn", f"Config({option}=...)", "is gone", "passes it to uvicorn.run")
+    handlers = uvicorn.config.LOGGING_CONFIG.get("handlers")
+    if not isinstance(handlers, dict) or not {"default", "access"} <= set(handlers):
+        broken(
+            "uvicorn",
+            "config.LOGGING_CONFIG['handlers']",
+            f"is {handlers!r:.80}",
+            "adds its secret-redacting filter to each handler of a copy of it",
+        )
     if "websockets-sansio" not in uvicorn.config.WS_PROTOCOLS:
         broken(
             "uvicorn",
