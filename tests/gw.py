@@ -51,7 +51,8 @@ class Server:
 
     def start(self) -> None:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("HUBBUB_")}
-        full_env |= self.env | {"HUBBUB_PORT": str(self.port), "HUBBUB_LOG_LEVEL": "warning"}
+        # Quiet unless a test asks for more (HUBBUB_LOG_LEVEL in its env).
+        full_env |= {"HUBBUB_LOG_LEVEL": "warning"} | self.env | {"HUBBUB_PORT": str(self.port)}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(  # noqa: S603
                 [PYTHON, "-m", "hubbub", "serve"],
@@ -130,6 +131,20 @@ async def own_database(backend: Backend, directory: Path) -> AsyncIterator[dict[
         }
     finally:
         await drop_pg_database(name)
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    backend: Backend, directory: Path, env: dict[str, str], **timers: float | None
+) -> AsyncIterator[Server]:
+    """A server on a database of its own (`own_database`) with `env` on top, stopped at
+    the end."""
+    async with own_database(backend, directory) as database:
+        srv = start_server(directory, database | env, **timers)
+        try:
+            yield srv
+        finally:
+            srv.stop()
 
 
 # HTTP ----------------------------------------------------------------------------------

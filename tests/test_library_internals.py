@@ -8,6 +8,9 @@ For speed hubbub goes beneath these libraries' public APIs:
   on each socket's Engine.IO queue (its own queue class);
 - the Socket.IO server overrides python-socketio's private `_engineio_server_class` and
   `_handle_event_internal`, and encodes packets with its own packet class;
+- the gateway's guards decode and dispatch Socket.IO packets themselves (python-socketio's
+  `_handle_eio_*` and `_handle_*` methods), check each WebSocket frame in the wrapper's
+  `wait`, close sessions through Engine.IO's socket, and end a closed socket's ping task;
 - the group commit compiles SQLAlchemy statements once (positional parameters, bind and
   result processors) and runs them on the driver's own connection (sqlite3 or asyncpg),
   announcing them through the engine's `before_cursor_execute` dispatcher;
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import socket
 import sqlite3
 import struct
@@ -293,6 +297,62 @@ async def test_engineio_socket_queue_and_how_poll_drains_it() -> None:
         )
 
 
+async def test_engineio_internals_the_gateway_guards_rely_on() -> None:
+    """The gateway validates each frame in its WebSocket wrapper's `wait` (Engine.IO's
+    read loop ends on an exception from it), closes sessions itself, and ends a closed
+    socket's ping task, which it finds as the target Engine.IO starts it with."""
+    wrapper = engineio_asgi.WebSocket
+    require_parameters(wrapper.wait, ["self"], "python-engineio", "overrides it as")
+    probe = wrapper(lambda ws: None, None)
+    require_attribute(probe, "handler", "python-engineio", "lets go of it when a session ends")
+    handler_source = inspect.getsource(AsyncSocket._websocket_handler)
+    for needed in ("ws.wait()", "if p is None:", "except OSError:", "self.upgrading = True"):
+        if needed not in handler_source:
+            broken(
+                "python-engineio",
+                "AsyncSocket._websocket_handler",
+                f"no longer has {needed!r}",
+                "ends a session by returning None from its wrapper's wait() (OSError "
+                "while the socket is upgrading)",
+            )
+    require_parameters(
+        AsyncSocket.close, ["self", "wait", "abort", "reason"], "python-engineio", "calls it as"
+    )
+    require_parameters(
+        engineio.AsyncServer.start_background_task,
+        ["self", "target", "args", "kwargs"],
+        "python-engineio",
+    )
+    require_attribute(AsyncSocket, "_send_ping", "python-engineio", "cancels it on close")
+
+    started: list[Any] = []
+
+    class Server(engineio.AsyncServer):  # type: ignore[misc]
+        def start_background_task(self, target: Any, *args: Any, **kwargs: Any) -> Any:
+            started.append(target)
+            return super().start_background_task(target, *args, **kwargs)
+
+    sock = AsyncSocket(Server(async_mode="asgi"), "pinged")
+    for name in ("closing", "last_ping", "upgrading", "upgraded"):
+        require_attribute(sock, name, "python-engineio", "reads it")
+    sock.schedule_ping()
+    try:
+        target = started[-1] if started else None
+        if getattr(target, "__self__", None) is not sock or (
+            getattr(target, "__func__", None) is not AsyncSocket._send_ping
+        ):
+            broken(
+                "python-engineio",
+                "AsyncSocket.schedule_ping()",
+                f"started {target!r}, not the socket's _send_ping",
+                "notes each socket's ping task from start_background_task",
+            )
+    finally:
+        for task in asyncio.all_tasks():
+            if "_send_ping" in repr(task.get_coro()):
+                task.cancel()
+
+
 def test_engineio_message_packet_is_4_then_the_text() -> None:
     message = engineio.packet.Packet(engineio.packet.MESSAGE, data='2/messaging,["e",1]')
     if engineio.packet.MESSAGE != 4 or message.encode() != '42/messaging,["e",1]':
@@ -333,6 +393,84 @@ def test_socketio_override_points() -> None:
         "python-socketio",
         "maps a socket to its Engine.IO sid",
     )
+
+
+async def test_socketio_internals_the_gateway_guards_rely_on() -> None:
+    """The gateway decodes and dispatches Socket.IO packets itself (`_handle_eio_message`)
+    through python-socketio's handlers, restricts namespaces, and completes the
+    disconnect of a socket whose session closed during its handshake."""
+    server_class = socketio.AsyncServer
+    signatures = {
+        "_handle_eio_connect": ["self", "eio_sid", "environ"],
+        "_handle_eio_disconnect": ["self", "eio_sid", "reason"],
+        "_handle_eio_message": ["self", "eio_sid", "data"],
+        "_handle_connect": ["self", "eio_sid", "namespace", "data"],
+        "_handle_disconnect": ["self", "eio_sid", "namespace", "reason"],
+        "_handle_event": ["self", "eio_sid", "namespace", "id", "data"],
+        "_send_packet": ["self", "eio_sid", "pkt"],
+        "_trigger_event": ["self", "event", "namespace", "args"],
+    }
+    for name, parameters in signatures.items():
+        method = require_attribute(server_class, name, "python-socketio", "overrides or calls it")
+        require_parameters(method, parameters, "python-socketio", "overrides or calls it as")
+    kinds = {"CONNECT": 0, "DISCONNECT": 1, "EVENT": 2, "ACK": 3, "CONNECT_ERROR": 4}
+    kinds |= {"BINARY_EVENT": 5, "BINARY_ACK": 6}
+    for name, value in kinds.items():
+        if getattr(socketio.packet, name, None) != value:
+            broken("python-socketio", f"packet.{name}", f"is not {value}", "dispatches on it")
+    for reason in ("CLIENT_DISCONNECT", "SERVER_DISCONNECT"):
+        require_attribute(server_class.reason, reason, "python-socketio", "passes it")
+
+    sent: list[Any] = []
+    triggered: list[str] = []
+
+    class Engine(engineio.AsyncServer):  # type: ignore[misc]
+        async def send(self, sid: str, data: Any) -> None:
+            sent.append(data)
+
+    class Server(socketio.AsyncServer):  # type: ignore[misc]
+        def _engineio_server_class(self) -> type[Engine]:
+            return Engine
+
+    class Namespace(socketio.AsyncNamespace):  # type: ignore[misc]
+        async def trigger_event(self, event: str, *args: Any) -> Any:
+            triggered.append(event)
+            return None
+
+    quiet = logging.getLogger("hubbub.test.socketio")
+    sio = Server(async_mode="asgi", namespaces=["/messaging"], logger=quiet)
+    if sio.logger is not quiet:
+        broken("python-socketio", "AsyncServer(logger=...)", "ignores a Logger", "passes one")
+    sio.register_namespace(Namespace("/messaging"))
+    await sio._handle_eio_connect("e1", {"QUERY_STRING": ""})
+    for name in ("environ", "manager"):
+        require_attribute(sio, name, "python-socketio", "reads it")
+    if "e1" not in sio.environ:
+        broken("python-socketio", "AsyncServer.environ", "is not keyed by eio sid", "reads it")
+    await sio._handle_connect("e1", "/", None)
+    if not sent or not str(sent[-1]).startswith("4"):
+        broken(
+            "python-socketio",
+            "AsyncServer(namespaces=[...])",
+            f"let a CONNECT to '/' through ({sent})",
+            "refuses every namespace but /messaging with it",
+        )
+    manager = sio.manager
+    for name in ("rooms", "callbacks"):
+        require_attribute(manager, name, "python-socketio", "counts its entries")
+    await sio._handle_connect("e1", "/messaging", None)
+    sid = manager.sid_from_eio_sid("e1", "/messaging")
+    assert sid is not None
+    assert manager.is_connected(sid, "/messaging")
+    assert sid in manager.rooms["/messaging"][None], "manager.rooms[ns][None] lost its sockets"
+    await sio._handle_eio_disconnect("e1", sio.reason.CLIENT_DISCONNECT)
+    if "e1" in sio.environ or "disconnect" not in triggered:
+        broken(
+            "python-socketio",
+            "AsyncServer._handle_eio_disconnect",
+            "no longer disconnects the namespaces and drops the environ",
+            "tells a session closed during its handshake by its missing environ",
+        )
 
 
 class _Json:
@@ -478,10 +616,20 @@ def test_uvicorn_serves_with_the_options_hubbub_passes() -> None:
         "lifespan",
         "access_log",
         "timeout_graceful_shutdown",
+        "ws_max_size",
+        "log_config",
     )
     for option in options:
         if option not in parameters:
             broken("uvicorn", f"Config({option}=...)", "is gone", "passes it to uvicorn.run")
+    handlers = uvicorn.config.LOGGING_CONFIG.get("handlers")
+    if not isinstance(handlers, dict) or not {"default", "access"} <= set(handlers):
+        broken(
+            "uvicorn",
+            "config.LOGGING_CONFIG['handlers']",
+            f"is {handlers!r:.80}",
+            "adds its secret-redacting filter to each handler of a copy of it",
+        )
     if "websockets-sansio" not in uvicorn.config.WS_PROTOCOLS:
         broken(
             "uvicorn",

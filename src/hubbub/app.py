@@ -39,7 +39,8 @@ from hubbub.edge.http.routes import (
 )
 from hubbub.edge.http.webui import install_web
 from hubbub.edge.services import Services
-from hubbub.edge.socket.engine import GatewayServer, JsonPacket
+from hubbub.edge.socket.engine import JsonPacket
+from hubbub.edge.socket.gateway import GatewayServer, library_logger
 
 
 @dataclass
@@ -65,9 +66,10 @@ def create_app(settings: Settings, *, serving: bool = False) -> Node:
         # gets `connect_error` "unauthorized"; CORS headers come from the middleware.
         cors_allowed_origins=[],
         max_http_buffer_size=settings.max_socket_message_bytes,
+        connect_timeout_s=settings.socket_connect_timeout_s,
         serializer=JsonPacket,
-        logger=False,
-        engineio_logger=False,
+        logger=library_logger("socketio"),
+        engineio_logger=library_logger("engineio"),
     )
 
     @asynccontextmanager

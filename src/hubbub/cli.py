@@ -146,6 +146,7 @@ def _serve(settings: Settings) -> int:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=_uvicorn_log_config(),
         loop="auto",
         http="auto",
         ws="websockets-sansio",
@@ -153,6 +154,9 @@ def _serve(settings: Settings) -> int:
         # Engine.IO pings every socket (25 s) and drops a silent one; WebSocket-level
         # pings from uvicorn on top would double every idle socket's upkeep.
         ws_ping_interval=None,
+        # A frame is read whole before Engine.IO sees it: bound it by the largest
+        # Socket.IO message accepted, not uvicorn's 16 MiB.
+        ws_max_size=settings.max_socket_message_bytes,
         lifespan="on",
         access_log=False,
         # The client's address is the app's business (HUBBUB_TRUSTED_PROXIES): uvicorn
@@ -161,6 +165,22 @@ def _serve(settings: Settings) -> int:
         timeout_graceful_shutdown=5,
     )
     return 0
+
+
+def _uvicorn_log_config() -> dict[str, Any]:
+    """uvicorn's own logging set-up, with secrets redacted from its request lines (a
+    WebSocket's line shows its URL, where a client may have put a token)."""
+    import copy
+
+    import uvicorn.config
+
+    from hubbub.security.redact import RedactSecrets
+
+    config: dict[str, Any] = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact_secrets"] = {"()": RedactSecrets}
+    for handler in config["handlers"].values():
+        handler.setdefault("filters", []).append("redact_secrets")
+    return config
 
 
 def _createuser(settings: Settings, args: argparse.Namespace) -> int:

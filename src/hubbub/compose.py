@@ -12,7 +12,6 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-import socketio
 from redis.asyncio import Redis
 
 from hubbub.actions.account import AccountService
@@ -33,6 +32,7 @@ from hubbub.actions.spaces import SpaceService
 from hubbub.actions.users import UserService
 from hubbub.config import Settings
 from hubbub.edge.services import Services
+from hubbub.edge.socket.gateway import GatewayServer
 from hubbub.edge.socket.namespace import GatewayConfig, MessagingNamespace
 from hubbub.edge.socket.transport import EngineTransport
 from hubbub.metrics import Metrics
@@ -198,7 +198,7 @@ def build_services(settings: Settings) -> Services:
 
 
 def build_gateway(
-    settings: Settings, services: Services, sio: socketio.AsyncServer
+    settings: Settings, services: Services, sio: GatewayServer
 ) -> tuple[Hub, MessagingNamespace]:
     """The hub (fan-out over `sio`'s Engine.IO sessions) and the /messaging namespace,
     subscribed to the bus."""
@@ -208,11 +208,12 @@ def build_gateway(
         contacts_of=services.user_queries.contacts_of,
         conversations_of=services.conversation_queries.conversation_ids_of,
     )
+    # Per socket and per node by design: it guards this node's loop from one socket.
+    event_limiter = MemoryRateLimiter()
     namespace = MessagingNamespace(
         services,
         hub,
-        # Per socket and per node by design: it guards this node's loop from one socket.
-        event_limiter=MemoryRateLimiter(),
+        event_limiter=event_limiter,
         config=GatewayConfig(
             allowed_origins=frozenset(o.lower() for o in settings.origins),
             event_rate_per_s=settings.socket_event_rate_per_s,
@@ -225,4 +226,23 @@ def build_gateway(
         ),
     )
     services.bus.subscribe(hub)
+    track_socket_tables(services, sio, namespace, event_limiter)
     return hub, namespace
+
+
+def track_socket_tables(
+    services: Services,
+    sio: GatewayServer,
+    namespace: MessagingNamespace,
+    event_limiter: MemoryRateLimiter,
+) -> None:
+    """Gauges of every table that holds an entry per session or socket, so that an
+    operator (and the churn test) sees each fall back when sockets close."""
+    track = services.metrics.track
+    tables = sio.table_sizes() | namespace.table_sizes()
+    tables["event_budgets"] = lambda: len(event_limiter)
+    user_limiter = services.limiter
+    if isinstance(user_limiter, MemoryRateLimiter):
+        tables["user_budgets"] = lambda: len(user_limiter)
+    for table, size in tables.items():
+        track(table, size)

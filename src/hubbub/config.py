@@ -203,6 +203,9 @@ class Settings(BaseSettings):
     session_sweep_s: float = Field(default=30.0, gt=0)
 
     max_socket_message_bytes: int = Field(default=64 * 1024, ge=1024)
+    # An Engine.IO session that has not connected to /messaging within this time is
+    # closed (Socket.IO's own default is 45 s; a client sends its CONNECT at once).
+    socket_connect_timeout_s: float = Field(default=10.0, gt=0)
     max_socket_backlog: int = Field(default=1000, ge=10)
 
     # Password reset by email: smtp://[user:pass@]host[:port] (STARTTLS when offered) or

@@ -6,6 +6,8 @@ edges and the Redis bus record into them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -71,6 +73,18 @@ class Metrics:
             "Sockets cut for an unread backlog",
             registry=r,
         )
+
+        self.socket_tables = Gauge(
+            "hubbub_socket_table_entries",
+            "Entries of this node's tables kept per session or socket (sessions, sockets, "
+            "budgets, timers, tasks), by table; each falls back as sockets close",
+            ["table"],
+            registry=r,
+        )
+
+    def track(self, table: str, size: Callable[[], float]) -> None:
+        """Report `size()` as the entries of `table`, read at each scrape."""
+        self.socket_tables.labels(table).set_function(size)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

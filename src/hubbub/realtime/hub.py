@@ -151,6 +151,11 @@ class Hub:
                 self._removals.pop(state.user_id, None)
         return state
 
+    @property
+    def removal_marks(self) -> int:
+        """Users whose removals this hub counts (each one has a socket here)."""
+        return len(self._removals)
+
     def user_sockets(self, user_id: uuid.UUID) -> list[SocketState]:
         return [self.sockets[s] for s in self._by_user.get(user_id, ()) if s in self.sockets]
 

@@ -34,10 +34,19 @@ class RateLimiter(Protocol):
 
 
 class MemoryRateLimiter:
+    """Windows and buckets in this process's memory. Neither grows with the keys ever
+    seen: every 4,096 operations, windows that have ended and buckets full again (the
+    same as no bucket) are dropped."""
+
     def __init__(self) -> None:
         self._windows: dict[str, tuple[int, float]] = {}
-        self._buckets: dict[str, tuple[float, float]] = {}
+        # key -> (tokens, updated, when it is full again)
+        self._buckets: dict[str, tuple[float, float, float]] = {}
         self._ops = 0
+
+    def __len__(self) -> int:
+        """Windows and buckets held."""
+        return len(self._windows) + len(self._buckets)
 
     @staticmethod
     def _now() -> float:
@@ -48,6 +57,7 @@ class MemoryRateLimiter:
         if self._ops % 4096:
             return
         self._windows = {k: v for k, v in self._windows.items() if v[1] > now}
+        self._buckets = {k: v for k, v in self._buckets.items() if v[2] > now}
 
     async def failures(self, key: str) -> tuple[int, float]:
         now = self._now()
@@ -71,13 +81,16 @@ class MemoryRateLimiter:
 
     async def take_token(self, key: str, rate_per_s: float, burst: int) -> float:
         now = self._now()
-        tokens, updated = self._buckets.get(key, (float(burst), now))
+        self._prune(now)
+        tokens, updated, _ = self._buckets.get(key, (float(burst), now, now))
         tokens = min(float(burst), tokens + (now - updated) * rate_per_s)
+        wait = 0.0
         if tokens >= 1.0:
-            self._buckets[key] = (tokens - 1.0, now)
-            return 0.0
-        self._buckets[key] = (tokens, now)
-        return (1.0 - tokens) / rate_per_s
+            tokens -= 1.0
+        else:
+            wait = (1.0 - tokens) / rate_per_s
+        self._buckets[key] = (tokens, now, now + (burst - tokens) / rate_per_s)
+        return wait
 
 
 # KEYS: buckets; ARGV: now (seconds, float), then rate per second and burst for each

@@ -14,6 +14,11 @@ otherwise it is queued like any other. python-socketio's own packets (CONNECT, a
 and Engine.IO's pings keep using the queue. Direct writes need the transport of
 uvicorn's WebSocket protocol (what `hubbub serve` runs); under any other server every
 frame is queued.
+
+The same classes keep sessions in hand: `DirectWebSocket.wait` ends a session whose
+client sends a binary frame or text that is no Engine.IO packet; `DirectEngineIO`
+closes a session from the server side (`close_session`, used by the gateway's guards in
+`gateway.py`) and ends a closed socket's ping task at once rather than after its sleep.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import logging
 import struct
 from typing import Any
 
@@ -28,6 +34,9 @@ import engineio
 import orjson
 import socketio
 from engineio.async_drivers.asgi import WebSocket as AsgiWebSocket
+from engineio.async_socket import AsyncSocket
+
+log = logging.getLogger("hubbub.edge.socket")
 
 
 def websocket_text_frame(text: str) -> bytes:
@@ -41,6 +50,15 @@ def websocket_text_frame(text: str) -> bytes:
     else:
         header = struct.pack("!BBQ", 0x81, 127, size)
     return header + payload
+
+
+# Engine.IO packet types (open, close, ping, pong, message, upgrade, noop): a text frame
+# starts with one of them.
+ENGINEIO_PACKET_TYPES = frozenset("0123456")
+
+
+def _sid_of(socket: Any) -> str:
+    return str(getattr(socket, "sid", "?"))
 
 
 # python-engineio clients refuse a long-polling response of more than 16 packets (and
@@ -85,6 +103,7 @@ class DirectWebSocket(AsgiWebSocket):  # type: ignore[misc]
         super().__init__(handler, server)
         self._socket: Any = getattr(handler, "__self__", None)
         self._protocol: Any = None
+        self._refused = False
 
     async def __call__(self, environ: dict[str, Any]) -> str:
         protocol = getattr(environ.get("asgi.send"), "__self__", None)
@@ -93,17 +112,51 @@ class DirectWebSocket(AsgiWebSocket):  # type: ignore[misc]
         # queue drained by HTTP responses, which the count does not follow.
         opened_here = "sid=" not in environ.get("QUERY_STRING", "")
         if (
-            self._socket is not None
-            and opened_here
+            opened_here
             # uvloop's transports are not asyncio.Transport subclasses: duck typing.
             and callable(getattr(transport, "write", None))
             and callable(getattr(transport, "get_write_buffer_size", None))
             and hasattr(protocol, "close_sent")
         ):
             self._protocol = protocol
+        if self._socket is not None:
             self._socket.hubbub_ws = self
-        result: str = await super().__call__(environ)
+        try:
+            result: str = await super().__call__(environ)
+        finally:
+            # The session is over: undo the socket <-> wrapper cycle (and let go of the
+            # protocol), so that a closed socket is freed at once, not by a later
+            # collection of cycles.
+            if self._socket is not None:
+                self._socket.hubbub_ws = None
+            self._socket = self._protocol = self.handler = None
         return result
+
+    async def wait(self) -> Any:
+        """The next frame, for Engine.IO's read loop. hubbub's protocol is JSON text:
+        a binary frame, or text that is no Engine.IO packet, ends the session (one line
+        in the log), as does `refuse()`. The end of a session is None, which ends the
+        read loop plainly: the OSError it otherwise ends on would keep the loop's frame,
+        and the whole socket, in a cycle of its traceback. (During an upgrade from
+        long-polling, Engine.IO expects OSError.)"""
+        if not self._refused:
+            try:
+                data = await super().wait()
+            except OSError:
+                data = None  # the connection has closed
+            if isinstance(data, str) and data[:1] in ENGINEIO_PACKET_TYPES:
+                return data
+            if data is not None:
+                why = "a binary frame" if isinstance(data, bytes) else "a malformed packet"
+                log.info("closing socket %s: %s", _sid_of(self._socket), why)
+            self._refused = True
+        if getattr(self._socket, "upgrading", False):
+            raise OSError("closed")
+        return None
+
+    def refuse(self) -> None:
+        """End the session: its read loop stops at its next frame."""
+        self._refused = True
 
     async def send(self, message: Any) -> None:
         try:
@@ -117,7 +170,7 @@ class DirectWebSocket(AsgiWebSocket):  # type: ignore[misc]
         protocol = self._protocol
         if protocol is None or protocol.close_sent or protocol.transport.is_closing():
             return False
-        queue = self._socket.queue
+        queue = getattr(self._socket, "queue", None)
         return isinstance(queue, CountingQueue) and queue.taken == 0 and queue.empty()
 
     def buffered(self) -> int:
@@ -140,6 +193,54 @@ class DirectEngineIO(engineio.AsyncServer):  # type: ignore[misc]
 
     def create_queue(self, *args: Any, **kwargs: Any) -> asyncio.Queue[Any]:
         return CountingQueue()
+
+    def start_background_task(self, target: Any, *args: Any, **kwargs: Any) -> Any:
+        """Engine.IO's tasks; a socket's ping task (asleep for the ping interval) is
+        noted on the socket, so that closing the socket can end it at once: asleep, it
+        holds the closed socket and everything it refers to."""
+        task = super().start_background_task(target, *args, **kwargs)
+        owner = getattr(target, "__self__", None)
+        if isinstance(owner, AsyncSocket) and target.__func__ is AsyncSocket._send_ping:
+            owner.hubbub_ping = task
+        return task
+
+    def forget(self, sid: str, reason: Any) -> None:
+        """The session `sid` is closing: end its ping task (unless that task is the one
+        closing it). Unless the server closed it (a long-polling client then still has
+        the CLOSE packet to fetch), the session leaves the table now: Engine.IO would
+        drop a closed long-polling session only at its next sweep, up to a ping
+        timeout later."""
+        socket = self.sockets.get(sid)
+        task = getattr(socket, "hubbub_ping", None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            socket.hubbub_ping = None
+        if reason != self.reason.SERVER_DISCONNECT:
+            self.sockets.pop(sid, None)
+
+    def refuse(self, sid: str) -> None:
+        """Read nothing more from the session `sid`'s WebSocket."""
+        ws = getattr(self.sockets.get(sid), "hubbub_ws", None)
+        if ws is not None:
+            ws.refuse()
+
+    async def close_session(self, sid: str) -> None:
+        """Close the session `sid` from the server side, whatever its transport: the
+        disconnect handlers run, a WebSocket gets its close frame and stops reading."""
+        socket = self.sockets.get(sid)
+        if socket is None or socket.closed or socket.closing:
+            return
+        ws = getattr(socket, "hubbub_ws", None)
+        if ws is not None:
+            ws.refuse()
+        await socket.close(wait=False, abort=False)
+        if ws is not None:
+            await ws.close()
+        if socket.upgraded and getattr(socket, "hubbub_ws", None) is None:
+            # Its WebSocket ended while the disconnect handlers ran (the client left at
+            # the same time): Engine.IO, finding the socket still open then, left it in
+            # the table until its next sweep.
+            self.sockets.pop(sid, None)
 
     async def send(self, sid: str, data: Any) -> None:
         """python-socketio's packets (CONNECT, acks) the same way: straight to the
@@ -190,15 +291,6 @@ def event_wants_ack() -> bool:
     return _has_ack.get()
 
 
-class GatewayServer(socketio.AsyncServer):  # type: ignore[misc]
-    """python-socketio's server, telling handlers whether the client wants an ack, on an
-    Engine.IO server whose sockets the hub can write to directly."""
-
-    def _engineio_server_class(self) -> type[DirectEngineIO]:
-        return DirectEngineIO
-
-    async def _handle_event_internal(
-        self, server: Any, sid: str, eio_sid: str, data: Any, namespace: str, id: Any
-    ) -> None:
-        _has_ack.set(id is not None)
-        await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
+def note_ack(wanted: bool) -> None:
+    """Set by the server before it runs an event's handler."""
+    _has_ack.set(wanted)

@@ -6,7 +6,8 @@ when the client asked for none, an `exception` event. Events a change causes rea
 sockets through the bus and the hub (`hubbub.realtime.hub`), never from here directly,
 except the answers to the sender itself (`message_sent`, `message_error`). Presence
 (`presence.py`) and typing (`typing_timers.py`) keep their own timers; everything that
-reaches into python-socketio and python-engineio is in `engine.py` and `transport.py`.
+reaches into python-socketio and python-engineio is in `engine.py`, `gateway.py` and
+`transport.py`.
 
 python-socketio runs each incoming event in its own task, so two sends of one client
 may be handled in any order: message order comes from `seq`, never from arrival.
@@ -185,6 +186,8 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await self.presence.announce_online(state)
 
     async def on_disconnect(self, sid: str, *args: Any) -> None:
+        # The socket's event budget goes with it (a socket id is never seen again).
+        await self._event_limiter.clear(sid)
         state = self.hub.remove(sid)
         if state is None:
             return
@@ -380,6 +383,16 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def sweep_sessions_forever(self) -> None:
         await self.sessions.run_forever()
+
+    def table_sizes(self) -> dict[str, Callable[[], float]]:
+        """How to count its per-socket tables (for the metrics)."""
+        return {
+            "hub_sockets": lambda: len(self.hub.sockets),
+            "hub_removal_marks": lambda: self.hub.removal_marks,
+            "gateway_tasks": lambda: len(self._tasks),
+            "typing_timers": lambda: len(self.typing),
+            "offline_timers": lambda: len(self.presence),
+        }
 
     async def close(self) -> None:
         self.typing.close()

@@ -152,6 +152,10 @@ class PresenceLifecycle:
                 except (RedisError, OSError):
                     self._metrics.redis_failures.labels("presence").inc()
 
+    def __len__(self) -> int:
+        """Users waiting out their grace period before going offline."""
+        return len(self._offline_timers)
+
     def close(self) -> None:
         for timer in self._offline_timers.values():
             timer.cancel()

@@ -74,6 +74,10 @@ class TypingTimers:
         await self._typing.stop(cid, uid)
         await self._bus.publish([StopTyping(cid, uid)])
 
+    def __len__(self) -> int:
+        """Timers armed."""
+        return len(self._timers)
+
     def close(self) -> None:
         for timer in self._timers.values():
             timer.cancel()
