@@ -215,7 +215,7 @@ def register(client: httpx.AsyncClient) -> RegisterFn:
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
-    """The response is an error in the one API.md shape, with this status (and code)."""
+    """The response is an error in the one docs/http-api.md shape, with this status (and code)."""
     assert response.status_code == status, response.text
     body: dict[str, Any] = response.json()
     assert set(body) == {"statusCode", "error", "message", "code"}, body

@@ -1,4 +1,4 @@
-"""Auth over HTTP: register, login, refresh, logout, and the token checks (API.md, Auth)."""
+"""Auth over HTTP: register, login, refresh, logout, token checks (docs/http-api.md, Auth)."""
 
 from __future__ import annotations
 

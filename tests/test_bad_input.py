@@ -1,8 +1,8 @@
 """Bad input on every endpoint of conversations, participants, spaces and messages
-(API.md, Errors; QUALITY.md, Bad input).
+(docs/http-api.md, Errors; docs/guarantees.md, Bad input).
 
 Each case sends one bad request as the caller of a scene built once for the module,
-and checks the answer (status, the API.md error shape, its `code`, the field its
+and checks the answer (status, the docs/http-api.md error shape, its `code`, the field its
 message starts with) and that nothing was stored: the row counts of messages,
 conversations, participants, reactions, spaces and space members, and every row of
 them, are the same afterwards.

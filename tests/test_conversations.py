@@ -1,4 +1,4 @@
-"""Conversations, participants and spaces over HTTP (API.md, Conversations and Spaces)."""
+"""Conversations, participants and spaces over HTTP (docs/http-api.md, Conversations and Spaces)."""
 
 from __future__ import annotations
 
@@ -327,7 +327,7 @@ async def test_spaces_and_their_conversations(
 async def test_a_send_writes_the_same_few_rows_whatever_the_group_size(
     client: httpx.AsyncClient, node: Node, register: RegisterFn
 ) -> None:
-    """DATA.md: a send's writes are O(1) in the group size. Counted on a 500-member group."""
+    """A send's writes are O(1) in the group size (docs/data-model.md), on 500 members."""
     ann, ben = await register("ann"), await register("ben")
     small = await create_group(client, ann, ben, name="small")
     big = await create_group(client, ann, ben, name="big")

@@ -1,5 +1,5 @@
 """Signed file URLs are short-lived, made on every read, and refused once the file is
-not in use; avatars are kept by file id and signed on every read (API.md, Files)."""
+not in use; avatars are kept by file id and signed on every read (docs/http-api.md, Files)."""
 
 from __future__ import annotations
 

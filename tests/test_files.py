@@ -1,4 +1,4 @@
-"""Files over HTTP: POST /files/upload and GET /files/:id/:filename (API.md, Files).
+"""Files over HTTP: POST /files/upload and GET /files/:id/:filename (docs/http-api.md, Files).
 
 Covers sniffing from bytes, thumbnails, size caps while streaming, hostile names and
 contents, and who may download (uploader, signed URL, conversation participants).

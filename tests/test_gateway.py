@@ -1,4 +1,4 @@
-"""The Socket.IO gateway end to end (PROTOCOL.md): a real `hubbub serve`, real clients.
+"""The Socket.IO gateway end to end (docs/socket-protocol.md): a real `hubbub serve`, real clients.
 
 One server per module (typing expiry and the presence grace period shortened); every
 test makes its own new users, so tests share the server but never each other's state.

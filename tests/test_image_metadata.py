@@ -1,4 +1,4 @@
-"""Uploaded images are stored and served without their metadata, upright (API.md, Files).
+"""Uploaded images are stored and served without their metadata, upright (docs/http-api.md, Files).
 
 A phone's JPEG carries its GPS position, its make and the time in EXIF, and often XMP
 and a comment: none of it may reach whoever downloads the file. The orientation EXIF

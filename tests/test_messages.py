@@ -1,5 +1,5 @@
 """Messages over HTTP: send, idempotency, numbering, history, edits, deletes, threads,
-reactions, read markers, resume and search (API.md, Messages; DATA.md)."""
+reactions, read markers, resume and search (docs/http-api.md, Messages; docs/data-model.md)."""
 
 from __future__ import annotations
 

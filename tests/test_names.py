@@ -1,4 +1,4 @@
-"""Names people read are one clean line; an avatar is an avatar upload (API.md, 422).
+"""Names people read are one clean line; an avatar is an avatar upload (docs/http-api.md, 422).
 
 Display names, conversation and space names refuse control, format and invisible
 characters (bidi overrides, zero-width characters, newlines, ESC) and are normalised to

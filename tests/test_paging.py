@@ -1,5 +1,5 @@
 """Paging never skips nor repeats: the conversation list's `cursor` / `nextCursor` and the
-search's `before`, with many rows on the same instant (API.md, Conversations, Messages).
+search's `before`, with many rows on the same instant (docs/http-api.md, Conversations, Messages).
 
 Times are set in the database: conversations whose last messages fall in one
 millisecond (some on the very same microsecond), messages created at the same instant.

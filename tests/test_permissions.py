@@ -1,4 +1,4 @@
-"""Who may do what (API.md: Conversations, Spaces, Messages, Errors; QUALITY.md, Security).
+"""Who may do what (docs/http-api.md; docs/guarantees.md, Security).
 
 The matrix: every actor (OWNER, ADMIN, MODERATOR, MEMBER, a non-participant, a
 participant who LEFT and one who was REMOVED) tries every conversation action, on every
@@ -116,7 +116,7 @@ def scenes(cast: World) -> Scenes:
 
 
 async def set_space_roles(world: World, space_id: str, names: list[str], role: Role) -> None:
-    # There is no endpoint that promotes a space member (API.md, Spaces); set it in place.
+    # There is no endpoint that promotes a space member (docs/http-api.md, Spaces); set it in place.
     ids = [world.users[n].id for n in names]
     async with world.node.services.db.write() as session:
         await session.execute(

@@ -1,4 +1,4 @@
-"""Who is shown a user's `isOnline` and `lastSeen` (API.md, Objects): the user themself
+"""Who is shown a user's `isOnline` and `lastSeen` (docs/http-api.md, Objects): the user themself
 and their contacts (who share an ACTIVE conversation or a space with them, the rule of
 `get_presence`); to anyone else both are null. Every read path that carries a `User`.
 

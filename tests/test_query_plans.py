@@ -1,4 +1,4 @@
-"""Every hot query is served by an index (DATA.md, Growth), checked on PostgreSQL.
+"""Every hot query is served by an index (docs/data-model.md, Growth), checked on PostgreSQL.
 
 A conversation with 200,000 messages (plus 200 other conversations for the same user)
 is loaded directly with INSERT … SELECT; the services then run their real queries for

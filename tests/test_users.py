@@ -1,4 +1,4 @@
-"""Users over HTTP: /users/me, profile updates, search, lookup (API.md, Users)."""
+"""Users over HTTP: /users/me, profile updates, search, lookup (docs/http-api.md, Users)."""
 
 from __future__ import annotations
 

@@ -126,7 +126,7 @@ def gateway_missing(base: str) -> str | None:
     """Why the realtime scenario cannot run here, or None when /messaging answers.
 
     An Engine.IO polling handshake, then a namespace connect with a forged token: a
-    server with the gateway refuses it as `unauthorized` (PROTOCOL.md, Handshake); one
+    server with the gateway refuses it as `unauthorized` (docs/socket-protocol.md, Handshake); one
     without the namespace answers otherwise ("Invalid namespace", "Unable to connect").
     """
     with httpx.Client(base_url=base, timeout=5) as http:

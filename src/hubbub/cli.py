@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
             "bench",
             help="the load generator and benchmark suite",
             description="Run a benchmark scenario against a real server on loopback and "
-            "print medians beside their budgets (QUALITY.md, Performance).",
+            "print medians beside their budgets (docs/guarantees.md, Performance).",
         )
     )
     return parser

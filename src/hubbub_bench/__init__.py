@@ -1,4 +1,4 @@
-"""hubbub_bench: the load generator and benchmark suite of hubbub (QUALITY.md, Performance).
+"""hubbub_bench: the load generator and benchmark suite of hubbub (docs/guarantees.md, Performance).
 
 `hubbub bench SCENARIO` runs it: it starts the server under test on loopback (hubbub or
 a baseline), drives it from separate generator processes that speak Engine.IO v4 /

@@ -8,7 +8,7 @@ from typing import Any
 
 from hubbub_bench.scenarios import SCENARIOS
 
-# Scale presets: `full` is what QUALITY.md's budgets are set for; `tiny` runs in seconds.
+# Scale presets: `full` is what docs/guarantees.md's budgets are set for; `tiny` runs in seconds.
 SCALES: dict[str, dict[str, Any]] = {
     "tiny": {
         "clients": 12,
@@ -83,7 +83,7 @@ SCALES: dict[str, dict[str, Any]] = {
         "list_rate": 100.0,
     },
 }
-# The clients of the connections and storm scenarios at full scale (QUALITY.md).
+# The clients of the connections and storm scenarios at full scale (docs/guarantees.md).
 FULL_CONNECTIONS = 10_000
 COMMON = {
     "connect_concurrency": 500,

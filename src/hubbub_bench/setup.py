@@ -1,4 +1,4 @@
-"""Users and conversations made through the public HTTP API (API.md), as any client would.
+"""Users and conversations made through the public HTTP API (docs/http-api.md), as any client would.
 
 So the generator works against any server that speaks the protocol: hubbub, the
 baselines, or a `--target`.

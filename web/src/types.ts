@@ -1,4 +1,4 @@
-// Wire shapes from the hubbub contract (spec API.md / PROTOCOL.md), camelCase JSON.
+// Wire shapes from the hubbub contract (docs/http-api.md, docs/socket-protocol.md), camelCase JSON.
 
 export type ConversationType = "PRIVATE" | "GROUP" | "SPACE";
 export type MessageType = "TEXT" | "IMAGE" | "FILE" | "AUDIO" | "VIDEO" | "SYSTEM" | "EMOJI";

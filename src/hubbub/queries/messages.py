@@ -4,7 +4,7 @@ Edge -> here -> the store (`hubbub.store.access`, `hubbub.store.messages_read`) 
 view loaders (`hubbub.queries.views`). Every read checks access first: a conversation
 the caller is not in is a 404, whatever else is asked. Pages are cut by numbers, never
 by offsets; a change's number (`change_seq`) is what a resuming client asks after
-(PROTOCOL.md, "Resume").
+(docs/socket-protocol.md, "Resume").
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ class MessageQueries:
     async def sync(
         self, viewer: uuid.UUID, known: dict[uuid.UUID, int], *, limit: int
     ) -> tuple[dict[uuid.UUID, ChangesPage], list[uuid.UUID]]:
-        """Resume (PROTOCOL.md): per known conversation, the changes after the client's
+        """Resume (docs/socket-protocol.md): per known conversation, the changes after the client's
         number; conversations the viewer is no longer in come back as `removed`.
 
         A reconnect storm is many of these at once, so the work is shared: one access

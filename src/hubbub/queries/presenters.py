@@ -1,4 +1,4 @@
-"""Presenters: stored rows (and new-message records) into wire models (API.md, Objects).
+"""Presenters: stored rows (and new-message records) into wire models (docs/http-api.md, Objects).
 
 Pure functions, no I/O: the loaders of `hubbub.queries.views` fetch a page's rows from
 the store and hand them here; the send paths (`hubbub.actions.send_alone`,

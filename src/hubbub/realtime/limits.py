@@ -180,7 +180,7 @@ class RedisRateLimiter:
         try:
             return await future
         except (RedisError, OSError):
-            # Redis is away: a node keeps accepting sends (QUALITY.md, 5), limited by
+            # Redis is away: a node keeps accepting sends (docs/guarantees.md, 5), limited by
             # this node's own buckets until Redis returns.
             return await self._local.take_token(key, rate_per_s, burst)
 

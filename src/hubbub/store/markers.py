@@ -4,7 +4,7 @@ the status of one's own messages).
 Actions (`hubbub.actions.markers`, `hubbub.actions.conversations`) and queries
 (`hubbub.queries.views`) -> here, inside their session. Markers, not counters: a
 participant's unread count is the number of others' live messages numbered after their
-read marker, and a message's DELIVERED / READ the lowest marker of the others (DATA.md,
+read marker, and a message's DELIVERED / READ the lowest marker of the others (docs/data-model.md,
 "Read markers, not counters"), so a send writes nothing per participant.
 """
 
@@ -23,7 +23,7 @@ from hubbub.store.models import Message, Participant
 
 
 def unread_condition(participant_user: uuid.UUID | Any) -> list[ColumnElement[bool]]:
-    """What counts as unread for a participant (DATA.md, "Read markers, not counters")."""
+    """What counts as unread for a participant (docs/data-model.md, "Read markers")."""
     return [
         Message.sender_id != participant_user,
         Message.type != MessageType.SYSTEM,

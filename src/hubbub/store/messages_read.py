@@ -4,7 +4,7 @@ and what a page's views need (senders, attachments, reactions).
 Queries (`hubbub.queries.messages`, `hubbub.queries.search`, `hubbub.queries.views`) and
 actions -> here, inside their session. Every page is served by an index: (conversation_id,
 seq) for history, (thread_id, seq) for threads, (conversation_id, change_seq) for changes
-(DATA.md, Growth; `tests/test_query_plans.py` EXPLAINs them). A page asks for one row
+(docs/data-model.md, Growth; `tests/test_query_plans.py` EXPLAINs them). A page asks for one row
 more than it returns, to tell whether more exist.
 """
 

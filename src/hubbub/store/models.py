@@ -1,4 +1,4 @@
-"""The data model (spec: DATA.md) as SQLAlchemy 2 declarative models.
+"""The data model (docs/data-model.md) as SQLAlchemy 2 declarative models.
 
 Storage is the bottom of the flow: edge -> services -> these tables. The same models
 serve SQLite and PostgreSQL; the per-dialect column forms come from `dialect.py`.
@@ -138,7 +138,7 @@ class Conversation(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_message_id: Mapped[uuid.UUID | None]
-    # The last sequence number handed out (DATA.md, "Sequence numbers").
+    # The last sequence number handed out (docs/data-model.md, "Sequence numbers").
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     # Non-deleted messages: the `totalCount` of a history page without a count(*).
     message_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))

@@ -4,7 +4,7 @@
 writing transaction. That UPDATE takes the conversation row's lock (PostgreSQL) or
 the database's write lock (SQLite) until commit, so within a conversation number order
 is commit order: a reader that has seen number N has seen every change below N
-(DATA.md, "Sequence numbers"; PROTOCOL.md, "Resume").
+(docs/data-model.md, "Sequence numbers"; docs/socket-protocol.md, "Resume").
 
 `insert_message_txn` numbers one new message that way and adds its row (the one-send
 path, SYSTEM messages); `take_seqs` numbers a whole batch of new messages for the group

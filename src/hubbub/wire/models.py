@@ -371,7 +371,7 @@ class AddSpaceMembers(InputModel):
 
 
 class ErrorBody(BaseModel):
-    """The one error shape (API.md, Errors)."""
+    """The one error shape (docs/http-api.md, Errors)."""
 
     model_config = ConfigDict(populate_by_name=True)
 

@@ -1,4 +1,4 @@
-"""Typed payloads of the client -> server events (PROTOCOL.md, "Client -> server events")."""
+"""Typed payloads of the client -> server events (docs/socket-protocol.md)."""
 
 from __future__ import annotations
 
@@ -39,3 +39,18 @@ class SyncRequest(InputModel):
 
 class PresenceQuery(InputModel):
     user_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=500)]
+
+
+# Every client -> server event by name, with the model its payload must fit (the
+# namespace's handlers; `tests/test_docs.py` checks that the two agree).
+CLIENT_EVENTS: dict[str, type[InputModel]] = {
+    "send_message": SendMessageEvent,
+    "join_conversation": ConversationRef,
+    "leave_conversation": ConversationRef,
+    "typing": ConversationRef,
+    "stop_typing": ConversationRef,
+    "mark_as_read": MessageRef,
+    "mark_as_delivered": MessageRef,
+    "sync": SyncRequest,
+    "get_presence": PresenceQuery,
+}

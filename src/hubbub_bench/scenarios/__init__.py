@@ -1,4 +1,4 @@
-"""The scenarios of QUALITY.md, Performance: setup once per server, then measured runs.
+"""The scenarios of docs/guarantees.md, Performance: setup once per server, then measured runs.
 
 A run is one measurement window on a server that has been set up once; each run
 connects its clients afresh and closes them after. Runs against several servers

@@ -2,7 +2,7 @@
 
 Routes stay thin (parse, one service call, serialise); this module turns every failure
 (a service error, a validation error, an unknown route, a database outage, a bug) into
-the API.md error body, and keeps oversized bodies out before any route sees them.
+the docs/http-api.md error body, and keeps oversized bodies out before any route sees them.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from hubbub.domain.errors import HubbubError, Unavailable, status_phrase
 
 log = logging.getLogger("hubbub.http")
 
-# Pydantic error types that mean "not one of the allowed values" (API.md: 400).
+# Pydantic error types that mean "not one of the allowed values" (docs/http-api.md: 400).
 _ENUM_ERRORS = frozenset({"enum", "literal_error"})
 
 

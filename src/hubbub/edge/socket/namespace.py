@@ -261,7 +261,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 state.user_id, req.conversation_id, req, origin_socket=state.sid
             )
         except HubbubError as exc:
-            if isinstance(exc, ValidationFailed):  # PROTOCOL.md names it invalid_message
+            if isinstance(exc, ValidationFailed):  # docs/socket-protocol.md: invalid_message
                 exc = ValidationFailed(exc.message, code="invalid_message")
             await self._message_error(
                 state, {"optimisticId": req.optimistic_id}, exc.code, exc.message, exc

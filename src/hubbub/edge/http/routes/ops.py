@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import orjson
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from hubbub import __version__
 from hubbub.edge.http.deps import ServicesDep
 from hubbub.edge.http.responses import error_response
+from hubbub.events.asyncapi import asyncapi_document
 
 router = APIRouter(tags=["operations"])
 
@@ -37,3 +41,13 @@ async def readyz(services: ServicesDep) -> Response:
     error = error_response(503, readiness.status, f"{what}: {problems}")
     body = orjson.loads(error.body) | report
     return Response(content=orjson.dumps(body), status_code=503, media_type="application/json")
+
+
+@router.get("/asyncapi.json", summary="The Socket.IO events as an AsyncAPI 3.0 document")
+async def asyncapi() -> Response:
+    return Response(content=_asyncapi_json(), media_type="application/json")
+
+
+@cache
+def _asyncapi_json() -> bytes:
+    return orjson.dumps(asyncapi_document(__version__))
