@@ -34,6 +34,7 @@ from hubbub.queries.messages import MessageQueries
 from hubbub.queries.search import SearchQueries
 from hubbub.queries.sessions import SessionQueries
 from hubbub.queries.spaces import SpaceQueries
+from hubbub.queries.unread import UnreadQueries
 from hubbub.queries.users import UserQueries
 from hubbub.realtime.bus import EventBus
 from hubbub.realtime.limits import RateLimiter
@@ -111,6 +112,7 @@ class Services:
     conversation_queries: ConversationQueries
     space_queries: SpaceQueries
     file_queries: FileQueries
+    unread_queries: UnreadQueries
 
     async def readiness(self) -> Readiness:
         # Any failure means "not ready"; the reason is logged, never shown.

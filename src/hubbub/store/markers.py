@@ -74,6 +74,25 @@ async def unread_counts_of_everyone_txn(
     return {uid: int(count) for uid, count in rows.all()}
 
 
+async def unread_counts_of_users_txn(
+    session: AsyncSession, user_ids: Collection[uuid.UUID]
+) -> list[tuple[uuid.UUID, uuid.UUID, int]]:
+    """(user, conversation, unread count) for every ACTIVE participation of `user_ids`,
+    in one query (a node's live unread counts, `hubbub.realtime.unread`)."""
+    if not user_ids:
+        return []
+    rows = await session.execute(
+        select(
+            Participant.user_id,
+            Participant.conversation_id,
+            _unread_after_marker(Participant.user_id),
+        )
+        .where(Participant.user_id.in_(list(user_ids)))
+        .where(Participant.status == ParticipantStatus.ACTIVE)
+    )
+    return [(uid, cid, int(count)) for uid, cid, count in rows.all()]
+
+
 async def lowest_markers_txn(
     session: AsyncSession, conversation_ids: Collection[uuid.UUID], viewer: uuid.UUID
 ) -> dict[uuid.UUID, tuple[int, int]]:
