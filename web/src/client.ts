@@ -256,12 +256,9 @@ export class ChatClient {
     if (!isNew || message.senderId === this.me?.id || message.type === "SYSTEM") return;
     const reading =
       message.conversationId === this.store.state.activeConversation && document.visibilityState !== "hidden";
-    // The server sends exact counts after reads and with the list; between those, count here.
+    // Counts are the server's: `unread_count` follows every change to one (never counted here).
     if (reading) this.markRead(message.conversationId);
-    else {
-      this.store.bumpUnread(message.conversationId);
-      this.socket?.emit("mark_as_delivered", { conversationId: message.conversationId, messageId: message.id });
-    }
+    else this.socket?.emit("mark_as_delivered", { conversationId: message.conversationId, messageId: message.id });
   }
 
   private onUserUpdated(user: User): void {
