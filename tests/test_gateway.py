@@ -551,6 +551,7 @@ async def test_mark_as_read_and_delivered(http: httpx.AsyncClient, connect: Conn
             "conversationId": cid,
             "unreadCount": 1,
             "totalUnread": 1,
+            "unreadMentions": 0,
         }
     # Backwards: nothing moves, nothing is emitted.
     m0 = await a1.send(cid, "three")

@@ -204,6 +204,7 @@ async def test_each_part_of_the_audience_alone(scene: Scene) -> None:
         "conversationId": str(cid),
         "unreadCount": 3,
         "totalUnread": 3,
+        "unreadMentions": 0,
     }
     assert scene.transport.names(cat) == []
 

@@ -37,20 +37,35 @@ async def nodes(
         yield started
 
 
-async def truth(http: httpx.AsyncClient, who: User) -> dict[str, int]:
+async def truth(http: httpx.AsyncClient, who: User) -> dict[str, tuple[int, int]]:
+    """(unreadCount, unreadMentions) per conversation, as the list has them."""
     r = await http.get("/conversations", headers=who.headers, params={"limit": 100})
     assert r.status_code == 200, r.text
-    return {c["id"]: int(c["unreadCount"]) for c in r.json()["conversations"]}
+    return {
+        c["id"]: (int(c["unreadCount"]), int(c["unreadMentions"]))
+        for c in r.json()["conversations"]
+    }
 
 
 async def settled(
-    http: httpx.AsyncClient, who: User, sockets: list[Client], cid: str, count: int
+    http: httpx.AsyncClient,
+    who: User,
+    sockets: list[Client],
+    cid: str,
+    count: int,
+    *,
+    mentions: int = 0,
 ) -> None:
-    """The server's list says `count` for `cid`, and every socket of `who` hears it,
-    with the total the list adds up to."""
+    """The server's list says `count` (and `mentions`) for `cid`, and every socket of
+    `who` hears it, with the total the list adds up to."""
     counts = await truth(http, who)
-    assert counts.get(cid, 0) == count, counts
-    expected = {"conversationId": cid, "unreadCount": count, "totalUnread": sum(counts.values())}
+    assert counts.get(cid, (0, 0)) == (count, mentions), counts
+    expected = {
+        "conversationId": cid,
+        "unreadCount": count,
+        "totalUnread": sum(n for n, _ in counts.values()),
+        "unreadMentions": mentions,
+    }
     for s in sockets:
         await s.wait_for("unread_count", lambda d: d == expected)
 
@@ -85,6 +100,14 @@ async def test_counts_stay_true_through_every_kind_of_change(nodes: list[Server]
             r = await http.put(f"/conversations/{cid}/messages/{m2['id']}/read", headers=b.headers)
             assert r.json() == {"success": True, "unreadCount": 1}
             await settled(http, b, bs, cid, 1)
+            # A mention of b, then b reads it.
+            mention = await http_send(http, a, cid, "@b", mentions=[b.id])
+            await settled(http, b, bs, cid, 2, mentions=1)
+            r = await http.put(
+                f"/conversations/{cid}/messages/{mention['id']}/read", headers=b.headers
+            )
+            assert r.json() == {"success": True, "unreadCount": 0}
+            await settled(http, b, bs, cid, 0)
             # Being added: what came before is read; the total is heard with it.
             other = await register(http)
             g2 = await group(http, a, other)
@@ -100,13 +123,23 @@ async def test_counts_stay_true_through_every_kind_of_change(nodes: list[Server]
             r = await http.delete(f"/conversations/{g2}/participants/{b.id}", headers=a.headers)
             assert r.status_code == 200, r.text
             assert g2 not in await truth(http, b)
-            expected = {"conversationId": g2, "unreadCount": 0, "totalUnread": 1}
+            expected = {
+                "conversationId": g2,
+                "unreadCount": 0,
+                "totalUnread": 0,
+                "unreadMentions": 0,
+            }
             for s in bs:
                 await s.wait_for("unread_count", lambda d: d == expected)
             # Leaving the first conversation too: the total falls to 0.
             r = await http.delete(f"/conversations/{cid}/participants/{b.id}", headers=b.headers)
             assert r.status_code == 200, r.text
-            expected = {"conversationId": cid, "unreadCount": 0, "totalUnread": 0}
+            expected = {
+                "conversationId": cid,
+                "unreadCount": 0,
+                "totalUnread": 0,
+                "unreadMentions": 0,
+            }
             for s in bs:
                 await s.wait_for("unread_count", lambda d: d == expected)
             assert await truth(http, b) == {}

@@ -150,6 +150,7 @@ class UnreadCount:
     user_id: uuid.UUID
     count: int
     total: int  # the user's unread messages over all its conversations
+    mentions: int = 0  # the unread messages of the conversation that mention the user
 
     def envelope(self) -> Envelope:
         return Envelope(
@@ -158,6 +159,7 @@ class UnreadCount:
                 "conversationId": str(self.conversation_id),
                 "unreadCount": self.count,
                 "totalUnread": self.total,
+                "unreadMentions": self.mentions,
             },
             audience=Audience(user_ids=(self.user_id,)),
         )

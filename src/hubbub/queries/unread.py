@@ -16,14 +16,14 @@ class UnreadQueries:
 
     async def unread_of(
         self, user_ids: Collection[uuid.UUID]
-    ) -> dict[uuid.UUID, dict[uuid.UUID, int]]:
-        """Per user, the unread count of each conversation it is an ACTIVE participant
-        of (a user in none maps to an empty dict)."""
-        counts: dict[uuid.UUID, dict[uuid.UUID, int]] = {u: {} for u in user_ids}
+    ) -> dict[uuid.UUID, dict[uuid.UUID, tuple[int, int]]]:
+        """Per user, the (unread messages, unread mentions) of each conversation it is
+        an ACTIVE participant of (a user in none maps to an empty dict)."""
+        counts: dict[uuid.UUID, dict[uuid.UUID, tuple[int, int]]] = {u: {} for u in user_ids}
         if not counts:
             return counts
         async with self._db.read() as session:
             rows = await unread_counts_of_users_txn(session, list(counts))
-        for uid, cid, count in rows:
-            counts[uid][cid] = count
+        for uid, cid, count, mentions in rows:
+            counts[uid][cid] = (count, mentions)
         return counts

@@ -6,7 +6,7 @@ node: a new message or a deletion marks every local listener of the conversation
 read marker's move its reader, a membership change (joined, added, left, removed) the
 member. A flush reads the counts of every pending user in one query (counts derive
 from the read markers, so they are true whatever events were coalesced) and sends each
-pending pair one `unread_count`, with the user's total. Flushes are at least
+pending pair one `unread_count`, with its unread mentions and the user's total. Flushes are at least
 `interval_s` apart on a node, so a user hears at most one `unread_count` per
 conversation per interval, the last value winning: a change during a flush's read
 marks its pair again for the next one. Every node does the same for its own sockets;
@@ -28,7 +28,9 @@ from hubbub.realtime.hub import Hub
 
 log = logging.getLogger("hubbub.realtime")
 
-UnreadRead = Callable[[Collection[uuid.UUID]], Awaitable[dict[uuid.UUID, dict[uuid.UUID, int]]]]
+# Per user, per conversation: (unread messages, unread mentions).
+Counts = dict[uuid.UUID, dict[uuid.UUID, tuple[int, int]]]
+UnreadRead = Callable[[Collection[uuid.UUID]], Awaitable[Counts]]
 
 # Events after which every local listener of the conversation may have a new count.
 _CONVERSATION_WIDE = frozenset({"new_message", "message_deleted"})
@@ -90,9 +92,10 @@ class UnreadCoalescer:
         counts = await self._read(list(pending))
         for user_id, conversation_ids in pending.items():
             mine = counts.get(user_id, {})
-            total = sum(mine.values())
+            total = sum(n for n, _ in mine.values())
             for cid in conversation_ids:
-                event = UnreadCount(cid, user_id, mine.get(cid, 0), total)
+                count, mentions = mine.get(cid, (0, 0))
+                event = UnreadCount(cid, user_id, count, total, mentions)
                 await self._hub.deliver(event.envelope())
 
     async def close(self) -> None:

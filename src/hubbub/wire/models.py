@@ -233,6 +233,7 @@ class ConversationPublic(WireModel):
     participants: list[ParticipantPublic]
     participant_count: int
     unread_count: int
+    unread_mentions: int = 0
     my_role: Role
     notifications_enabled: bool
 
