@@ -27,7 +27,7 @@ from hubbub.queries.users import sender_public, shown_online, user_public
 from hubbub.realtime.presence import Presence
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.conversations import participant_counts_txn, participant_view_rows_txn
-from hubbub.store.markers import lowest_markers_txn, unread_counts_txn, unread_mentions_txn
+from hubbub.store.markers import lowest_markers_txn, unread_counts_txn
 from hubbub.store.messages_read import (
     attachments_txn,
     messages_by_ids_txn,
@@ -154,7 +154,7 @@ class Views:
             shared={c.id for c, me in pairs if me.status == ParticipantStatus.ACTIVE},
         )
         unread = await unread_counts_txn(session, viewer, ids)
-        mentions = await unread_mentions_txn(session, viewer, ids)
+        mentions = await unread_counts_txn(session, viewer, ids, mentioned=True)
         last_ids = [c.last_message_id for c, _ in pairs if c.last_message_id is not None]
         last_rows = await messages_by_ids_txn(session, last_ids)
         last = {m.id: m for m in await self.messages(session, last_rows, viewer)}

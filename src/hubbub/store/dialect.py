@@ -36,6 +36,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -299,39 +300,30 @@ def fts_condition(dialect_name: str, query: str) -> ColumnElement[bool] | None:
     return literal_column("messages.rowid").in_(matching)
 
 
-class _Mentions(ColumnElement[bool]):
-    """`user` is among `mentions` (a `UuidList` column); see `mentions_user`."""
+class _Mentions(FunctionElement[bool]):
+    """`mentions_user(mentions, user)`: compiled for each database below."""
 
-    __visit_name__ = "mentions_user"
+    name = "mentions_user"
     inherit_cache = True
-    _traverse_internals: ClassVar[list[tuple[str, InternalTraversal]]] = [  # type: ignore[misc]
-        ("mentions", InternalTraversal.dp_clauseelement),
-        ("user", InternalTraversal.dp_clauseelement),
-    ]
     type = Boolean()
-
-    def __init__(self, mentions: Any, user: Any) -> None:
-        self.mentions = mentions
-        self.user = user
 
 
 @compiles(_Mentions, "postgresql")
 def _mentions_postgresql(element: _Mentions, compiler: SQLCompiler, **kw: Any) -> str:
-    mentions = compiler.process(element.mentions, **kw)
-    return f"({compiler.process(element.user, **kw)} = ANY({mentions}))"
+    mentions, user = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({user} = ANY({mentions}))"
 
 
 @compiles(_Mentions, "sqlite")
 def _mentions_sqlite(element: _Mentions, compiler: SQLCompiler, **kw: Any) -> str:
     # A uuid is 32 hex digits on SQLite, a mention the canonical text in a JSON array.
-    u = compiler.process(element.user, **kw)
+    mentions, u = (compiler.process(c, **kw) for c in element.clauses)
     parts = "||'-'||".join(
         f"substr({u}, {a}, {n})" for a, n in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
     )
-    return f"(instr({compiler.process(element.mentions, **kw)}, lower({parts})) > 0)"
+    return f"(instr({mentions}, lower({parts})) > 0)"
 
 
 def mentions_user(mentions: Any, user: Any) -> ColumnElement[bool]:
-    """A message's `mentions` include `user` (a uuid column, or a uuid bound with
-    `literal(user_id, Uuid)`), on either database."""
+    """A message's `mentions` include `user` (a uuid column), on either database."""
     return _Mentions(mentions, user)

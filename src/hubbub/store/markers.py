@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, func, literal, select
+from sqlalchemy import ColumnElement, ScalarSelect, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.domain.enums import MessageType, ParticipantStatus
@@ -41,39 +41,25 @@ def _unread_after_marker(user: uuid.UUID | Any, *, mentioned: bool = False) -> S
         .where(Message.seq > Participant.last_read_seq)
         .where(*unread_condition(user))
     )
-    if mentioned:
-        who = literal(user, Participant.user_id.type) if isinstance(user, uuid.UUID) else user
-        query = query.where(mentions_user(Message.mentions, who))
+    if mentioned:  # of the participant row's own user, which is `user`
+        query = query.where(mentions_user(Message.mentions, Participant.user_id))
     return query.correlate(Participant).scalar_subquery()
 
 
-async def unread_mentions_txn(
-    session: AsyncSession, user_id: uuid.UUID, conversation_ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, int]:
-    """The caller's unread messages that mention it, per conversation, in one query."""
-    ids = list(conversation_ids)
-    if not ids:
-        return {}
-    rows = await session.execute(
-        select(Participant.conversation_id, _unread_after_marker(user_id, mentioned=True))
-        .where(Participant.user_id == user_id)
-        .where(Participant.conversation_id.in_(ids))
-    )
-    counts: dict[uuid.UUID, int] = dict.fromkeys(ids, 0)
-    for cid, count in rows.all():
-        counts[cid] = int(count)
-    return counts
-
-
 async def unread_counts_txn(
-    session: AsyncSession, user_id: uuid.UUID, conversation_ids: Iterable[uuid.UUID]
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    conversation_ids: Iterable[uuid.UUID],
+    *,
+    mentioned: bool = False,
 ) -> dict[uuid.UUID, int]:
-    """The caller's unread count per conversation, from its read markers, in one query."""
+    """The caller's unread count per conversation (with `mentioned`, of the unread
+    messages that mention it), from its read markers, in one query."""
     ids = list(conversation_ids)
     if not ids:
         return {}
     rows = await session.execute(
-        select(Participant.conversation_id, _unread_after_marker(user_id))
+        select(Participant.conversation_id, _unread_after_marker(user_id, mentioned=mentioned))
         .where(Participant.user_id == user_id)
         .where(Participant.conversation_id.in_(ids))
     )
