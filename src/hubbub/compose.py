@@ -39,6 +39,7 @@ from hubbub.metrics import Metrics
 from hubbub.queries.conversations import ConversationQueries
 from hubbub.queries.export import ExportQueries
 from hubbub.queries.files import FileQueries
+from hubbub.queries.mentions import MentionQueries
 from hubbub.queries.messages import MessageQueries
 from hubbub.queries.search import SearchQueries
 from hubbub.queries.sessions import SessionQueries
@@ -197,6 +198,7 @@ def build_services(settings: Settings) -> Services:
         space_queries=space_queries,
         file_queries=file_queries,
         unread_queries=UnreadQueries(db),
+        mention_queries=MentionQueries(db, views),
     )
 
 

@@ -30,6 +30,7 @@ from hubbub.config import Settings
 from hubbub.metrics import Metrics
 from hubbub.queries.conversations import ConversationQueries
 from hubbub.queries.files import FileQueries
+from hubbub.queries.mentions import MentionQueries
 from hubbub.queries.messages import MessageQueries
 from hubbub.queries.search import SearchQueries
 from hubbub.queries.sessions import SessionQueries
@@ -113,6 +114,7 @@ class Services:
     space_queries: SpaceQueries
     file_queries: FileQueries
     unread_queries: UnreadQueries
+    mention_queries: MentionQueries
 
     async def readiness(self) -> Readiness:
         # Any failure means "not ready"; the reason is logged, never shown.

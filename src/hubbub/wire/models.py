@@ -286,6 +286,19 @@ class MessagePage(WireModel):
     total_count: int
 
 
+class MentionItem(WireModel):
+    message: MessagePublic
+    conversation_id: uuid.UUID
+    conversation_name: str | None
+
+
+class MentionPage(WireModel):
+    """GET /mentions: newest first; `nextCursor` is opaque, null on the last page."""
+
+    mentions: list[MentionItem]
+    next_cursor: str | None = None
+
+
 class ThreadPage(WireModel):
     messages: list[MessagePublic]
     has_more: bool
