@@ -151,8 +151,8 @@ export class ChatClient {
     socket.on("messages_delivered", (e: { conversationId: string; userId: string; seq: number }) =>
       this.store.setDeliveredMarker(e.conversationId, e.userId, e.seq),
     );
-    socket.on("unread_count", (e: { conversationId: string; unreadCount: number }) =>
-      this.store.setUnread(e.conversationId, e.unreadCount),
+    socket.on("unread_count", (e: { conversationId: string; unreadCount: number; unreadMentions?: number }) =>
+      this.store.setUnread(e.conversationId, e.unreadCount, e.unreadMentions),
     );
     socket.on("user_online", (e: { userId: string }) => this.store.setPresence(e.userId, true));
     socket.on("user_offline", (e: { userId: string }) => this.store.setPresence(e.userId, false));

@@ -272,8 +272,8 @@ export class ChatStore {
   }
 
   /** The server's count (its `unread_count` event, a read's ack, the list). */
-  setUnread(conversationId: string, unreadCount: number): void {
-    this.patchConversation(conversationId, { unreadCount });
+  setUnread(conversationId: string, unreadCount: number, unreadMentions?: number): void {
+    this.patchConversation(conversationId, unreadMentions === undefined ? { unreadCount } : { unreadCount, unreadMentions });
   }
 
   setReadMarker(conversationId: string, userId: string, seq: number, messageId?: string): void {

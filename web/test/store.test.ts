@@ -263,6 +263,8 @@ describe("unread counts", () => {
   it("takes the server's count as it is", () => {
     store.setUnread(C1, 2);
     expect(store.state.conversations[C1].unreadCount).toBe(2);
+    store.setUnread(C1, 3, 1);
+    expect(store.state.conversations[C1].unreadMentions).toBe(1);
     store.setUnread(C1, 0);
     expect(store.state.conversations[C1].unreadCount).toBe(0);
   });
