@@ -86,7 +86,7 @@ async def test_counts_stay_true_through_every_kind_of_change(nodes: list[Server]
             # A message from another.
             first = await http_send(http, a, cid, "one")
             await settled(http, b, bs, cid, 1)
-            # One's own send changes nothing of one's count (it is heard, unchanged).
+            # One's own send changes nothing of one's count.
             await http_send(http, b, cid, "mine")
             await settled(http, b, bs, cid, 1)
             # A deletion of an unread message.

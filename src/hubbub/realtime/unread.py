@@ -2,15 +2,16 @@
 
 A bus subscriber next to the hub (subscribed after it). Committed events that change a
 count mark (user, conversation) pairs as pending, only for users with a socket on this
-node: a new message or a deletion marks every local listener of the conversation, a
-read marker's move its reader, a membership change (joined, added, left, removed) the
-member. A flush reads the counts of every pending user in one query (counts derive
-from the read markers, so they are true whatever events were coalesced) and sends each
-pending pair one `unread_count`, with its unread mentions and the user's total. Flushes are at least
-`interval_s` apart on a node, so a user hears at most one `unread_count` per
-conversation per interval, the last value winning: a change during a flush's read
-marks its pair again for the next one. Every node does the same for its own sockets;
-nothing crosses between nodes but the events the bus carries anyway.
+node: a new message or a deletion marks every local listener of the conversation but
+its sender (a SYSTEM message, none), a read marker's move its reader, a membership
+change (joined, added, left, removed) the member. A flush reads the counts of every
+pending user in one query (counts derive from the read markers, so they are true
+whatever events were coalesced) and sends each pending pair one `unread_count`, with
+its unread mentions and the user's total. Flushes are at least `interval_s` apart on a
+node, so a user hears at most one `unread_count` per conversation per interval, the
+last value winning: a change during a flush's read marks its pair again for the next
+one. Every node does the same for its own sockets; nothing crosses between nodes but
+the events the bus carries anyway.
 """
 
 from __future__ import annotations
@@ -58,8 +59,13 @@ class UnreadCoalescer:
         if cid is None:
             return
         if envelope.name in _CONVERSATION_WIDE:
+            message = envelope.payload["message"]
+            if message["type"] == "SYSTEM":
+                return  # never counted (a membership change comes with its own effect)
+            sender = uuid.UUID(message["senderId"])  # one's own messages never count
             for uid in self._hub.listeners(cid):
-                self._mark(uid, cid)
+                if uid != sender:
+                    self._mark(uid, cid)
         elif envelope.name == "messages_read":
             self._mark(uuid.UUID(envelope.payload["userId"]), cid)
 
