@@ -147,6 +147,23 @@ async def serving(
             srv.stop()
 
 
+@contextlib.asynccontextmanager
+async def cluster(
+    backend: Backend, directory: Path, env: dict[str, str]
+) -> AsyncIterator[list[Server]]:
+    """Servers on a database of their own with `env` on top: two nodes sharing it (and
+    Redis) on the PostgreSQL run, one on SQLite; stopped at the end."""
+    async with own_database(backend, directory) as database:
+        started: list[Server] = []
+        try:
+            for name in ("n1", "n2") if backend.is_postgres else ("n1",):
+                started.append(start_server(directory / name, database | env))
+            yield started
+        finally:
+            for s in started:
+                s.stop()
+
+
 # HTTP ----------------------------------------------------------------------------------
 
 

@@ -135,7 +135,7 @@ def assorted() -> list[ServerEvent]:
     return [
         delivered(cid, 1),
         Typing(cid, ann, "ann"),
-        UnreadCount(cid, ben, 4),
+        UnreadCount(cid, ben, 4, 4),
         UserOnline(ann, datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)),
         ParticipantRemoved(cid, ben),
         SessionEnded(uuid.uuid4()),

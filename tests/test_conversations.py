@@ -28,7 +28,7 @@ def recorder(node: Node) -> Recorder:
 CONVERSATION_FIELDS = {
     "id", "type", "name", "description", "avatar", "spaceId", "isArchived", "createdBy",
     "createdAt", "updatedAt", "lastMessageAt", "lastMessage", "lastSeq", "participants",
-    "participantCount", "unreadCount", "myRole", "notificationsEnabled",
+    "participantCount", "unreadCount", "unreadMentions", "myRole", "notificationsEnabled",
 }  # fmt: skip
 
 

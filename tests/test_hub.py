@@ -194,13 +194,18 @@ async def test_each_part_of_the_audience_alone(scene: Scene) -> None:
     scene.lookups.contacts[cat_id] = {ben_id}
 
     await scene.hub.deliver(Envelope("room", {}, Audience(conversation_id=cid)))
-    await scene.hub.deliver(UnreadCount(cid, ben_id, 3).envelope())
+    await scene.hub.deliver(UnreadCount(cid, ben_id, 3, 3).envelope())
     await scene.hub.deliver(UserOnline(cat_id, datetime.now(UTC)).envelope())
     await scene.hub.deliver(Envelope("nobody", {}, Audience()))
 
     assert scene.transport.names(ann) == ["room"]
     assert scene.transport.names(ben) == ["unread_count", "user_online"]
-    assert scene.transport.events(ben)[0][1] == {"conversationId": str(cid), "unreadCount": 3}
+    assert scene.transport.events(ben)[0][1] == {
+        "conversationId": str(cid),
+        "unreadCount": 3,
+        "totalUnread": 3,
+        "unreadMentions": 0,
+    }
     assert scene.transport.names(cat) == []
 
 

@@ -31,6 +31,7 @@ from hubbub.edge.http.routes import (
     auth,
     conversations,
     files,
+    mentions,
     messages,
     ops,
     password_reset,
@@ -76,7 +77,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> Node:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings)
         app.state.services = services
-        hub, namespace = build_gateway(settings, services, sio)
+        hub, namespace, unread = build_gateway(settings, services, sio)
         sio.register_namespace(namespace)
         services.db.start()
         await services.bus.start()
@@ -91,6 +92,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> Node:
             refresher.cancel()
             sweeper.cancel()
             await namespace.close()
+            await unread.close()
             await services.close()
 
     http = FastAPI(
@@ -113,6 +115,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> Node:
         users.router,
         conversations.router,
         messages.router,
+        mentions.router,
         spaces.router,
         files.router,
         ops.router,

@@ -39,10 +39,12 @@ from hubbub.metrics import Metrics
 from hubbub.queries.conversations import ConversationQueries
 from hubbub.queries.export import ExportQueries
 from hubbub.queries.files import FileQueries
+from hubbub.queries.mentions import MentionQueries
 from hubbub.queries.messages import MessageQueries
 from hubbub.queries.search import SearchQueries
 from hubbub.queries.sessions import SessionQueries
 from hubbub.queries.spaces import SpaceQueries
+from hubbub.queries.unread import UnreadQueries
 from hubbub.queries.users import UserQueries
 from hubbub.queries.views import Views
 from hubbub.realtime.bus import EventBus, InProcessEventBus, RedisEventBus
@@ -50,6 +52,7 @@ from hubbub.realtime.hub import Hub
 from hubbub.realtime.limits import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from hubbub.realtime.presence import MemoryPresence, Presence, RedisPresence
 from hubbub.realtime.typing import MemoryTypingState, RedisTypingState, TypingState
+from hubbub.realtime.unread import UnreadCoalescer
 from hubbub.security.passwords import Passwords
 from hubbub.security.tokens import TokenSigner
 from hubbub.security.urls import FileUrlSigner
@@ -194,14 +197,16 @@ def build_services(settings: Settings) -> Services:
         conversation_queries=conversation_queries,
         space_queries=space_queries,
         file_queries=file_queries,
+        unread_queries=UnreadQueries(db),
+        mention_queries=MentionQueries(db, views),
     )
 
 
 def build_gateway(
     settings: Settings, services: Services, sio: GatewayServer
-) -> tuple[Hub, MessagingNamespace]:
-    """The hub (fan-out over `sio`'s Engine.IO sessions) and the /messaging namespace,
-    subscribed to the bus."""
+) -> tuple[Hub, MessagingNamespace, UnreadCoalescer]:
+    """The hub (fan-out over `sio`'s Engine.IO sessions), the /messaging namespace and
+    the node's unread coalescer, the hub and the coalescer subscribed to the bus."""
     hub = Hub(
         EngineTransport(sio, max_backlog=settings.max_socket_backlog),
         services.metrics,
@@ -226,8 +231,14 @@ def build_gateway(
         ),
     )
     services.bus.subscribe(hub)
+    # After the hub: a membership event has joined its users' sockets when it comes here.
+    unread = UnreadCoalescer(
+        hub, services.unread_queries.unread_of, interval_s=settings.unread_coalesce_s
+    )
+    services.bus.subscribe(unread)
     track_socket_tables(services, sio, namespace, event_limiter)
-    return hub, namespace
+    services.metrics.track("unread_pending", lambda: len(unread))
+    return hub, namespace, unread
 
 
 def track_socket_tables(

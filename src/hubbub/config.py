@@ -190,6 +190,10 @@ class Settings(BaseSettings):
     # Sockets one user may hold at once, on every node (counted by presence).
     max_sockets_per_user: int = Field(default=20, ge=1)
 
+    # Live unread counts: a node sends a user at most one `unread_count` per conversation
+    # per this interval, the last value winning (`hubbub.realtime.unread`).
+    unread_coalesce_s: float = Field(default=0.25, gt=0, le=10)
+
     # Typing: a `typing` not refreshed within this time ends by itself (`stop_typing`).
     typing_ttl_s: float = Field(default=6.0, gt=0)
     # A user whose last socket closed is announced offline after this grace period, so

@@ -375,6 +375,11 @@ function ConversationList(props: { archived: boolean; spaceId: string | null | u
                       <Icon name="bellOff" size={14} />
                     </span>
                   )}
+                  {(c.unreadMentions ?? 0) > 0 && (
+                    <span class="badge" title="Mentions you" data-testid="mention-badge">
+                      @
+                    </span>
+                  )}
                   {c.unreadCount > 0 && (
                     <span class={`badge ${c.notificationsEnabled ? "" : "quiet"}`} data-testid="unread-badge">
                       {c.unreadCount > 99 ? "99+" : c.unreadCount}

@@ -151,8 +151,8 @@ export class ChatClient {
     socket.on("messages_delivered", (e: { conversationId: string; userId: string; seq: number }) =>
       this.store.setDeliveredMarker(e.conversationId, e.userId, e.seq),
     );
-    socket.on("unread_count", (e: { conversationId: string; unreadCount: number }) =>
-      this.store.setUnread(e.conversationId, e.unreadCount),
+    socket.on("unread_count", (e: { conversationId: string; unreadCount: number; unreadMentions?: number }) =>
+      this.store.setUnread(e.conversationId, e.unreadCount, e.unreadMentions),
     );
     socket.on("user_online", (e: { userId: string }) => this.store.setPresence(e.userId, true));
     socket.on("user_offline", (e: { userId: string }) => this.store.setPresence(e.userId, false));
@@ -256,12 +256,9 @@ export class ChatClient {
     if (!isNew || message.senderId === this.me?.id || message.type === "SYSTEM") return;
     const reading =
       message.conversationId === this.store.state.activeConversation && document.visibilityState !== "hidden";
-    // The server sends exact counts after reads and with the list; between those, count here.
+    // Counts are the server's: `unread_count` follows every change to one (never counted here).
     if (reading) this.markRead(message.conversationId);
-    else {
-      this.store.bumpUnread(message.conversationId);
-      this.socket?.emit("mark_as_delivered", { conversationId: message.conversationId, messageId: message.id });
-    }
+    else this.socket?.emit("mark_as_delivered", { conversationId: message.conversationId, messageId: message.id });
   }
 
   private onUserUpdated(user: User): void {

@@ -271,14 +271,9 @@ export class ChatStore {
     this.set({ ...this.state, spaces: { ...this.state.spaces, [space.id]: space } });
   }
 
-  /** A new message from someone else arrived while the conversation was not being read. */
-  bumpUnread(conversationId: string): void {
-    const c = this.state.conversations[conversationId];
-    if (c) this.patchConversation(conversationId, { unreadCount: (c.unreadCount ?? 0) + 1 });
-  }
-
-  setUnread(conversationId: string, unreadCount: number): void {
-    this.patchConversation(conversationId, { unreadCount });
+  /** The server's count (its `unread_count` event, a read's ack, the list). */
+  setUnread(conversationId: string, unreadCount: number, unreadMentions?: number): void {
+    this.patchConversation(conversationId, unreadMentions === undefined ? { unreadCount } : { unreadCount, unreadMentions });
   }
 
   setReadMarker(conversationId: string, userId: string, seq: number, messageId?: string): void {

@@ -105,6 +105,8 @@ export interface Conversation {
   participants: Participant[];
   participantCount?: number;
   unreadCount: number;
+  /** Unread messages that mention the user (the server's count). */
+  unreadMentions?: number;
   myRole?: Role | null;
   notificationsEnabled: boolean;
 }

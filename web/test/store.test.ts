@@ -260,10 +260,11 @@ describe("selectors", () => {
 });
 
 describe("unread counts", () => {
-  it("counts new messages locally until the server's exact count arrives", () => {
-    store.bumpUnread(C1);
-    store.bumpUnread(C1);
+  it("takes the server's count as it is", () => {
+    store.setUnread(C1, 2);
     expect(store.state.conversations[C1].unreadCount).toBe(2);
+    store.setUnread(C1, 3, 1);
+    expect(store.state.conversations[C1].unreadMentions).toBe(1);
     store.setUnread(C1, 0);
     expect(store.state.conversations[C1].unreadCount).toBe(0);
   });

@@ -1,7 +1,7 @@
 """Read and delivered markers: a participant has read (or received) up to a message.
 
 Edge -> here -> the store (`hubbub.store.markers`); events after commit. Markers only
-move forward; a move is announced (`messages_read` with the reader's new unread count,
+move forward; a move is announced (`messages_read`, then the reader's new unread count,
 `messages_delivered`), a marker already past the message changes nothing.
 """
 
@@ -18,7 +18,7 @@ from hubbub.domain.ids import utcnow
 from hubbub.domain.rules import (
     message_not_found,
 )
-from hubbub.events.catalog import MessagesDelivered, MessagesRead, UnreadCount
+from hubbub.events.catalog import MessagesDelivered, MessagesRead
 from hubbub.store.access import (
     access_conversation,
 )
@@ -54,11 +54,9 @@ class MarkerService:
                 await move_read_marker_txn(session, me, message, now)
             unread = (await unread_counts_txn(session, viewer, [conversation_id]))[conversation_id]
             if moved:
-                emit(
-                    session,
-                    MessagesRead(conversation_id, viewer, message.id, message.seq, now),
-                    UnreadCount(conversation_id, viewer, unread),
-                )
+                # The reader's sockets hear `unread_count` from their node's unread
+                # coalescer, which `messages_read` wakes (`hubbub.realtime.unread`).
+                emit(session, MessagesRead(conversation_id, viewer, message.id, message.seq, now))
             outcome = ReadOutcome(unread_count=unread, last_read_seq=me.last_read_seq)
         return outcome
 

@@ -30,10 +30,12 @@ from hubbub.config import Settings
 from hubbub.metrics import Metrics
 from hubbub.queries.conversations import ConversationQueries
 from hubbub.queries.files import FileQueries
+from hubbub.queries.mentions import MentionQueries
 from hubbub.queries.messages import MessageQueries
 from hubbub.queries.search import SearchQueries
 from hubbub.queries.sessions import SessionQueries
 from hubbub.queries.spaces import SpaceQueries
+from hubbub.queries.unread import UnreadQueries
 from hubbub.queries.users import UserQueries
 from hubbub.realtime.bus import EventBus
 from hubbub.realtime.limits import RateLimiter
@@ -111,6 +113,8 @@ class Services:
     conversation_queries: ConversationQueries
     space_queries: SpaceQueries
     file_queries: FileQueries
+    unread_queries: UnreadQueries
+    mention_queries: MentionQueries
 
     async def readiness(self) -> Readiness:
         # Any failure means "not ready"; the reason is logged, never shown.

@@ -18,7 +18,8 @@ Event (audience; sent by):
 - participant_added (the conversation and the newcomer; adding, joining a space)
 - participant_removed (the conversation and the one removed; removal, leaving)
 - messages_read / messages_delivered (the conversation; a read or delivered marker)
-- unread_count (one user; their read marker moved)
+- unread_count (one user; built by each node's unread coalescer for its own sockets
+  after any change to the count: `hubbub.realtime.unread`)
 - user_updated (the user's contacts; a profile change)
 - user_online / user_offline (the user's contacts; the socket edge's presence)
 - typing / stop_typing (the conversation but the typist; the socket edge's typing)
@@ -148,11 +149,18 @@ class UnreadCount:
     conversation_id: uuid.UUID
     user_id: uuid.UUID
     count: int
+    total: int  # the user's unread messages over all its conversations
+    mentions: int = 0  # the unread messages of the conversation that mention the user
 
     def envelope(self) -> Envelope:
         return Envelope(
             name=self.name,
-            payload={"conversationId": str(self.conversation_id), "unreadCount": self.count},
+            payload={
+                "conversationId": str(self.conversation_id),
+                "unreadCount": self.count,
+                "totalUnread": self.total,
+                "unreadMentions": self.mentions,
+            },
             audience=Audience(user_ids=(self.user_id,)),
         )
 

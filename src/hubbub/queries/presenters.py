@@ -182,6 +182,7 @@ def conversation_public(
     participants: list[ParticipantPublic],
     participant_count: int,
     unread_count: int,
+    unread_mentions: int = 0,
 ) -> ConversationPublic:
     return ConversationPublic(
         id=c.id,
@@ -200,6 +201,7 @@ def conversation_public(
         participants=participants,
         participant_count=participant_count,
         unread_count=unread_count,
+        unread_mentions=unread_mentions,
         my_role=me.role,
         notifications_enabled=me.notifications_enabled,
     )

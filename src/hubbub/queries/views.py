@@ -154,6 +154,7 @@ class Views:
             shared={c.id for c, me in pairs if me.status == ParticipantStatus.ACTIVE},
         )
         unread = await unread_counts_txn(session, viewer, ids)
+        mentions = await unread_counts_txn(session, viewer, ids, mentioned=True)
         last_ids = [c.last_message_id for c, _ in pairs if c.last_message_id is not None]
         last_rows = await messages_by_ids_txn(session, last_ids)
         last = {m.id: m for m in await self.messages(session, last_rows, viewer)}
@@ -166,6 +167,7 @@ class Views:
                 participants=participants.get(c.id, []),
                 participant_count=counts.get(c.id, 0),
                 unread_count=unread.get(c.id, 0),
+                unread_mentions=mentions.get(c.id, 0),
             )
             for c, me in pairs
         ]

@@ -159,6 +159,11 @@ class Hub:
     def user_sockets(self, user_id: uuid.UUID) -> list[SocketState]:
         return [self.sockets[s] for s in self._by_user.get(user_id, ()) if s in self.sockets]
 
+    def listeners(self, conversation_id: uuid.UUID) -> set[uuid.UUID]:
+        """The users with a socket of this node listening to the conversation."""
+        sids = self._by_conversation.get(conversation_id, ())
+        return {self.sockets[s].user_id for s in sids if s in self.sockets}
+
     def join_member(self, state: SocketState, conversation_ids: Iterable[uuid.UUID]) -> None:
         for cid in conversation_ids:
             state.conversations.add(cid)

@@ -36,6 +36,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -297,3 +298,32 @@ def fts_condition(dialect_name: str, query: str) -> ColumnElement[bool] | None:
         .where(text("messages_fts MATCH :fts_query").bindparams(fts_query=phrase))
     )
     return literal_column("messages.rowid").in_(matching)
+
+
+class _Mentions(FunctionElement[bool]):
+    """`mentions_user(mentions, user)`: compiled for each database below."""
+
+    name = "mentions_user"
+    inherit_cache = True
+    type = Boolean()
+
+
+@compiles(_Mentions, "postgresql")
+def _mentions_postgresql(element: _Mentions, compiler: SQLCompiler, **kw: Any) -> str:
+    mentions, user = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({user} = ANY({mentions}))"
+
+
+@compiles(_Mentions, "sqlite")
+def _mentions_sqlite(element: _Mentions, compiler: SQLCompiler, **kw: Any) -> str:
+    # A uuid is 32 hex digits on SQLite, a mention the canonical text in a JSON array.
+    mentions, u = (compiler.process(c, **kw) for c in element.clauses)
+    parts = "||'-'||".join(
+        f"substr({u}, {a}, {n})" for a, n in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+    )
+    return f"(instr({mentions}, lower({parts})) > 0)"
+
+
+def mentions_user(mentions: Any, user: Any) -> ColumnElement[bool]:
+    """A message's `mentions` include `user` (a uuid column), on either database."""
+    return _Mentions(mentions, user)

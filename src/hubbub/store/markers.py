@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, ScalarSelect, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.domain.enums import MessageType, ParticipantStatus
+from hubbub.store.dialect import mentions_user
 from hubbub.store.models import Message, Participant
 
 
@@ -31,28 +32,34 @@ def unread_condition(participant_user: uuid.UUID | Any) -> list[ColumnElement[bo
     ]
 
 
-def _unread_after_marker(user: uuid.UUID | Any) -> ScalarSelect[int]:
+def _unread_after_marker(user: uuid.UUID | Any, *, mentioned: bool = False) -> ScalarSelect[int]:
     # Correlated per participant row: always an index range scan on (conversation_id, seq)
     # from the marker on, whatever the planner thinks of joining whole conversations.
-    return (
+    query = (
         select(func.count(Message.id))
         .where(Message.conversation_id == Participant.conversation_id)
         .where(Message.seq > Participant.last_read_seq)
         .where(*unread_condition(user))
-        .correlate(Participant)
-        .scalar_subquery()
     )
+    if mentioned:  # of the participant row's own user, which is `user`
+        query = query.where(mentions_user(Message.mentions, Participant.user_id))
+    return query.correlate(Participant).scalar_subquery()
 
 
 async def unread_counts_txn(
-    session: AsyncSession, user_id: uuid.UUID, conversation_ids: Iterable[uuid.UUID]
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    conversation_ids: Iterable[uuid.UUID],
+    *,
+    mentioned: bool = False,
 ) -> dict[uuid.UUID, int]:
-    """The caller's unread count per conversation, from its read markers, in one query."""
+    """The caller's unread count per conversation (with `mentioned`, of the unread
+    messages that mention it), from its read markers, in one query."""
     ids = list(conversation_ids)
     if not ids:
         return {}
     rows = await session.execute(
-        select(Participant.conversation_id, _unread_after_marker(user_id))
+        select(Participant.conversation_id, _unread_after_marker(user_id, mentioned=mentioned))
         .where(Participant.user_id == user_id)
         .where(Participant.conversation_id.in_(ids))
     )
@@ -72,6 +79,26 @@ async def unread_counts_of_everyone_txn(
         .where(Participant.status == ParticipantStatus.ACTIVE)
     )
     return {uid: int(count) for uid, count in rows.all()}
+
+
+async def unread_counts_of_users_txn(
+    session: AsyncSession, user_ids: Collection[uuid.UUID]
+) -> list[tuple[uuid.UUID, uuid.UUID, int, int]]:
+    """(user, conversation, unread count, unread mentions) for every ACTIVE participation
+    of `user_ids`, in one query (a node's live unread counts, `hubbub.realtime.unread`)."""
+    if not user_ids:
+        return []
+    rows = await session.execute(
+        select(
+            Participant.user_id,
+            Participant.conversation_id,
+            _unread_after_marker(Participant.user_id),
+            _unread_after_marker(Participant.user_id, mentioned=True),
+        )
+        .where(Participant.user_id.in_(list(user_ids)))
+        .where(Participant.status == ParticipantStatus.ACTIVE)
+    )
+    return [(uid, cid, int(n), int(m)) for uid, cid, n, m in rows.all()]
 
 
 async def lowest_markers_txn(

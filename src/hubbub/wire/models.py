@@ -233,6 +233,7 @@ class ConversationPublic(WireModel):
     participants: list[ParticipantPublic]
     participant_count: int
     unread_count: int
+    unread_mentions: int = 0
     my_role: Role
     notifications_enabled: bool
 
@@ -283,6 +284,19 @@ class MessagePage(WireModel):
     messages: list[MessagePublic]
     has_more: bool
     total_count: int
+
+
+class MentionItem(WireModel):
+    message: MessagePublic
+    conversation_id: uuid.UUID
+    conversation_name: str | None
+
+
+class MentionPage(WireModel):
+    """GET /mentions: newest first; `nextCursor` is opaque, null on the last page."""
+
+    mentions: list[MentionItem]
+    next_cursor: str | None = None
 
 
 class ThreadPage(WireModel):

@@ -1,0 +1,25 @@
+"""HTTP edge for /mentions: parse, one query, serialise."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from hubbub.edge.http.deps import PrincipalDep, ServicesDep
+from hubbub.edge.http.responses import json_response
+from hubbub.wire.models import MentionPage
+
+router = APIRouter(prefix="/mentions", tags=["messages"])
+
+
+@router.get("", response_model=MentionPage)
+async def list_mentions(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(description="the nextCursor of the page before")] = None,
+) -> Response:
+    page = await services.mention_queries.page(principal.user_id, limit=limit, cursor=cursor)
+    return json_response(page)

@@ -1,0 +1,111 @@
+"""Live unread counts: each node tells its own sockets their counts, coalesced.
+
+A bus subscriber next to the hub (subscribed after it). Committed events that change a
+count mark (user, conversation) pairs as pending, only for users with a socket on this
+node: a new message or a deletion marks every local listener of the conversation but
+its sender (a SYSTEM message, none), a read marker's move its reader, a membership
+change (joined, added, left, removed) the member. A flush reads the counts of every
+pending user in one query (counts derive from the read markers, so they are true
+whatever events were coalesced) and sends each pending pair one `unread_count`, with
+its unread mentions and the user's total. Flushes are at least `interval_s` apart on a
+node, so a user hears at most one `unread_count` per conversation per interval, the
+last value winning: a change during a flush's read marks its pair again for the next
+one. Every node does the same for its own sockets; nothing crosses between nodes but
+the events the bus carries anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Collection
+
+from hubbub.events.catalog import UnreadCount
+from hubbub.events.envelope import Envelope
+from hubbub.realtime.hub import Hub
+
+log = logging.getLogger("hubbub.realtime")
+
+# Per user, per conversation: (unread messages, unread mentions).
+Counts = dict[uuid.UUID, dict[uuid.UUID, tuple[int, int]]]
+UnreadRead = Callable[[Collection[uuid.UUID]], Awaitable[Counts]]
+
+# Events after which every local listener of the conversation may have a new count.
+_CONVERSATION_WIDE = frozenset({"new_message", "message_deleted"})
+
+
+class UnreadCoalescer:
+    def __init__(self, hub: Hub, read: UnreadRead, *, interval_s: float) -> None:
+        self._hub = hub
+        self._read = read
+        self._interval = interval_s
+        self._pending: dict[uuid.UUID, set[uuid.UUID]] = {}
+        self._last_flush = float("-inf")
+        self._task: asyncio.Task[None] | None = None
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    async def deliver(self, envelope: Envelope) -> None:
+        """Bus subscriber: mark the pairs whose count this event may have changed."""
+        effect = envelope.effect
+        if effect.conversation_id is not None:
+            for uid in (*effect.joined, *effect.left):
+                self._mark(uid, effect.conversation_id)
+        cid = envelope.audience.conversation_id
+        if cid is None:
+            return
+        if envelope.name in _CONVERSATION_WIDE:
+            message = envelope.payload["message"]
+            if message["type"] == "SYSTEM":
+                return  # never counted (a membership change comes with its own effect)
+            sender = uuid.UUID(message["senderId"])  # one's own messages never count
+            for uid in self._hub.listeners(cid):
+                if uid != sender:
+                    self._mark(uid, cid)
+        elif envelope.name == "messages_read":
+            self._mark(uuid.UUID(envelope.payload["userId"]), cid)
+
+    async def resync(self) -> None:
+        """Bus subscriber: events may have been missed; every local count is resent."""
+        for state in list(self._hub.sockets.values()):
+            for cid in state.conversations:
+                self._mark(state.user_id, cid)
+
+    def _mark(self, user_id: uuid.UUID, conversation_id: uuid.UUID) -> None:
+        if not self._hub.user_sockets(user_id):
+            return
+        self._pending.setdefault(user_id, set()).add(conversation_id)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._flush_while_pending(), name="hubbub-unread")
+
+    async def _flush_while_pending(self) -> None:
+        while self._pending:
+            wait = self._last_flush + self._interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last_flush = time.monotonic()
+            pending, self._pending = self._pending, {}
+            try:
+                await self._flush(pending)
+            except Exception:  # a lost update is recovered by the next change or a reload
+                log.exception("unread counts: flush failed")
+
+    async def _flush(self, pending: dict[uuid.UUID, set[uuid.UUID]]) -> None:
+        counts = await self._read(list(pending))
+        for user_id, conversation_ids in pending.items():
+            mine = counts.get(user_id, {})
+            total = sum(n for n, _ in mine.values())
+            for cid in conversation_ids:
+                count, mentions = mine.get(cid, (0, 0))
+                event = UnreadCount(cid, user_id, count, total, mentions)
+                await self._hub.deliver(event.envelope())
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
