@@ -77,6 +77,8 @@ class MessagesDeliveredPayload(WireModel):
 class UnreadCountPayload(WireModel):
     conversation_id: uuid.UUID
     unread_count: int
+    total_unread: int  # over all the user's conversations
+    unread_mentions: int  # unread messages of the conversation that mention the user
 
 
 class ConversationPayload(WireModel):
