@@ -22,7 +22,6 @@ import pytest
 
 from tests.conftest import JWT_SECRET, Backend
 from tests.gw import Client, Server, group, http_send, login, register, serving
-from tests.test_cli import run_hubbub
 
 ROOT = Path(__file__).resolve().parent.parent
 NEW_PASSWORD = "a brand new passphrase 7"
@@ -245,24 +244,6 @@ async def test_metrics_refuse_a_caller_neither_allowed_nor_with_the_token(
         allowed = await http.get("/metrics", headers=token)
         assert allowed.status_code == 200
         assert "hubbub_http_request_seconds" in allowed.text
-
-
-@pytest.mark.parametrize(
-    ("env", "setting"),
-    [
-        ({"HUBBUB_LOG_FORMAT": "xml"}, "HUBBUB_LOG_FORMAT"),
-        ({"HUBBUB_METRICS_ALLOW": "10.0.0.0/8, prometheus.local"}, "HUBBUB_METRICS_ALLOW"),
-        ({"HUBBUB_ACCESS_LOG": "sometimes"}, "HUBBUB_ACCESS_LOG"),
-    ],
-)
-def test_a_bad_observability_setting_stops_start_up_naming_it(
-    tmp_path: Path, env: dict[str, str], setting: str
-) -> None:
-    result = run_hubbub("serve", cwd=tmp_path, env=env)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert setting in lines[0]
 
 
 def test_text_lines_name_the_request_they_belong_to(tmp_path: Path) -> None:
