@@ -36,6 +36,8 @@ class Session:
     secrets: list[str] = field(default_factory=list)
     routes_used: set[str] = field(default_factory=set)
     error_codes: dict[int, str] = field(default_factory=dict)
+    conversation_id: str = ""
+    caller_id: str = ""
 
 
 def samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:
@@ -62,7 +64,8 @@ async def run_session(srv: Server, session: Session) -> None:
             ann2.token, ann2.refresh_token, pair["token"], pair["refreshToken"],
             ann.password, NEW_PASSWORD, WEAK_PASSWORD, JWT_SECRET,
         ]  # fmt: skip
-        cid = await group(http, ann, bob)
+        cid = session.conversation_id = await group(http, ann, bob)
+        session.caller_id = ann.id
 
         # Ann's token in `auth` and in the URL's query, over WebSocket.
         a = Client(f"{srv.base}?token={ann.token}")
@@ -161,7 +164,8 @@ def test_every_line_is_json_and_request_lines_carry_their_fields(session: Sessio
     assert len(traced) == 1
     assert traced[0]["route"] == "/conversations/{conversation_id}"
     assert traced[0]["status"] == 200
-    assert "user_id" in traced[0]
+    assert traced[0]["user_id"] == session.caller_id
+    assert traced[0]["conversation_id"] == session.conversation_id
     assert len({r["request_id"] for r in requests}) == len(requests)
     assert any(r["status"] == 404 for r in requests)
     assert any(r["status"] == 422 for r in requests)

@@ -116,6 +116,8 @@ class ObserveHttp:
         if query:
             path = redact_query(f"{path}?{query.decode('latin-1')}")
         client = scope.get("client")
+        named = scope.get("path_params", {}).get("conversation_id")
+        about = {"conversation_id": str(named)} if named is not None else {}
         access.info(
             "%s %s %d %.1fms",
             method,
@@ -129,6 +131,7 @@ class ObserveHttp:
                 "status": status,
                 "duration_ms": round(took * 1000, 3),
                 "client": client[0] if client else None,
+                **about,
             },
         )
 
