@@ -134,6 +134,8 @@ def make_settings(backend: Backend, **overrides: Any) -> Settings:
         "argon2_parallelism": 1,
         # Every test user registers from the one test client's address.
         "budgets": "register_address=6000/1000",
+        # The in-process client's address reads /metrics (a real server's test: loopback).
+        "metrics_allow": "203.0.113.7",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -60,6 +60,9 @@ def free_port() -> int:
         ({"HUBBUB_TRUSTED_PROXIES": "10.0.0.1, proxy.local"}, "HUBBUB_TRUSTED_PROXIES"),
         ({"HUBBUB_BUDGETS": "reactions=10/5"}, "HUBBUB_BUDGETS"),
         ({"HUBBUB_BUDGETS": "reaction=0/5"}, "HUBBUB_BUDGETS"),
+        ({"HUBBUB_LOG_FORMAT": "xml"}, "HUBBUB_LOG_FORMAT"),
+        ({"HUBBUB_ACCESS_LOG": "sometimes"}, "HUBBUB_ACCESS_LOG"),
+        ({"HUBBUB_METRICS_ALLOW": "10.0.0.0/8, prometheus.local"}, "HUBBUB_METRICS_ALLOW"),
         (
             {"HUBBUB_LOGIN_MAX_FAILURES_PER_IDENTIFIER": "5"},
             "HUBBUB_LOGIN_MAX_FAILURES_PER_IDENTIFIER",

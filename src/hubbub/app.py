@@ -23,6 +23,7 @@ from hubbub import __version__
 from hubbub.compose import build_gateway, build_services
 from hubbub.config import Settings
 from hubbub.edge.http.apidocs import install_apidocs
+from hubbub.edge.http.observe import MetricsAccess, ObserveHttp
 from hubbub.edge.http.proxies import ForwardedFor
 from hubbub.edge.http.responses import GuardMiddleware, install_error_handlers
 from hubbub.edge.http.routes import (
@@ -86,9 +87,11 @@ def create_app(settings: Settings, *, serving: bool = False) -> Node:
         app.state.hub = hub
         if serving:
             _tune_gc()
+        stop_gc_timer = services.metrics.watch_gc()
         try:
             yield
         finally:
+            stop_gc_timer()
             refresher.cancel()
             sweeper.cancel()
             await namespace.close()
@@ -128,8 +131,14 @@ def create_app(settings: Settings, *, serving: bool = False) -> Node:
     guarded = GuardMiddleware(
         http, max_body=settings.max_json_body_bytes, streaming_prefixes=("/files/upload",)
     )
-    cors = CORSMiddleware(
+    # Request ids, HTTP metrics and the access log (long-polling requests too).
+    observed = ObserveHttp(
         socketio.ASGIApp(sio, other_asgi_app=guarded, socketio_path="socket.io"),
+        lambda: http.state.services.metrics,
+        access_log=settings.access_log,
+    )
+    cors = CORSMiddleware(
+        observed,
         allow_origins=settings.origins,
         allow_credentials=True,
         allow_methods=["*"],
@@ -138,6 +147,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> Node:
     # The client's address: the peer's, or what a trusted proxy says (HUBBUB_TRUSTED_PROXIES).
     asgi = ForwardedFor(cors, settings.trusted_proxy_networks)
     http.state.sio = sio
+    http.state.metrics_access = MetricsAccess(settings.metrics_networks, settings.metrics_token)
     return Node(asgi=asgi, http=http, sio=sio)
 
 

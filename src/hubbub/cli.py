@@ -20,6 +20,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from hubbub.config import PRIVATE_UMASK, SettingError, Settings
+from hubbub.logs import JsonFormatter
+from hubbub.logs import configure as configure_logs
+from hubbub.security.redact import RedactSecrets
 
 _SERVE_FLAGS = {
     "database_url": "--database-url",
@@ -113,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         settings = load_settings(args)
-        logging.getLogger().setLevel(settings.log_level.upper())
+        configure_logs(settings.log_format, settings.log_level, RedactSecrets())
         if args.command == "serve":
             return _serve(settings)
         if args.command == "migrate":
@@ -140,13 +143,17 @@ def _serve(settings: Settings) -> int:
 
     asyncio.run(prepare_to_serve(settings))
     node = create_app(settings, serving=True)
-    print(f"hubbub listening on http://{settings.host}:{settings.port}  (API docs: /docs)")
+    listening = f"hubbub listening on http://{settings.host}:{settings.port}  (API docs: /docs)"
+    if settings.log_format == "json":  # every line of the output one JSON object
+        logging.getLogger("hubbub").info(listening)
+    else:
+        print(listening)
     uvicorn.run(
         node.asgi,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        log_config=_uvicorn_log_config(),
+        log_config=_uvicorn_log_config(settings.log_format),
         loop="auto",
         http="auto",
         ws="websockets-sansio",
@@ -158,6 +165,8 @@ def _serve(settings: Settings) -> int:
         # Socket.IO message accepted, not uvicorn's 16 MiB.
         ws_max_size=settings.max_socket_message_bytes,
         lifespan="on",
+        # The access log is hubbub's own (`hubbub.edge.http.observe`, HUBBUB_ACCESS_LOG):
+        # one line per request with its route, status, time and request id.
         access_log=False,
         # The client's address is the app's business (HUBBUB_TRUSTED_PROXIES): uvicorn
         # would believe X-Forwarded-For from 127.0.0.1 by default.
@@ -167,17 +176,19 @@ def _serve(settings: Settings) -> int:
     return 0
 
 
-def _uvicorn_log_config() -> dict[str, Any]:
-    """uvicorn's own logging set-up, with secrets redacted from its request lines (a
-    WebSocket's line shows its URL, where a client may have put a token)."""
+def _uvicorn_log_config(log_format: str) -> dict[str, Any]:
+    """uvicorn's own logging set-up in `log_format` (`hubbub.logs`), with secrets
+    redacted from its request lines (a WebSocket's line shows its URL, where a client
+    may have put a token)."""
     import copy
 
     import uvicorn.config
 
-    from hubbub.security.redact import RedactSecrets
-
     config: dict[str, Any] = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     config.setdefault("filters", {})["redact_secrets"] = {"()": RedactSecrets}
+    if log_format == "json":
+        for name in config["formatters"]:
+            config["formatters"][name] = {"()": JsonFormatter}
     for handler in config["handlers"].values():
         handler.setdefault("filters", []).append("redact_secrets")
     return config

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from functools import partial
 
 from redis.asyncio import Redis
 
@@ -58,6 +59,7 @@ from hubbub.security.tokens import TokenSigner
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.blobs import LocalBlobStore
 from hubbub.store.database import open_database
+from hubbub.store.timing import time_statements
 
 
 def build_services(settings: Settings) -> Services:
@@ -71,7 +73,9 @@ def build_services(settings: Settings) -> Services:
     if settings.redis_url is not None:
         redis = Redis.from_url(settings.redis_url, health_check_interval=10)
         prefix = settings.redis_prefix
-        limiter = RedisRateLimiter(redis, prefix)
+        limiter = RedisRateLimiter(
+            redis, prefix, observe=metrics.redis_seconds.labels("rate_limit").observe
+        )
         bus = RedisEventBus(redis, prefix, node_id=node_id, metrics=metrics)
         presence = RedisPresence(redis, prefix, node_id=node_id)
         typing = RedisTypingState(redis, prefix)
@@ -86,6 +90,7 @@ def build_services(settings: Settings) -> Services:
         sqlite_synchronous=settings.sqlite_synchronous,
         events=bus,
     )
+    time_statements([db.read_engine, db.write_engine, db.batch_engine], metrics)
     passwords = Passwords(
         time_cost=settings.argon2_time_cost,
         memory_kib=settings.argon2_memory_kib,
@@ -257,3 +262,13 @@ def track_socket_tables(
         tables["user_budgets"] = lambda: len(user_limiter)
     for table, size in tables.items():
         track(table, size)
+    by_transport = services.metrics.sockets_by_transport
+    for transport, upgraded in (("websocket", True), ("polling", False)):
+        by_transport.labels(transport).set_function(
+            partial(_sessions_upgraded, sio, upgraded=upgraded)
+        )
+
+
+def _sessions_upgraded(sio: GatewayServer, *, upgraded: bool) -> float:
+    """Engine.IO sessions on WebSocket (`upgraded`) or still long-polling, at a scrape."""
+    return sum(1 for s in list(sio.eio.sockets.values()) if bool(s.upgraded) is upgraded)

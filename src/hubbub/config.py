@@ -158,6 +158,11 @@ class Settings(BaseSettings):
     # Prefix of every Redis key and channel: deployments (or test runs) can share a Redis.
     redis_prefix: str = "hubbub:"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Observability (README "Logs and metrics").
+    log_format: Literal["text", "json"] = "text"
+    access_log: bool = False
+    metrics_allow: str = "127.0.0.1/32,::1/128"
+    metrics_token: str | None = None
     # SQLite durability: NORMAL survives a process crash (the ack guarantee), FULL also a
     # power cut (an fsync per commit).
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
@@ -237,6 +242,7 @@ class Settings(BaseSettings):
         "smtp_url",
         "smtp_from",
         "public_url",
+        "metrics_token",
         mode="before",
     )
     @classmethod
@@ -245,7 +251,7 @@ class Settings(BaseSettings):
             return None
         return value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_allow")
     @classmethod
     def _networks(cls, value: str) -> str:
         _parse_networks(value)
@@ -266,6 +272,10 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
         return _parse_networks(self.trusted_proxies)
+
+    @property
+    def metrics_networks(self) -> tuple[IPNetwork, ...]:
+        return _parse_networks(self.metrics_allow)
 
     @property
     def effective_database_url(self) -> str:

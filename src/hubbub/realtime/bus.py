@@ -109,7 +109,11 @@ class RedisEventBus:
         self._task: asyncio.Task[None] | None = None
         self._metrics = metrics
         self.connected = asyncio.Event()
-        self._outbox = Pipelined(redis, on_lost=self._publish_lost)
+        self._outbox = Pipelined(
+            redis,
+            on_lost=self._publish_lost,
+            observe=metrics.redis_seconds.labels("publish").observe,
+        )
         # Events published since the last PUBLISH went into a pipeline: they go out
         # together, as one message (redis-py's cost is per command, on both ends).
         self._unsent: list[bytes] = []

@@ -253,6 +253,7 @@ class Hub:
         if audience:
             await self.write(audience, encode_event(envelope.name, envelope.payload))
         self._leave(effect)
+        self._metrics.event_out(envelope.name)
         self._metrics.fanout_seconds.observe(time.perf_counter() - started)
 
     def _join(self, effect: Effect) -> None:

@@ -126,7 +126,10 @@ _Take = tuple[str, float, int, "asyncio.Future[float]"]
 
 
 class RedisRateLimiter:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(
+        self, redis: Redis, prefix: str, observe: Callable[[float], None] | None = None
+    ) -> None:
+        """`observe` hears of each round trip's seconds (a metric)."""
         self._redis = redis
         self._prefix = prefix + "rl:"
         # Failure windows and token buckets in namespaces of their own ("w:", "b:"), so
@@ -136,7 +139,7 @@ class RedisRateLimiter:
         # Every token asked for while an EVAL is in flight goes in the next one: one
         # command for many sends (redis-py's cost is per command). EVAL needs no load
         # step, so a restarted Redis needs none either.
-        self._pipelined = Pipelined(redis, on_lost=lambda _: None)
+        self._pipelined = Pipelined(redis, on_lost=lambda _: None, observe=observe)
         self._takes: list[_Take] = []
         self._taker: asyncio.Task[None] | None = None
 

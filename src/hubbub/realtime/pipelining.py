@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,9 +25,17 @@ Command = Callable[[Pipeline], object]
 
 
 class Pipelined:
-    def __init__(self, redis: Redis, *, on_lost: Callable[[BaseException], None]) -> None:
-        """`on_lost` hears of a failed command nobody waits for (`fire`)."""
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        on_lost: Callable[[BaseException], None],
+        observe: Callable[[float], None] | None = None,
+    ) -> None:
+        """`on_lost` hears of a failed command nobody waits for (`fire`); `observe`, of
+        each round trip's seconds (one per pipeline, however many commands it carries)."""
         self._redis = redis
+        self._observe = observe
         self._on_lost = on_lost
         self._queue: list[tuple[Command, asyncio.Future[Any] | None]] = []
         self._task: asyncio.Task[None] | None = None
@@ -56,6 +65,7 @@ class Pipelined:
     async def _drain(self) -> None:
         while self._queue:
             batch, self._queue = self._queue, []
+            started = time.perf_counter()
             try:
                 async with self._redis.pipeline(transaction=False) as pipe:
                     for command, _ in batch:
@@ -63,6 +73,8 @@ class Pipelined:
                     replies = await pipe.execute(raise_on_error=False)
             except Exception as exc:  # Redis is away: every command of the batch failed
                 replies = [exc] * len(batch)
+            if self._observe is not None:
+                self._observe(time.perf_counter() - started)
             lost: BaseException | None = None
             for (_, future), reply in zip(batch, replies, strict=True):
                 failed = isinstance(reply, BaseException)

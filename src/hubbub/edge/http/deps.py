@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from hubbub import logs
 from hubbub.actions.auth import Principal
 from hubbub.domain.errors import Unauthorized
 from hubbub.edge.services import Services
@@ -27,6 +28,7 @@ async def get_principal(
         raise Unauthorized("Missing bearer token", code="missing_token")
     principal = await get_services(request).auth.authenticate(credentials.credentials)
     request.state.principal = principal
+    logs.user_id.set(str(principal.user_id))
     return principal
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import socketio
 from socketio import packet as sio_packet
 
+from hubbub import logs
 from hubbub.edge.socket.engine import DirectEngineIO, note_ack
 from hubbub.realtime.hub import NAMESPACE
 
@@ -65,6 +66,9 @@ class GatewayServer(socketio.AsyncServer):  # type: ignore[misc]
         self, server: Any, sid: str, eio_sid: str, data: Any, namespace: str, id: Any
     ) -> None:
         note_ack(id is not None)
+        # This event's task alone: its log lines name the socket, event and conversation.
+        logs.socket_context(sid, data)
+        log.debug("socket event received")
         await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
 
     # Sessions --------------------------------------------------------------------------

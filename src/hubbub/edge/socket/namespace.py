@@ -1,16 +1,14 @@
 """The Socket.IO edge: namespace /messaging.
 
-Thin like the HTTP routes: each handler validates its payload with a typed model, makes
-one service call, and answers with an ack (`{ok: true, …}` / `{ok: false, error}`) or,
-when the client asked for none, an `exception` event. Events a change causes reach
-sockets through the bus and the hub (`hubbub.realtime.hub`), never from here directly,
-except the answers to the sender itself (`message_sent`, `message_error`). Presence
-(`presence.py`) and typing (`typing_timers.py`) keep their own timers; everything that
-reaches into python-socketio and python-engineio is in `engine.py`, `gateway.py` and
-`transport.py`.
-
-python-socketio runs each incoming event in its own task, so two sends of one client
-may be handled in any order: message order comes from `seq`, never from arrival.
+Thin like the HTTP routes: each handler validates its payload with a typed model, makes one
+service call, and answers with an ack (`{ok: true, …}` / `{ok: false, error}`) or, when the
+client asked for none, an `exception` event. Events a change causes reach sockets through
+the bus and the hub (`hubbub.realtime.hub`), never from here directly, except the answers to
+the sender itself (`message_sent`, `message_error`). Presence (`presence.py`) and typing
+(`typing_timers.py`) keep their own timers; everything that reaches into python-socketio and
+python-engineio is in `engine.py`, `gateway.py` and `transport.py`. python-socketio runs
+each incoming event in its own task, so two sends of one client may be handled in any order:
+message order comes from `seq`, never from arrival.
 """
 
 from __future__ import annotations
@@ -30,6 +28,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from hubbub import logs
 from hubbub.config import Budget
 from hubbub.domain.errors import (
     HubbubError,
@@ -206,6 +205,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if state is None:
             return _error("unauthorized", "Not connected") if wants_ack else None
         self.metrics.events_in.labels(event if event in self._handlers else "unknown").inc()
+        logs.user_id.set(str(state.user_id))  # this event's task alone (its log lines)
         result = await self._dispatch(state, event, payload)
         if not result.get("ok"):
             err = result["error"]

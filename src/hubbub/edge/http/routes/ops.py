@@ -5,11 +5,12 @@ from __future__ import annotations
 from functools import cache
 
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from hubbub import __version__
-from hubbub.edge.http.deps import ServicesDep
+from hubbub.edge.http.deps import ServicesDep, client_address
+from hubbub.edge.http.observe import MetricsAccess
 from hubbub.edge.http.responses import error_response
 from hubbub.events.asyncapi import asyncapi_document
 
@@ -21,8 +22,13 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/metrics")
-async def metrics(services: ServicesDep) -> Response:
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request, services: ServicesDep) -> Response:
+    """Prometheus metrics, to callers HUBBUB_METRICS_ALLOW or HUBBUB_METRICS_TOKEN
+    admit; anyone else is told there is nothing here (404)."""
+    allowed: MetricsAccess = request.app.state.metrics_access
+    if not allowed.allows(client_address(request), request.headers.get("authorization")):
+        return error_response(404, "not_found", "Not Found")
     return Response(
         content=services.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
     )
