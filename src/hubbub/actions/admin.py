@@ -79,6 +79,21 @@ class AccountAdmin:
         await self._by_username(username, change)
         return SessionsEnded(ended=ended)
 
+    async def set_password_by_username(self, username: str, password_hash: str) -> SessionsEnded:
+        """The operator sets an account's password (hashed by the caller); every session
+        of the account ends, its sockets are cut on every node."""
+        ended = 0
+
+        async def change(session: AsyncSession, target: User) -> None:
+            nonlocal ended
+            target.password_hash = password_hash
+            target.updated_at = utcnow()
+            ended = await self._end_all(session, target)
+            await record(session, Actor.terminal(), None, "set_password", target)
+
+        await self._by_username(username, change)
+        return SessionsEnded(ended=ended)
+
     async def set_active_by_username(self, username: str, *, active: bool) -> AccountStatus:
         """The operator's change, from the terminal."""
 
