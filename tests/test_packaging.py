@@ -31,7 +31,8 @@ pytestmark = pytest.mark.sqlite_only
 
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 COMMANDS = [
-    "serve", "migrate", "createuser", "deactivate", "reactivate", "promote", "demote", "bench",
+    "serve", "migrate", "createuser", "deactivate", "reactivate", "promote", "demote",
+    "reset-link", "user", "audit", "config", "bench",
 ]  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""The `hubbub` command: serve, migrate, createuser, bench.
+"""The `hubbub` command: serve, migrate, the operator's commands (`hubbub.admin_cli`), bench.
 
 Reads settings (environment, `.env`, flags), runs the start-up checks, and hands the
 settings to the composition root. A setting that cannot work ends the command with
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import logging
 import os
 import sys
@@ -19,20 +18,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from hubbub import admin_cli
 from hubbub.config import PRIVATE_UMASK, SettingError, Settings
 from hubbub.logs import JsonFormatter
 from hubbub.logs import configure as configure_logs
 from hubbub.security.redact import RedactSecrets
 
-_SERVE_FLAGS = {
-    "database_url": "--database-url",
-    "redis_url": "--redis-url",
-    "data_dir": "--data-dir",
-    "host": "--host",
-    "port": "--port",
-    "jwt_secret": "--jwt-secret",
-    "allowed_origins": "--allowed-origins",
-}
+# Every setting is a flag of every command that reads settings: `--database-url` for
+# `database_url` (HUBBUB_DATABASE_URL), generated from the model.
+_SERVE_FLAGS = {name: "--" + name.replace("_", "-") for name in Settings.model_fields}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,13 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     with_settings(sub.add_parser("serve", help="run the server"))
     with_settings(sub.add_parser("migrate", help="apply database migrations"))
     create = with_settings(sub.add_parser("createuser", help="make a user from the terminal"))
-    create.add_argument("--username", required=True)
-    create.add_argument("--email", required=True)
-    create.add_argument("--display-name", default=None)
-    create.add_argument(
-        "--password", default=None, help="read from the terminal (or stdin) when omitted"
-    )
-    create.add_argument("--admin", action="store_true", help="make the user a server administrator")
+    admin_cli.add_create_arguments(admin_cli.add_json(create))
     for name, text in (
         ("deactivate", "deactivate an account: end its sessions, cut its sockets"),
         ("reactivate", "let a deactivated account sign in again"),
@@ -62,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
         ("demote", "make a server administrator a plain user again"),
         ("reset-link", "print a one-time password-reset link for a user"),
     ):
-        with_settings(sub.add_parser(name, help=text)).add_argument("--username", required=True)
+        alias = admin_cli.add_json(with_settings(sub.add_parser(name, help=text)))
+        alias.add_argument("--username", required=True)
+    admin_cli.add_commands(sub, with_settings)
     from hubbub_bench.options import add_arguments as add_bench_arguments
 
     add_bench_arguments(
@@ -100,6 +90,10 @@ def load_settings(args: argparse.Namespace) -> Settings:
         raise SettingError(f"HUBBUB_{field.upper()}", err["msg"]) from None
 
 
+def _flags_given(args: argparse.Namespace) -> set[str]:
+    return {field for field in _SERVE_FLAGS if getattr(args, field, None) is not None}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "bench":
@@ -117,6 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args)
         configure_logs(settings.log_format, settings.log_level, RedactSecrets())
+        if args.command not in ("serve", "migrate"):
+            # The operator's commands print their answer, not the start-up's log lines.
+            logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
         if args.command == "serve":
             return _serve(settings)
         if args.command == "migrate":
@@ -125,10 +122,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(migrate(settings))
             print("migrations applied")
             return 0
-        if args.command == "createuser":
-            return _createuser(settings, args)
-        if args.command in ("deactivate", "reactivate", "promote", "demote", "reset-link"):
-            return _account_command(settings, args.command, args.username)
+        if args.command in admin_cli.ALIASES:
+            args.user_command, args.revoke = admin_cli.ALIASES[args.command]
+            return admin_cli.run(settings, args, args.user_command)
+        if args.command == "user":
+            return admin_cli.run(settings, args, args.user_command)
+        if args.command == "audit":
+            return admin_cli.run(settings, args, "audit")
+        if args.command == "config" and args.config_command == "show":
+            return admin_cli.config_show(settings, _flags_given(args), args)
+        if args.command == "config":
+            return admin_cli.config_check(settings, args)
     except SettingError as exc:
         print(f"hubbub: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -192,77 +196,6 @@ def _uvicorn_log_config(log_format: str) -> dict[str, Any]:
     for handler in config["handlers"].values():
         handler.setdefault("filters", []).append("redact_secrets")
     return config
-
-
-def _createuser(settings: Settings, args: argparse.Namespace) -> int:
-    from hubbub.compose import build_services
-    from hubbub.domain.errors import HubbubError
-    from hubbub.startup import prepare_to_serve
-
-    password = args.password
-    if password is None:
-        password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline()
-        password = password.rstrip("\n")
-
-    async def run() -> str:
-        await prepare_to_serve(settings)
-        services = build_services(settings)
-        try:
-            user = await services.auth.create_user(
-                args.username, args.email, password, args.display_name
-            )
-            if args.admin:
-                await services.admin.set_admin_by_username(user.username, admin=True)
-        finally:
-            await services.close()
-        role = "server administrator" if args.admin else "user"
-        return f"created {role} {user.username} ({user.id})"
-
-    try:
-        print(asyncio.run(run()))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        print(f"hubbub: invalid {'.'.join(map(str, err['loc']))}: {err['msg']}", file=sys.stderr)
-        return 1
-    except HubbubError as exc:
-        print(f"hubbub: {exc.message}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _account_command(settings: Settings, command: str, username: str) -> int:
-    """deactivate / reactivate / promote / demote / reset-link, as the server's operator."""
-    from hubbub.compose import build_services
-    from hubbub.domain.errors import HubbubError
-    from hubbub.startup import prepare_to_serve
-
-    async def run() -> str:
-        await prepare_to_serve(settings)
-        services = build_services(settings)
-        await services.bus.start()
-        admin = services.admin
-        try:
-            if command == "reset-link":
-                link = await services.resets.issue_link_by_username(username)
-                return f"{link.link}\n(valid once, until {link.expires_at:%Y-%m-%d %H:%M} UTC)"
-            if command in ("deactivate", "reactivate"):
-                account = await admin.set_active_by_username(
-                    username, active=command == "reactivate"
-                )
-            else:
-                account = await admin.set_admin_by_username(username, admin=command == "promote")
-        finally:
-            await services.close()
-        state = "active" if account.is_active else "deactivated"
-        role = "server administrator" if account.is_admin else "user"
-        return f"{account.username} ({account.user_id}): {state} {role}"
-
-    try:
-        print(asyncio.run(run()))
-    except HubbubError as exc:
-        print(f"hubbub: {exc.message}", file=sys.stderr)
-        return 1
-    return 0
 
 
 if __name__ == "__main__":

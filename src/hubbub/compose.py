@@ -37,6 +37,7 @@ from hubbub.edge.socket.gateway import GatewayServer
 from hubbub.edge.socket.namespace import GatewayConfig, MessagingNamespace
 from hubbub.edge.socket.transport import EngineTransport
 from hubbub.metrics import Metrics
+from hubbub.queries.admin import AdminQueries
 from hubbub.queries.conversations import ConversationQueries
 from hubbub.queries.export import ExportQueries
 from hubbub.queries.files import FileQueries
@@ -145,6 +146,7 @@ def build_services(settings: Settings) -> Services:
         budgets=budgets,
     )
     account = AccountService(db, auth, passwords, budgets, urls=file_urls)
+    session_queries = SessionQueries(db)
     resets = PasswordResets(
         db,
         auth,
@@ -171,7 +173,8 @@ def build_services(settings: Settings) -> Services:
         signer=signer,
         file_urls=file_urls,
         auth=auth,
-        admin=AccountAdmin(db, access_ttl=timedelta(seconds=settings.access_token_ttl_s)),
+        admin=AccountAdmin(db, auth, access_ttl=timedelta(seconds=settings.access_token_ttl_s)),
+        admin_queries=AdminQueries(db, session_queries),
         account=account,
         deletion=AccountDeletion(
             db,
@@ -198,7 +201,7 @@ def build_services(settings: Settings) -> Services:
         search=SearchQueries(db, views),
         files=files,
         user_queries=user_queries,
-        session_queries=SessionQueries(db),
+        session_queries=session_queries,
         conversation_queries=conversation_queries,
         space_queries=space_queries,
         file_queries=file_queries,

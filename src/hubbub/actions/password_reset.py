@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hubbub.actions.audit import Actor, record
 from hubbub.actions.auth import AuthService
 from hubbub.actions.budgets import Budgets
 from hubbub.actions.mail import Mailer
@@ -90,14 +91,15 @@ class PasswordResets:
             link = await self._issue(session, user.id)
         self._in_background(self._send(self._mailer, user, link))
 
-    async def issue_link(self, actor_id: uuid.UUID, user_id: uuid.UUID) -> ResetLink:
+    async def issue_link(self, actor: Actor, user_id: uuid.UUID) -> ResetLink:
         """An administrator's one-time link for a user (the admin API)."""
         async with self._db.write() as session:
-            actor = await session.get(User, actor_id)
+            admin = await session.get(User, actor.user_id) if actor.user_id else None
             target = await session.get(User, user_id)
-            if actor is None or target is None or target.deleted_at is not None:
+            if admin is None or target is None or target.deleted_at is not None:
                 raise user_not_found()
-            require_can_issue_reset_link(actor, target)
+            require_can_issue_reset_link(admin, target)
+            await record(session, actor, admin, "reset_link", target)
             return await self._issue(session, target.id)
 
     async def issue_link_by_username(self, username: str) -> ResetLink:
@@ -106,6 +108,7 @@ class PasswordResets:
             target = await user_by_username_txn(session, username)
             if target is None or target.deleted_at is not None:
                 raise user_not_found()
+            await record(session, Actor.terminal(), None, "reset_link", target)
             return await self._issue(session, target.id)
 
     # Using --------------------------------------------------------------------------

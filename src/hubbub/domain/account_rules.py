@@ -24,15 +24,19 @@ class Account(Protocol):
     def is_active(self) -> bool: ...
 
 
-def not_server_admin() -> Forbidden:
-    return Forbidden("Only a server administrator can do this", code="not_server_admin")
+def not_server_admin() -> NotFound:
+    """What anyone but an active administrator hears of `/admin`: nothing is there, as
+    for a conversation they are not in."""
+    return NotFound()
 
 
 def user_not_found() -> NotFound:
     return NotFound("User not found", code="user_not_found")
 
 
-def _not_an_active_admin(actor: Account) -> Forbidden | None:
+def _not_an_active_admin(actor: Account | None) -> NotFound | None:
+    if actor is None:
+        return not_server_admin()
     if not actor.is_admin:
         return not_server_admin()
     if not actor.is_active:
@@ -40,7 +44,13 @@ def _not_an_active_admin(actor: Account) -> Forbidden | None:
     return None
 
 
-def status_change_refusal(actor: Account, target: Account) -> Forbidden | None:
+def require_admin(actor: Account | None) -> None:
+    """May `actor` use the administration at all?"""
+    if refusal := _not_an_active_admin(actor):
+        raise refusal
+
+
+def status_change_refusal(actor: Account, target: Account) -> HubbubError | None:
     """May `actor` deactivate or reactivate `target`?"""
     if refusal := _not_an_active_admin(actor):
         return refusal
@@ -53,6 +63,11 @@ def require_can_change_status(actor: Account, target: Account) -> None:
     refusal = status_change_refusal(actor, target)
     if refusal is not None:
         raise refusal
+
+
+def require_can_end_sessions(actor: Account) -> None:
+    """May `actor` end every session of another account (their own too)?"""
+    require_admin(actor)
 
 
 def reset_link_refusal(actor: Account, target: Account) -> HubbubError | None:

@@ -28,6 +28,7 @@ from hubbub.actions.spaces import SpaceService
 from hubbub.actions.users import UserService
 from hubbub.config import Settings
 from hubbub.metrics import Metrics
+from hubbub.queries.admin import AdminQueries
 from hubbub.queries.conversations import ConversationQueries
 from hubbub.queries.files import FileQueries
 from hubbub.queries.mentions import MentionQueries
@@ -94,6 +95,7 @@ class Services:
     file_urls: FileUrlSigner
     auth: AuthService
     admin: AccountAdmin
+    admin_queries: AdminQueries
     account: AccountService
     deletion: AccountDeletion
     resets: PasswordResets
