@@ -10,7 +10,6 @@ builds nothing.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 from functools import partial
 
 from redis.asyncio import Redis
@@ -173,14 +172,14 @@ def build_services(settings: Settings) -> Services:
         signer=signer,
         file_urls=file_urls,
         auth=auth,
-        admin=AccountAdmin(db, auth, access_ttl=timedelta(seconds=settings.access_token_ttl_s)),
+        admin=AccountAdmin(db, auth),
         admin_queries=AdminQueries(db, session_queries),
         account=account,
         deletion=AccountDeletion(
             db,
             account,
+            auth,
             conversation_queries,
-            access_ttl=timedelta(seconds=settings.access_token_ttl_s),
             urls=file_urls,
         ),
         resets=resets,

@@ -13,12 +13,12 @@ in, and cannot be reactivated.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.actions.account import AccountService
-from hubbub.actions.auth import Principal
+from hubbub.actions.auth import AuthService, Principal
 from hubbub.actions.participants import hand_over_ownership
 from hubbub.domain.account_rules import user_not_found
 from hubbub.domain.enums import ParticipantStatus, Role
@@ -31,12 +31,6 @@ from hubbub.store.database import Database
 from hubbub.store.models import Participant, User
 from hubbub.store.password_resets import spend_reset_tokens_txn
 from hubbub.store.sequence import write_system_message
-from hubbub.store.sessions import (
-    add_revoked_txn,
-    live_families_txn,
-    revoke_family_txn,
-    session_key,
-)
 from hubbub.store.tombstones import active_participations_txn, leave_spaces_txn
 from hubbub.store.unit import emit
 from hubbub.store.users import contact_ids_txn
@@ -49,16 +43,16 @@ class AccountDeletion:
         self,
         db: Database,
         account: AccountService,
+        auth: AuthService,
         queries: ConversationQueries,
         *,
-        access_ttl: timedelta,
         urls: FileUrlSigner,
     ) -> None:
         self._db = db
         self._urls = urls
         self._account = account
         self._queries = queries
-        self._access_ttl = access_ttl
+        self._auth = auth
 
     async def delete(self, principal: Principal, password: str, client_address: str) -> None:
         await self._account.verified_user(principal, password, client_address)
@@ -74,9 +68,7 @@ class AccountDeletion:
                 await self._leave(session, user, row, now)
             await leave_spaces_txn(session, user.id)
             await spend_reset_tokens_txn(session, user.id, now)
-            for family in await live_families_txn(session, user.id):
-                await revoke_family_txn(session, family, now)
-                await add_revoked_txn(session, session_key(family), user.id, now + self._access_ttl)
+            await self._auth.end_every_session(session, user.id, now)
             gone = user_public(user, online=False, urls=self._urls)
             emit(session, AccountClosed(user.id), UserUpdated(gone, also_to=tuple(contacts)))
 

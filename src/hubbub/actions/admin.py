@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,10 +27,6 @@ from hubbub.events.catalog import AccountClosed
 from hubbub.store.database import Database
 from hubbub.store.models import User
 from hubbub.store.sessions import (
-    add_revoked_txn,
-    live_families_txn,
-    revoke_family_txn,
-    session_key,
     user_by_username_txn,
 )
 from hubbub.store.unit import emit
@@ -42,10 +37,9 @@ Change = Callable[[AsyncSession, User], Awaitable[None]]
 
 
 class AccountAdmin:
-    def __init__(self, db: Database, auth: AuthService, *, access_ttl: timedelta) -> None:
+    def __init__(self, db: Database, auth: AuthService) -> None:
         self._db = db
         self._auth = auth
-        self._access_ttl = access_ttl
 
     async def set_active(self, actor: Actor, user_id: uuid.UUID, *, active: bool) -> AccountStatus:
         """An administrator's change (the admin API)."""
@@ -132,11 +126,7 @@ class AccountAdmin:
         return status_of(target)
 
     async def _end_all(self, session: AsyncSession, user: User) -> int:
-        now = utcnow()
-        families = await live_families_txn(session, user.id)
-        for family in families:
-            await self._auth.end_session(session, user.id, family, now)
-        return len(families)
+        return await self._auth.end_every_session(session, user.id, utcnow())
 
     async def _apply(self, session: AsyncSession, user: User, *, active: bool) -> None:
         if user.is_active == active:
@@ -146,9 +136,7 @@ class AccountAdmin:
         user.updated_at = now
         if active:
             return  # the account signs in again; its old sessions stay ended
-        for family in await live_families_txn(session, user.id):
-            await revoke_family_txn(session, family, now)
-            await add_revoked_txn(session, session_key(family), user.id, now + self._access_ttl)
+        await self._auth.end_every_session(session, user.id, now)
         emit(session, AccountClosed(user.id))
 
 

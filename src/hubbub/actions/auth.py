@@ -47,6 +47,7 @@ from hubbub.store.models import RefreshToken, User
 from hubbub.store.sessions import (
     add_revoked_txn,
     claim_refresh_token_txn,
+    live_families_txn,
     names_taken_txn,
     principal_txn,
     refresh_token_txn,
@@ -336,6 +337,15 @@ class AuthService:
         expires = now + self._signer.access_ttl
         await add_revoked_txn(session, session_key(family_id), user_id, expires)
         emit(session, SessionEnded(family_id))
+
+    async def end_every_session(
+        self, session: AsyncSession, user_id: uuid.UUID, now: datetime
+    ) -> int:
+        """End every live session of the user (`end_session` each); how many."""
+        families = await live_families_txn(session, user_id)
+        for family in families:
+            await self.end_session(session, user_id, family, now)
+        return len(families)
 
 
 def _login_keys(name: str, address: str) -> tuple[str, str, str]:

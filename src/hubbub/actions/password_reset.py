@@ -38,7 +38,7 @@ from hubbub.store.password_resets import (
     spend_reset_tokens_txn,
     user_by_email_txn,
 )
-from hubbub.store.sessions import live_families_txn, user_by_username_txn
+from hubbub.store.sessions import user_by_username_txn
 from hubbub.wire.account import ResetLink
 
 log = logging.getLogger("hubbub.password_reset")
@@ -135,8 +135,7 @@ class PasswordResets:
             user.password_hash = new_hash
             user.updated_at = now
             await spend_reset_tokens_txn(session, user.id, now)
-            for family in await live_families_txn(session, user.id):
-                await self._auth.end_session(session, user.id, family, now)
+            await self._auth.end_every_session(session, user.id, now)
 
     # Internals ----------------------------------------------------------------------
 
