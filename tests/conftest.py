@@ -40,8 +40,8 @@ JWT_SECRET = "test-secret-" + "x" * 60
 
 assert BACKEND in ("sqlite", "postgresql"), f"unknown HUBBUB_TEST_BACKEND {BACKEND!r}"
 
-# The `seam` fixture of the state seams' contract suites.
-pytest_plugins = ["tests.seams"]
+# The `seam` fixture of the state seams' contract suites; the SDK tests' `sdk_server`.
+pytest_plugins = ["tests.seams", "tests.sdk"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -53,7 +53,12 @@ class RawSocket:
         auth = json.dumps({"token": token}) if token is not None else "{}"
         prefix = "" if namespace == "/" else namespace + ","
         await self.frame("40" + prefix + auth)
-        return await self.next()
+        while True:
+            answer = await self.next()
+            # An event fanned out to the user while the server still runs its connect
+            # handler may come before the answer; socket.io-client buffers those too.
+            if not (isinstance(answer, str) and answer.startswith("42" + prefix)):
+                return answer
 
     async def call(self, event: str, payload: Any, ack_id: int = 1) -> Any:
         """An event on /messaging with an ack id; the ack's payload."""

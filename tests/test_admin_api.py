@@ -136,6 +136,8 @@ async def test_the_user_list_searches_pages_and_shows_every_account(
         "isDeleted": False,
         "createdAt": by_name["zed_00"]["createdAt"],
         "lastSeenAt": by_name["zed_00"]["lastSeenAt"],
+        "isBot": False,
+        "botOwnerId": None,
     }
     # By email too; and a deleted account is listed, flagged.
     by_email = await client.get("/admin/users", params={"q": "zed_05@exa"}, headers=boss.headers)

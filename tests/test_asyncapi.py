@@ -20,6 +20,7 @@ from hubbub.events.asyncapi import server_events
 from hubbub.wire.socket import CLIENT_EVENTS
 from tests.conftest import Backend
 from tests.gw import Client, Server, clients, group, register, serving
+from tests.hooks import Receiver, subscribe
 
 
 def resolve(document: dict[str, Any], ref: str) -> Any:
@@ -81,8 +82,10 @@ async def test_the_document_has_the_asyncapi_3_shape(client: httpx.AsyncClient) 
 async def server(
     backend: Backend, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Server]:
+    # The slash command's endpoint below is on the loopback.
+    env = {"HUBBUB_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8", "HUBBUB_WEBHOOK_POLL_S": "0.2"}
     async with serving(
-        backend, tmp_path_factory.mktemp("asyncapi"), {}, presence_grace_s=0.2
+        backend, tmp_path_factory.mktemp("asyncapi"), env, presence_grace_s=0.2
     ) as srv:
         yield srv
 
@@ -113,8 +116,10 @@ async def test_everything_a_real_session_emits_is_declared_with_its_payload(
         assert (await a.call("join_conversation", {"conversationId": cid}))["ok"] is True
 
         # Send, react, edit, deliver, read, delete (a read marks delivered too).
-        sent = await a.send(cid, "hello")
+        sent = await a.send(cid, "hello @bob", mentions=[bob.id])
         await b.wait_for("new_message", lambda d: d["message"]["id"] == sent["id"])
+        # The mention interrupts bob under his rules (a group notifies of mentions).
+        await b.wait_for("notification", lambda d: d["messageId"] == sent["id"])
         mid = sent["id"]
         one = f"/conversations/{cid}/messages/{mid}"
         assert (
@@ -135,6 +140,24 @@ async def test_everything_a_real_session_emits_is_declared_with_its_payload(
         await a.wait_for("typing")
         await b.emit("stop_typing", {"conversationId": cid})
         await a.wait_for("stop_typing")
+
+        # A slash command whose answer is for its caller only (bob answers it).
+        receiver = Receiver()
+        await receiver.start()
+        try:
+            _, endpoint = await subscribe(http, bob, receiver, "ask", ["command"])
+            endpoint.reply = lambda _: {"content": "just for you", "ephemeral": True}
+            r = await http.post(
+                f"/conversations/{cid}/commands", headers=bob.headers, json={"name": "ask"}
+            )
+            assert r.status_code == 201, r.text
+            asked = await a.call(
+                "send_message", {"conversationId": cid, "content": "/ask", "optimisticId": "q"}
+            )
+            assert asked["ok"] is True, asked
+            await a.wait_for("command_reply")
+        finally:
+            await receiver.stop()
 
         # A profile, a rename, one's own settings.
         assert (await http.put("/users/me", headers=bob.headers, json={"bio": "hi"})).is_success

@@ -52,9 +52,11 @@ async def test_register_returns_me_and_working_tokens(client: httpx.AsyncClient)
         "isOnline",
         "lastSeen",
         "createdAt",
+        "isBot",
         "email",
         "updatedAt",
     }
+    assert user["isBot"] is False
     assert user["username"] == "Alice.B-1"
     assert user["email"] == "alice@example.com"
     assert user["displayName"] == "Alice B"

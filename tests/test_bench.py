@@ -160,10 +160,20 @@ def test_gateway_scenario_on_hubbub(tmp_path: Path, scenario: str) -> None:
 
 
 @pytest.mark.postgres_only
-def test_fanout_across_two_hubbub_nodes(tmp_path: Path) -> None:
-    document = bench(tmp_path, "fanout", "--backend", "postgresql", "--nodes", "2")
+@pytest.mark.parametrize("placement", ["spread", "grouped"])
+def test_fanout_across_two_hubbub_nodes(tmp_path: Path, placement: str) -> None:
+    document = bench(
+        tmp_path, "fanout", "--backend", "postgresql", "--nodes", "2", "--placement", placement
+    )
     assert document["servers"][0]["nodes"] == 2
-    assert_delivered(figures(document))
+    figs = figures(document)
+    assert_delivered(figs)
+    # Grouped, each message is needed on one node and only that node handles it;
+    # spread, each group has members on both nodes and both handle every message.
+    if placement == "grouped":
+        assert figs["nodes_per_message"] < 1.5, figs
+    else:
+        assert figs["nodes_per_message"] > 1.5, figs
 
 
 # The seed-node baseline (Node.js + socket.io + pg): PostgreSQL pass only ------------------

@@ -3,11 +3,13 @@
 Within one node both buses behave alike: a subscriber (the node's hub, here a recorder)
 gets every published event's envelope, in order, before `publish` returns, and a
 subscriber that fails does not keep the others from theirs. Across nodes only the Redis
-bus carries anything: another node on the same prefix gets envelopes equal to those
-published, a node does not get its own publications a second time, and when its
-subscription is cut the bus subscribes again and asks every subscriber to `resync`
-before delivery goes on. Those cases are marked with `only`; the in-process bus serves
-one process, which is one node.
+bus carries anything: another node on the same prefix that holds sockets of the event's
+conversation or users (its hub's `interest`) gets envelopes equal to those published,
+once each, in order; a node holding none does not get them, and one that gains a socket
+gets the events published after its `interest.ready()`; a node does not get its own
+publications a second time, and when its subscription is cut the bus subscribes again
+and asks every subscriber to `resync` before delivery goes on. Those cases are marked
+with `only`; the in-process bus serves one process, which is one node.
 """
 
 from __future__ import annotations
@@ -129,9 +131,20 @@ def delivered(conversation_id: uuid.UUID, seq: int) -> MessagesDelivered:
     return MessagesDelivered(conversation_id, uuid.uuid4(), uuid.uuid4(), seq)
 
 
-def assorted() -> list[ServerEvent]:
-    """Events whose envelopes use every field of an audience and of an effect."""
-    cid, ann, ben = ids(3)
+async def hears(
+    bus: EventBus, conversations: Sequence[uuid.UUID] = (), users: Sequence[uuid.UUID] = ()
+) -> None:
+    """What a node's hub tells its bus when sockets of these come to it."""
+    for cid in conversations:
+        bus.interest.conversation(cid, True)
+    for uid in users:
+        bus.interest.user(uid, True)
+    await bus.interest.ready()
+
+
+def assorted(cid: uuid.UUID, ann: uuid.UUID, ben: uuid.UUID) -> list[ServerEvent]:
+    """Events whose envelopes use every field of an audience and of an effect (several
+    are addressed to the conversation and to users both)."""
     return [
         delivered(cid, 1),
         Typing(cid, ann, "ann"),
@@ -169,7 +182,7 @@ async def test_a_subscriber_gets_published_events_in_order_at_once(nodes: Nodes)
     bus.subscribe(recorder)
     cid = uuid.uuid4()
     first = [delivered(cid, seq) for seq in range(1, 11)]
-    second = assorted()
+    second = assorted(*ids(3))
 
     await bus.publish(first)
     # Delivered before `publish` returned: no waiting, no other task's turn.
@@ -185,7 +198,7 @@ async def test_every_subscriber_gets_every_event(nodes: Nodes) -> None:
     recorders = [Recorder() for _ in range(3)]
     for recorder in recorders:
         bus.subscribe(recorder)
-    events = assorted()
+    events = assorted(*ids(3))
     await bus.publish(events)
     for recorder in recorders:
         assert recorder.events == envelopes(events)
@@ -217,8 +230,9 @@ async def test_another_node_gets_equal_envelopes_in_order(nodes: Nodes) -> None:
     at_b, failing = Recorder(), Failing()
     b.subscribe(failing)
     b.subscribe(at_b)
-    events = assorted()
-    cid = uuid.uuid4()
+    cid, ann, ben = ids(3)
+    await hears(b, [cid], [ann, ben])
+    events = assorted(cid, ann, ben)
     more = [delivered(cid, seq) for seq in range(1, 51)]
 
     await a.publish(events)
@@ -238,6 +252,8 @@ async def test_a_node_does_not_get_its_own_publications_twice(nodes: Nodes) -> N
     a.subscribe(at_a)
     b.subscribe(at_b)
     cid = uuid.uuid4()
+    await hears(a, [cid])
+    await hears(b, [cid])
     from_a = [delivered(cid, seq) for seq in range(1, 6)]
     await a.publish(from_a)
     await eventually(lambda: len(at_b.events) == len(from_a), "node b got a's events")
@@ -264,6 +280,7 @@ async def test_a_lost_subscription_is_renewed_and_subscribers_resync(
     a.subscribe(first)
     a.subscribe(second)
     cid = uuid.uuid4()
+    await hears(a, [cid])
 
     await b.publish([delivered(cid, 1)])
     await eventually(lambda: len(first.events) == 1, "node a got the first event")
@@ -288,5 +305,67 @@ async def test_a_lost_subscription_is_renewed_and_subscribers_resync(
     # Publishing from node a goes on too.
     at_b = Recorder()
     b.subscribe(at_b)
+    await hears(b, [cid])
     await a.publish([delivered(cid, 4)])
     await eventually(lambda: len(at_b.events) == 1, "node b got a's event")
+
+
+@only("redis", ONE_NODE)
+async def test_an_event_reaches_only_the_nodes_holding_its_audience(nodes: Nodes) -> None:
+    a, b, c = await nodes.node("a"), await nodes.node("b"), await nodes.node("c")
+    at_b, at_c = Recorder(), Recorder()
+    b.subscribe(at_b)
+    c.subscribe(at_c)
+    cid, other, ann, ben = ids(4)
+    await hears(b, [cid])
+    await hears(c, [other], [ann])
+    to_cid = [delivered(cid, seq) for seq in range(1, 4)]
+    to_ben = UnreadCount(cid, ben, 1, 1)  # ben's sockets are on no node
+    to_ann = UnreadCount(other, ann, 2, 2)
+    presence = UserOnline(ann, datetime(2026, 1, 2, tzinfo=UTC))  # contacts: every node
+
+    await a.publish([*to_cid, to_ben, to_ann, presence])
+    # C's last event was published after everything else: once C has it, B has had
+    # the time to get what A published for it.
+    await eventually(lambda: len(at_c.events) == 2, "node c got ann's events")
+    await eventually(lambda: len(at_b.events) == 4, "node b got its conversation's events")
+    await asyncio.sleep(0.1)  # and anything else that might still come
+
+    assert at_b.events == [*envelopes(to_cid), presence.envelope()]
+    assert at_c.events == [to_ann.envelope(), presence.envelope()]
+
+
+@only("redis", ONE_NODE)
+async def test_a_node_that_gains_a_socket_starts_receiving(nodes: Nodes) -> None:
+    a, b = await nodes.node("a"), await nodes.node("b")
+    at_b = Recorder()
+    b.subscribe(at_b)
+    cid, ann = ids(2)
+    await hears(b, users=[ann])
+    # B holds no socket of the conversation yet; ann's event, published after it, tells
+    # when Redis has run the first PUBLISH.
+    before = [delivered(cid, 1), UnreadCount(cid, ann, 1, 1)]
+    await a.publish(before)
+    await eventually(lambda: len(at_b.events) == 1, "node b got ann's event")
+
+    await hears(b, [cid])
+    after = [delivered(cid, 2), ParticipantRemoved(cid, ann)]
+    await a.publish(after)
+    await eventually(lambda: len(at_b.events) == 3, "node b got the events after joining")
+    await asyncio.sleep(0.1)
+
+    # The removal went to the conversation and to ann: b holds both, gets it once.
+    assert at_b.events == [before[1].envelope(), *envelopes(after)]
+
+    # The last socket goes: b stops hearing the conversation.
+    b.interest.conversation(cid, False)
+    b.interest.user(ann, False)
+    # A subscription after the unsubscriptions, on the same connection: once Redis has
+    # confirmed it, it has run them.
+    marker = uuid.uuid4()
+    await hears(b, [marker])
+    last = [delivered(cid, 3), delivered(marker, 1)]
+    await a.publish(last)
+    await eventually(lambda: len(at_b.events) == 4, "node b got the marker")
+    await asyncio.sleep(0.1)
+    assert at_b.events[3:] == [last[1].envelope()]

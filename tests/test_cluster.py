@@ -65,7 +65,9 @@ async def nodes(
                 s.stop()
 
 
-async def test_events_cross_nodes(nodes: tuple[Server, Server]) -> None:
+@contextlib.asynccontextmanager
+async def on_both(nodes: tuple[Server, Server]) -> AsyncIterator[tuple[Any, Any, Any, Any]]:
+    """An HTTP client and a socket maker for each node."""
     n1, n2 = nodes
     async with (
         httpx.AsyncClient(base_url=n1.base, timeout=10) as h1,
@@ -73,6 +75,11 @@ async def test_events_cross_nodes(nodes: tuple[Server, Server]) -> None:
         clients(n1.base) as on1,
         clients(n2.base) as on2,
     ):
+        yield h1, h2, on1, on2
+
+
+async def test_events_cross_nodes(nodes: tuple[Server, Server]) -> None:
+    async with on_both(nodes) as (h1, h2, on1, on2):
         a, b, c = await register(h1), await register(h2), await register(h1)
         cid = await group(h1, a, b)
         b2: Client = await on2(b)
@@ -434,3 +441,36 @@ async def test_a_removed_member_hears_nothing_more(nodes: tuple[Server, Server])
             assert leaked == [], f"round {round_no}: the removed member heard {leaked}"
             for client in made:
                 await client.close()
+
+
+def events_out(metrics: str, name: str) -> float:
+    line = f'hubbub_events_out_total{{event="{name}"}} '
+    return sum(float(x[len(line) :]) for x in metrics.splitlines() if x.startswith(line))
+
+
+async def test_a_node_hears_only_the_conversations_its_sockets_are_in(
+    nodes: tuple[Server, Server],
+) -> None:
+    """Events go only to the nodes holding a socket of their audience; a node whose user
+    is added to a conversation starts hearing it before that user's socket hears of it."""
+    async with on_both(nodes) as (h1, h2, on1, on2):
+        a, b, d = await register(h1), await register(h1), await register(h2)
+        cid = await group(h1, a, b)  # no socket of it on n2
+        a1: Client = await on1(a)
+        d2: Client = await on2(d)
+        before = events_out((await h2.get("/metrics")).text, "new_message")
+        for i in range(3):
+            await a1.send(cid, f"unheard {i}")
+        # Published by n1 after the sends: once d2 has it, n2 has had everything before.
+        r = await h1.post(
+            f"/conversations/{cid}/participants", headers=a.headers, json={"userIds": [d.id]}
+        )
+        assert r.status_code == 200, r.text
+        await d2.wait_for("participant_added")
+        assert events_out((await h2.get("/metrics")).text, "new_message") == before
+
+        welcome = await a1.send(cid, "welcome")
+        got = await d2.wait_for("new_message", lambda m: m["message"]["id"] == welcome["id"])
+        assert got["conversationId"] == cid
+        assert events_out((await h2.get("/metrics")).text, "new_message") == before + 1
+        assert [m["message"]["content"] for m in d2.named("new_message")] == ["welcome"]

@@ -29,6 +29,7 @@ CONVERSATION_FIELDS = {
     "id", "type", "name", "description", "avatar", "spaceId", "isArchived", "createdBy",
     "createdAt", "updatedAt", "lastMessageAt", "lastMessage", "lastSeq", "participants",
     "participantCount", "unreadCount", "unreadMentions", "myRole", "notificationsEnabled",
+    "notificationLevel", "mutedUntil",
 }  # fmt: skip
 
 

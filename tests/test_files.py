@@ -508,15 +508,25 @@ async def test_bad_multipart_bodies_store_nothing(
 
 
 @pytest.mark.parametrize(
-    "content_type",
-    ["application/json", "multipart/form-data", "multipart/form-data; boundary=" + "b" * 71],
+    ("content_type", "status", "code"),
+    [
+        ("application/json", 415, "unsupported_media_type"),
+        ("text/plain", 415, "unsupported_media_type"),
+        ("multipart/form-data", 400, "invalid_multipart"),
+        ("multipart/form-data; boundary=" + "b" * 71, 400, "invalid_multipart"),
+    ],
 )
-async def test_not_a_multipart_request_is_400(
-    client: httpx.AsyncClient, node: Node, register: RegisterFn, content_type: str
+async def test_not_a_multipart_request_is_refused(  # noqa: PLR0917
+    client: httpx.AsyncClient,
+    node: Node,
+    register: RegisterFn,
+    content_type: str,
+    status: int,
+    code: str,
 ) -> None:
     me = await register()
     response = await bad_upload(client, me, b'{"file": "x"}', {"content-type": content_type})
-    assert_error(response, 400, "invalid_multipart")
+    assert_error(response, status, code)
     await assert_nothing_stored(node)
 
 

@@ -74,9 +74,16 @@ class Lookups:
     contacts: dict[uuid.UUID, set[uuid.UUID]] = field(default_factory=dict)
     conversations: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict)
     asked_conversations_of: list[uuid.UUID] = field(default_factory=list)
+    asked_contacts_of: list[uuid.UUID] = field(default_factory=list)
+    asked_contacts_of_many: list[list[uuid.UUID]] = field(default_factory=list)
 
     async def contacts_of(self, user_id: uuid.UUID) -> set[uuid.UUID]:
+        self.asked_contacts_of.append(user_id)
         return set(self.contacts.get(user_id, set()))
+
+    async def contacts_of_many(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, set[uuid.UUID]]:
+        self.asked_contacts_of_many.append(list(user_ids))
+        return {uid: set(self.contacts.get(uid, set())) for uid in user_ids}
 
     async def conversations_of(self, user_id: uuid.UUID) -> list[uuid.UUID]:
         self.asked_conversations_of.append(user_id)
@@ -128,6 +135,7 @@ def scene() -> Scene:
         metrics,
         contacts_of=lookups.contacts_of,
         conversations_of=lookups.conversations_of,
+        contacts_of_many=lookups.contacts_of_many,
     )
     return Scene(hub, transport, metrics, lookups)
 
@@ -183,6 +191,32 @@ async def test_the_audience_is_the_union_of_room_users_and_contacts(scene: Scene
     assert scene.transport.names(dan) == []
     assert scene.transport.names(eve) == []
     assert scene.counter("hubbub_deliveries_total") == 4
+
+
+async def test_contacts_read_ahead_serve_one_event_each_then_are_dropped(
+    scene: Scene,
+) -> None:
+    ann_id, ben_id, cat_id, dan_id = (new_id() for _ in range(4))
+    ann, ben, cat = scene.connect(ann_id), scene.connect(ben_id), scene.connect(cat_id)
+    scene.lookups.contacts = {dan_id: {ann_id, ben_id}, cat_id: {ben_id}}
+    at = datetime(2026, 1, 2, tzinfo=UTC)
+
+    async with scene.hub.contacts_read([dan_id, cat_id]):
+        await scene.hub.deliver(UserOnline(dan_id, at).envelope())
+        await scene.hub.deliver(UserOnline(cat_id, at).envelope())
+    assert scene.lookups.asked_contacts_of_many == [[dan_id, cat_id]]
+    assert scene.lookups.asked_contacts_of == []
+    assert scene.transport.names(ann) == ["user_online"]
+    assert scene.transport.names(ben) == ["user_online", "user_online"]
+    assert scene.transport.names(cat) == []
+
+    # Read ahead for one event each: a later one about the same user reads again, and
+    # sees what changed meanwhile.
+    scene.lookups.contacts[dan_id] = {cat_id}
+    await scene.hub.deliver(UserOnline(dan_id, at).envelope())
+    assert scene.lookups.asked_contacts_of == [dan_id]
+    assert scene.transport.names(cat) == ["user_online"]
+    assert scene.transport.names(ann) == ["user_online"]
 
 
 async def test_each_part_of_the_audience_alone(scene: Scene) -> None:

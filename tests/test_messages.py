@@ -62,6 +62,7 @@ async def test_send_stores_numbers_and_announces_after_commit(
         "username": "ann",
         "displayName": None,
         "avatar": None,
+        "isBot": False,
     }
     assert m["mentions"] == [str(ben.id)]
     assert m["clientTimestamp"] == "2026-01-05T10:00:00.123Z"

@@ -13,6 +13,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import (
+    JSON,
     Boolean,
     Connection,
     DateTime,
@@ -32,11 +33,15 @@ from hubbub.store.migrate import alembic_config, current_revision, head_revision
 from hubbub.store.models import Base
 from tests.conftest import Backend, create_pg_database, drop_pg_database
 
-_USER_COLUMNS = (
-    *(column(c, String()) for c in ("username", "username_key", "email", "password_hash")),
-    column("is_active", Boolean()),
-    *(column(c, DateTime(timezone=True)) for c in ("created_at", "updated_at")),
-)
+
+def _user_columns() -> tuple[Any, ...]:
+    return (
+        *(column(c, String()) for c in ("username", "username_key", "email", "password_hash")),
+        column("is_active", Boolean()),
+        *(column(c, DateTime(timezone=True)) for c in ("created_at", "updated_at")),
+    )
+
+
 _FILE_COLUMNS = (
     *(column(c, String()) for c in ("kind", "storage_key", "filename", "mime_type")),
     column("size", Integer()),
@@ -123,20 +128,101 @@ async def test_full_text_objects_exist_and_downgrade_removes_everything(
     assert await current_revision(empty_database_url) == head_revision()
 
 
+def _user_row(name: str, now: datetime) -> dict[str, Any]:
+    return {
+        "username": name,
+        "username_key": name,
+        "email": f"{name}@example.com",
+        "password_hash": "x",
+        "is_active": True,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _to(revision: str, direction: str = "upgrade") -> Callable[[Connection], None]:
+    def run(sync_conn: Connection) -> None:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = sync_conn
+        getattr(command, direction)(cfg, revision)
+
+    return run
+
+
+async def test_conversations_turned_off_become_level_nothing(empty_database_url: str) -> None:
+    """0009: a conversation whose notifications were off notifies of nothing; one left on
+    follows the user's defaults (NULL); and back again on downgrade."""
+    engine = create_async_engine(async_url(empty_database_url))
+    users = table("users", column("id", Uuid()), *_user_columns())
+    conversations = table(
+        "conversations",
+        column("id", Uuid()),
+        column("type", String()),
+        column("metadata", JSON()),
+        *(column(c, DateTime(timezone=True)) for c in ("created_at", "updated_at")),
+        column("last_message_at", DateTime(timezone=True)),
+    )
+    participants = table(
+        "conversation_participants",
+        *(column(c, Uuid()) for c in ("id", "conversation_id", "user_id")),
+        *(column(c, String()) for c in ("role", "status")),
+        *(column(c, DateTime(timezone=True)) for c in ("joined_at", "created_at", "updated_at")),
+        column("notifications_enabled", Boolean()),
+    )
+    conversation_id, on, off = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    now = datetime.now(UTC)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_to("0008"))
+            await conn.execute(
+                conversations.insert().values(
+                    id=conversation_id,
+                    type="GROUP",
+                    metadata={},
+                    created_at=now,
+                    updated_at=now,
+                    last_message_at=now,
+                )
+            )
+            for user_id, enabled in ((on, True), (off, False)):
+                name = f"u{user_id.hex[:8]}"
+                await conn.execute(users.insert().values(id=user_id, **_user_row(name, now)))
+                await conn.execute(
+                    participants.insert().values(
+                        id=uuid.uuid4(),
+                        conversation_id=conversation_id,
+                        user_id=user_id,
+                        role="MEMBER",
+                        status="ACTIVE",
+                        joined_at=now,
+                        created_at=now,
+                        updated_at=now,
+                        notifications_enabled=enabled,
+                    )
+                )
+            await conn.run_sync(_to("0009"))
+            levels = table(
+                "conversation_participants",
+                column("user_id", Uuid()),
+                column("notify_level", String()),
+                column("muted_until", DateTime(timezone=True)),
+            )
+            rows = (await conn.execute(select(levels.c.user_id, levels.c.notify_level))).all()
+            assert dict(rows) == {on: None, off: "nothing"}
+            await conn.run_sync(_to("0008", "downgrade"))
+            back = participants.c
+            rows = (await conn.execute(select(back.user_id, back.notifications_enabled))).all()
+            assert dict(rows) == {on: True, off: False}
+    finally:
+        await engine.dispose()
+
+
 async def test_stored_avatar_urls_become_file_ids(empty_database_url: str) -> None:
     """0005: an avatar URL naming an avatar upload keeps that file; anything else is dropped."""
     engine = create_async_engine(async_url(empty_database_url))
-
-    def to(revision: str, direction: str = "upgrade") -> Callable[[Connection], None]:
-        def run(sync_conn: Connection) -> None:
-            cfg = alembic_config()
-            cfg.attributes["connection"] = sync_conn
-            getattr(command, direction)(cfg, revision)
-
-        return run
-
+    to = _to
     ids = {name: uuid.uuid4() for name in ("ana", "bo", "cy", "di", "avatar", "attachment")}
-    users = table("users", column("id", Uuid()), column("avatar", String()), *_USER_COLUMNS)
+    users = table("users", column("id", Uuid()), column("avatar", String()), *_user_columns())
     files = table("files", *(column(c, Uuid()) for c in ("id", "owner_id")), *_FILE_COLUMNS)
     try:
         async with engine.begin() as conn:
@@ -149,17 +235,7 @@ async def test_stored_avatar_urls_become_file_ids(empty_database_url: str) -> No
                 ("di", str(ids["avatar"])),  # ana's avatar, not di's
             ]:
                 await conn.execute(
-                    users.insert().values(
-                        id=ids[name],
-                        avatar=avatar,
-                        username=name,
-                        username_key=name,
-                        email=f"{name}@example.com",
-                        password_hash="x",
-                        is_active=True,
-                        created_at=now,
-                        updated_at=now,
-                    )
+                    users.insert().values(id=ids[name], avatar=avatar, **_user_row(name, now))
                 )
             for name, kind in [("avatar", "avatar"), ("attachment", "message_attachment")]:
                 await conn.execute(

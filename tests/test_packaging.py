@@ -32,7 +32,8 @@ pytestmark = pytest.mark.sqlite_only
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 COMMANDS = [
     "serve", "migrate", "createuser", "deactivate", "reactivate", "promote", "demote",
-    "reset-link", "user", "audit", "config", "bench",
+    "reset-link", "user", "audit", "config", "backup", "restore", "port-db", "export",
+    "import", "demo", "bench", "chat",
 ]  # fmt: skip
 
 
@@ -122,12 +123,29 @@ def test_installed_hubbub_reports_its_version_and_every_command(installed: Insta
         installed.venv / "bin" / "python",
         "-c",
         "import hubbub.app, hubbub.compose, hubbub.startup, hubbub_bench.main as bench;"
-        "print(hubbub.app.__file__, bench.__file__)",
+        "import hubbub.client;"  # the SDK and its dependencies (httpx, aiohttp) come along
+        "print(hubbub.app.__file__, bench.__file__, hubbub.client.__file__)",
         cwd=installed.work,
         env=env,
     )
     for module in where.split():
         assert Path(module).is_relative_to(installed.venv), module
+    # The terminal client comes with every install, Textual with it.
+    chat = subprocess.run(  # noqa: PLW1510, S603
+        [installed.hubbub, "chat", "--help"],
+        cwd=installed.work,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert chat.returncode == 0, chat.stderr
+    assert "HUBBUB_CHAT_PASSWORD" in chat.stdout
+    textual = run(
+        installed.venv / "bin" / "python", "-c", "import textual; print(textual.__file__)",
+        cwd=installed.work,
+        env=env,
+    )  # fmt: skip
+    assert Path(textual.strip()).is_relative_to(installed.venv)
 
 
 @pytest.fixture(scope="module")

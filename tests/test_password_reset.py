@@ -7,70 +7,20 @@ in, the old one and every old session do not, and the link works once.
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Iterator
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import update
 
 from hubbub.app import Node
 from hubbub.store.models import PasswordResetToken
 from tests.conftest import Account, RegisterFn, assert_error, count_rows
-from tests.gw import free_port
+from tests.mail import Inbox, smtp_server  # noqa: F401 (the `smtp` fixture)
 
 NEW_PASSWORD = "a brand new passphrase"
-
-
-class Inbox:
-    """What the SMTP server received: (recipients, message), in order. The server runs
-    on a thread of its own; each new message wakes the tests waiting on their loop."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], EmailMessage]] = []
-        self._waiting: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
-        raw = envelope.content if isinstance(envelope.content, bytes) else b""
-        message = message_from_bytes(raw, policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        self.received.append(([str(to) for to in envelope.rcpt_tos], message))
-        for loop, arrived in list(self._waiting):
-            loop.call_soon_threadsafe(arrived.set)
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [message for rcpt, message in self.received if address in rcpt]
-
-    async def wait_for(self, address: str, count: int = 1, within: float = 10.0) -> EmailMessage:
-        waiter = (asyncio.get_running_loop(), asyncio.Event())
-        self._waiting.add(waiter)
-        try:
-            async with asyncio.timeout(within):
-                while len(self.to(address)) < count:
-                    await waiter[1].wait()
-                    waiter[1].clear()
-        finally:
-            self._waiting.discard(waiter)
-        return self.to(address)[count - 1]
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

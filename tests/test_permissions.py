@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from hubbub.domain.enums import FileKind, MessageStatus, MessageType, ParticipantStatus, Role
+from hubbub.domain.notify_rules import NotifyLevel
 from hubbub.store.models import (
     Conversation,
     Message,
@@ -356,7 +357,7 @@ async def assert_effect(scene: Scene, action: str, target: str) -> None:
         assert me.last_read_seq == (await message(scene, scene.other)).seq
     elif action == "settings":
         me = await participant(scene, actor)
-        assert (me.notifications_enabled, me.is_archived) == (False, True)
+        assert (me.notify_level, me.is_archived) == (NotifyLevel.NOTHING, True)
     elif action == "rename":
         async with scene.world.node.services.db.read() as session:
             conversation = await session.get(Conversation, uuid.UUID(scene.conversation_id))

@@ -22,6 +22,7 @@ PUBLIC_USER_FIELDS = {
     "isOnline",
     "lastSeen",
     "createdAt",
+    "isBot",
 }
 
 
@@ -191,3 +192,34 @@ async def test_search_bad_input_is_422(
 async def test_users_endpoints_require_auth(client: httpx.AsyncClient) -> None:
     for method, path in (("GET", "/users/me"), ("PUT", "/users/me"), ("GET", "/users/search?q=a")):
         assert_error(await client.request(method, path, json={}), 401)
+
+
+async def test_contacts_of_many_read_together_equal_each_read_alone(
+    client: httpx.AsyncClient, node: Node, register: RegisterFn
+) -> None:
+    """The handshakes' batched read (one statement for a storm's `user_online`s) finds
+    the same contacts as the one-user read: conversations and spaces, itself included."""
+    ann, ben, cat, dan, eve = [await register() for _ in range(5)]
+    made = await client.post(
+        "/conversations",
+        headers=ann.headers,
+        json={"type": "GROUP", "name": "pair", "participantIds": [str(ben.id)]},
+    )
+    assert made.status_code == 201, made.text
+    space = await client.post("/spaces", headers=ben.headers, json={"name": "the space"})
+    assert space.status_code == 201, space.text
+    added = await client.post(
+        f"/spaces/{space.json()['space']['id']}/members",
+        headers=ben.headers,
+        json={"userIds": [str(cat.id)]},
+    )
+    assert added.status_code == 200, added.text
+    users = node.services.user_queries
+    ids = [ann.id, ben.id, cat.id, dan.id]
+
+    together = await users.contacts_of_many(ids)
+
+    assert together == {uid: await users.contacts_of(uid) for uid in ids}
+    assert together[ben.id] == {ann.id, ben.id, cat.id}
+    assert together[dan.id] == {dan.id}
+    assert eve.id not in set().union(*together.values())

@@ -97,6 +97,8 @@ async def test_the_page_its_assets_and_client_routes_are_served(client: httpx.As
     for route in (
         "/c/0190a1b2-0000-7000-8000-000000000001",
         "/s/0190a1b2-0000-7000-8000-00000000000f",
+        "/settings",
+        "/settings/admin",
     ):
         routed = await client.get(route)
         assert routed.status_code == 200
@@ -108,7 +110,8 @@ async def test_the_page_its_assets_and_client_routes_are_served(client: httpx.As
 
 
 async def test_api_paths_keep_their_answers(client: httpx.AsyncClient) -> None:
-    for path in ("/assets/missing.js", "/assets/..%2Fbuild-info.json", "/no/such/thing"):
+    # /admin is the API's (404 to all but administrators), never the page.
+    for path in ("/assets/missing.js", "/assets/..%2Fbuild-info.json", "/no/such/thing", "/admin"):
         missing = await client.get(path)
         assert missing.status_code == 404, path
         body = missing.json()
@@ -118,7 +121,9 @@ async def test_api_paths_keep_their_answers(client: httpx.AsyncClient) -> None:
     assert (await client.get("/docs")).status_code == 200
     schema = (await client.get("/openapi.json")).json()
     assert "/auth/login" in schema["paths"]
-    assert not any(p == "/" or p.startswith(("/assets", "/c/", "/s/")) for p in schema["paths"])
+    assert not any(
+        p == "/" or p.startswith(("/assets", "/c/", "/s/", "/settings")) for p in schema["paths"]
+    )
     unauthorized = await client.get("/users/me")
     assert unauthorized.status_code == 401
     assert unauthorized.json()["statusCode"] == 401

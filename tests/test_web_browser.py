@@ -22,7 +22,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -60,31 +61,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`hubbub serve` on a free port, embedded default, in a fresh directory.
-
-    HUBBUB_TEST_WEB_URL=http://host:port runs the browser tests against a server that is
-    already running instead (while developing the client).
-    """
-    running = os.environ.get("HUBBUB_TEST_WEB_URL")
-    if running:
-        yield running.rstrip("/")
-        return
-    cwd = tmp_path_factory.mktemp("web-serve")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUBBUB_")} | {
+def server_env(port: int) -> dict[str, str]:
+    """The environment of a test server (and of the CLI run against its directory)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("HUBBUB_")} | {
         "HUBBUB_PORT": str(port),
         # cheap but real Argon2id: the scenario registers several people
         "HUBBUB_ARGON2_TIME_COST": "1",
         "HUBBUB_ARGON2_MEMORY_KIB": "1024",
         "HUBBUB_ARGON2_PARALLELISM": "1",
     }
+
+
+@contextmanager
+def serve(cwd: Path, port: int, extra: dict[str, str] | None = None) -> Iterator[str]:
+    """`hubbub serve` on `port` in `cwd`, embedded default (`extra` settings); its base URL."""
     log = (cwd / "server.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "hubbub", "serve"],
         cwd=cwd,
-        env=env,
+        env=server_env(port) | (extra or {}),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -108,7 +103,22 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`hubbub serve` on a free port, embedded default, in a fresh directory.
+
+    HUBBUB_TEST_WEB_URL=http://host:port runs the browser tests against a server that is
+    already running instead (while developing the client).
+    """
+    running = os.environ.get("HUBBUB_TEST_WEB_URL")
+    if running:
+        yield running.rstrip("/")
+        return
+    with serve(tmp_path_factory.mktemp("web-serve"), free_port()) as base:
+        yield base
+
+
+def chromium() -> Iterator[Any]:
+    """Headless Chromium for the module (skipped, or failed in CI, without it)."""
     if not Path(CHROMIUM).exists():
         message = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
         if IN_CI:
@@ -120,6 +130,11 @@ def browser() -> Iterator[Any]:
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    yield from chromium()
 
 
 def gateway_missing(base: str) -> str | None:
@@ -481,3 +496,113 @@ def test_api_docs_render_from_this_server_alone(
         assert elsewhere == []
     finally:
         page.close()
+
+
+def api_user(base: str, username: str, display: str) -> dict[str, str]:
+    """Someone who uses the API, not the browser: their id and access token."""
+    r = httpx.post(
+        base + "/auth/register",
+        json={
+            "username": username,
+            "displayName": display,
+            "email": f"{username}@example.com",
+            "password": PASSWORD,
+        },
+    )
+    assert r.status_code == 201, r.text
+    return {"id": r.json()["user"]["id"], "token": r.json()["token"]}
+
+
+def eventually(
+    page: Any, expression: str, within: float = 20.0, seen: Callable[[], str] = str
+) -> Any:
+    """The first non-null value of a (promise-returning) page expression; on a timeout,
+    the failure says what `seen` gives (the page's console, say)."""
+    deadline = time.monotonic() + within
+    while True:
+        value = page.evaluate(expression)
+        if value is not None:
+            return value
+        assert time.monotonic() < deadline, f"still null: {expression}\n{seen()}"
+        page.wait_for_timeout(50)
+
+
+def test_notifications_turned_on_show_a_message_of_another_conversation(
+    server: str, browser: Any
+) -> None:
+    manifest = httpx.get(server + "/manifest.webmanifest")
+    assert manifest.headers["content-type"] == "application/manifest+json"
+    assert manifest.json()["start_url"] == "/"
+    worker = httpx.get(server + "/sw.js")
+    assert worker.headers["content-type"].startswith("text/javascript")
+    assert "notificationclick" in worker.text
+
+    context = browser.new_context(viewport=DESKTOP)
+    context.grant_permissions(["notifications"], origin=server)
+    page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    try:
+        tag = secrets.token_hex(3)
+        register(page, server, f"nora_{tag}", "Nora")
+        bob = api_user(server, f"bob_{tag}", "Bob")
+        auth = {"Authorization": f"Bearer {bob['token']}"}
+        found = httpx.get(server + "/users/search", params={"q": f"nora_{tag}"}, headers=auth)
+        nora_id = found.json()["users"][0]["id"]
+        group = httpx.post(
+            server + "/conversations",
+            headers=auth,
+            json={"type": "GROUP", "name": f"crew {tag}", "participantIds": [nora_id]},
+        )
+        direct = httpx.post(
+            server + "/conversations",
+            headers=auth,
+            json={"type": "PRIVATE", "participantIds": [nora_id]},
+        )
+        assert group.status_code == direct.status_code == 201, (group.text, direct.text)
+        direct_id = direct.json()["conversation"]["id"]
+
+        toggle = page.get_by_test_id("notifications")
+        expect(toggle).to_have_attribute("aria-pressed", "false")
+        toggle.click()
+        expect(toggle).to_have_attribute("aria-pressed", "true")
+        assert eventually(
+            page,
+            "navigator.serviceWorker.getRegistration()"
+            ".then(r => r && r.active ? r.active.scriptURL : null)",
+        ).endswith("/sw.js")
+        open_chat(page, f"crew {tag}")
+        # The notifier tells a user's sockets only while one is connected (else it pushes).
+        expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "online")
+        sent = httpx.post(
+            server + f"/conversations/{direct_id}/messages",
+            headers=auth,
+            json={"content": "lunch at noon?"},
+        )
+        assert sent.status_code == 201, sent.text
+        shown = eventually(
+            page,
+            """navigator.serviceWorker.getRegistration()
+                .then(r => r.getNotifications())
+                .then(ns => ns.length ? ns.map(n => [n.title, n.body, n.data.url]) : null)""",
+            seen=lambda: "the page's console:\n" + "\n".join(console),
+        )
+        message_id = sent.json()["message"]["id"]
+        at_message = f"/c/{direct_id}?message={message_id}"
+        assert shown == [["Bob", "lunch at noon?", at_message]]
+        shoot(page, "notifications-on")
+        # A click: the service worker (sw.js, notificationclick) asks the open tab to
+        # show the conversation at the message; the page's half, with what the worker posts.
+        page.evaluate(
+            "url => navigator.serviceWorker.dispatchEvent("
+            "new MessageEvent('message', {data: {type: 'open', url}}))",
+            at_message,
+        )
+        expect(page.get_by_test_id("chat-title")).to_have_text("Bob")
+        assert page.url.endswith(at_message)
+        shown_at = page.get_by_test_id("message-list").locator(
+            f"[data-testid=message][data-id='{message_id}']"
+        )
+        expect(shown_at).to_have_attribute("data-highlighted", "true")
+    finally:
+        context.close()

@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 // The dev server proxies every API path and the Socket.IO endpoint to a running
 // `hubbub serve` (HUBBUB_DEV_SERVER, default http://127.0.0.1:8000).
 const target = process.env.HUBBUB_DEV_SERVER ?? "http://127.0.0.1:8000";
-const api = ["/auth", "/users", "/conversations", "/spaces", "/files", "/search", "/healthz"];
+const api = ["/auth", "/users", "/conversations", "/spaces", "/files", "/search", "/admin", "/healthz"];
 
 export default defineConfig({
   base: "/",

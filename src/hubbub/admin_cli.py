@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from hubbub.config import SettingError, Settings
+from hubbub.ops import accounts
+from hubbub.ops.report import Output, add_json, emit, fail
 
 if TYPE_CHECKING:  # imported when a command runs: `hubbub --help` stays instant
     from hubbub.edge.services import Services
@@ -38,6 +40,7 @@ USER_COMMANDS = {
     "make-admin": "make an account a server administrator (--revoke: a plain user again)",
     "sessions": "list an account's live sessions",
     "logout-all": "end every session of an account, cutting its sockets",
+    **accounts.COMMANDS,
 }
 # The older top-level spellings, kept: `hubbub deactivate --username U` and so on.
 ALIASES = {
@@ -48,12 +51,6 @@ ALIASES = {
     "reset-link": ("reset-link", False),
     "createuser": ("create", False),
 }
-Output = tuple[str, BaseModel | dict[str, Any]]
-
-
-def add_json(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
-    return parser
 
 
 def add_create_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,6 +73,8 @@ def add_commands(
         p = add_json(with_settings(user.add_parser(name, help=text)))
         if name == "create":
             add_create_arguments(p)
+        elif name in accounts.COMMANDS:
+            accounts.add_arguments(p, name)
         elif name == "list":
             p.add_argument("--search", default=None, help="part of a name or email")
             p.add_argument("--limit", type=int, default=100)
@@ -103,23 +102,6 @@ def _read_password(given: str | None) -> str:
     return typed.rstrip("\n")
 
 
-def _emit(args: argparse.Namespace, output: Output) -> None:
-    text, payload = output
-    if not args.json:
-        print(text)
-    elif isinstance(payload, BaseModel):
-        print(payload.model_dump_json(by_alias=True))
-    else:
-        print(json.dumps(payload))
-
-
-def _fail(args: argparse.Namespace, code: str, message: str) -> int:
-    print(f"hubbub: {message}", file=sys.stderr)
-    if getattr(args, "json", False):
-        print(json.dumps({"code": code, "message": message}))
-    return 1
-
-
 def run(settings: Settings, args: argparse.Namespace, command: str) -> int:
     """A `user` or `audit` command, `command` being its name under `hubbub user`."""
     from hubbub.domain.errors import HubbubError
@@ -130,10 +112,10 @@ def run(settings: Settings, args: argparse.Namespace, command: str) -> int:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(map(str, err["loc"])) or "password"
-        return _fail(args, "validation_error", f"invalid {where}: {err['msg']}")
+        return fail(args, "validation_error", f"invalid {where}: {err['msg']}")
     except HubbubError as exc:
-        return _fail(args, exc.code, exc.message)
-    _emit(args, output)
+        return fail(args, exc.code, exc.message)
+    emit(args, output)
     return 0
 
 
@@ -267,12 +249,14 @@ _COMMANDS: dict[str, Callable[[Services, argparse.Namespace], Awaitable[Output]]
     "sessions": _sessions,
     "logout-all": _logout_all,
     "audit": _audit,
+    "delete": accounts.delete,
+    "export": accounts.export,
 }
 
 
 # Settings --------------------------------------------------------------------------
 
-_SECRET_FIELDS = {"jwt_secret"}
+_SECRET_FIELDS = {"jwt_secret", "push_vapid_private_key"}
 
 
 def _masked(name: str, value: Any) -> Any:

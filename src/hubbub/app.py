@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,25 +25,32 @@ from hubbub.compose import build_gateway, build_services
 from hubbub.config import Settings
 from hubbub.edge.http.apidocs import install_apidocs
 from hubbub.edge.http.observe import MetricsAccess, ObserveHttp
+from hubbub.edge.http.openapi import DocumentedAPI
 from hubbub.edge.http.proxies import ForwardedFor
 from hubbub.edge.http.responses import GuardMiddleware, install_error_handlers
 from hubbub.edge.http.routes import (
     account,
     admin,
     auth,
+    commands,
     conversations,
+    digests,
     files,
+    integrations,
     mentions,
     messages,
     ops,
     password_reset,
+    push,
     spaces,
     users,
+    webhooks,
 )
 from hubbub.edge.http.webui import install_web
 from hubbub.edge.services import Services
 from hubbub.edge.socket.engine import JsonPacket
 from hubbub.edge.socket.gateway import GatewayServer, library_logger
+from hubbub.tracing import Tracing, tracing_from_environment
 
 
 @dataclass
@@ -59,9 +67,14 @@ class Node:
         return services
 
 
-def create_app(settings: Settings, *, serving: bool = False) -> Node:
+def create_app(
+    settings: Settings, *, serving: bool = False, tracing: Tracing | None = None
+) -> Node:
     """`serving=True` (the `hubbub serve` process, not tests) also tunes the garbage
-    collector for a long-lived server, once start-up is done (`_tune_gc`)."""
+    collector for a long-lived server, once start-up is done (`_tune_gc`). `tracing`:
+    by default what the standard `OTEL_*` variables ask for (off when they ask nothing).
+    """
+    traces = tracing if tracing is not None else tracing_from_environment(os.environ)
     sio = GatewayServer(
         async_mode="asgi",
         # Origins are checked in the namespace's connect handler, so a refused browser
@@ -76,14 +89,20 @@ def create_app(settings: Settings, *, serving: bool = False) -> Node:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = build_services(settings)
+        services = build_services(settings, traces)
         app.state.services = services
+        db = services.db
+        traces.instrument_stores([db.read_engine, db.write_engine], services.redis)
         hub, namespace, unread = build_gateway(settings, services, sio)
         sio.register_namespace(namespace)
         services.db.start()
         await services.bus.start()
         refresher = asyncio.create_task(namespace.refresh_presence_forever())
         sweeper = asyncio.create_task(namespace.sweep_sessions_forever())
+        # Email digests: only with SMTP configured and digests on.
+        services.digests.start()
+        # Outgoing webhooks: deliveries past each subscription's cursor, after commit.
+        services.webhook_worker.start()
         app.state.hub = hub
         if serving:
             _tune_gc()
@@ -97,8 +116,9 @@ def create_app(settings: Settings, *, serving: bool = False) -> Node:
             await namespace.close()
             await unread.close()
             await services.close()
+            traces.shutdown()
 
-    http = FastAPI(
+    http = DocumentedAPI(
         title="hubbub",
         version=__version__,
         description="Real-time chat server: HTTP API (this document) and a Socket.IO gateway "
@@ -114,22 +134,32 @@ def create_app(settings: Settings, *, serving: bool = False) -> Node:
         admin.router,
         auth.router,
         password_reset.router,
+        digests.router,
         account.router,
+        integrations.router,
         users.router,
         conversations.router,
         messages.router,
         mentions.router,
         spaces.router,
         files.router,
+        push.router,
+        webhooks.router,
+        webhooks.bot_router,
+        commands.router,
         ops.router,
     ):
         http.include_router(router)
     # The web client at / (after the API, so API paths keep their own answers).
     install_web(http)
     install_apidocs(http)
+    traces.instrument_app(http)
 
     guarded = GuardMiddleware(
-        http, max_body=settings.max_json_body_bytes, streaming_prefixes=("/files/upload",)
+        http,
+        max_body=settings.max_json_body_bytes,
+        streaming_prefixes=("/files/upload",),
+        form_paths=("/digests/unsubscribe",),
     )
     # Request ids, HTTP metrics and the access log (long-polling requests too).
     observed = ObserveHttp(

@@ -1,4 +1,6 @@
-"""The `hubbub` command: serve, migrate, the operator's commands (`hubbub.admin_cli`), bench.
+"""The `hubbub` command: serve, migrate, the operator's commands (`hubbub.admin_cli`,
+`hubbub.ops`), the demo organisation (`hubbub.demo`), bench, and chat (the terminal
+client, `hubbub.tui`).
 
 Reads settings (environment, `.env`, flags), runs the start-up checks, and hands the
 settings to the composition root. A setting that cannot work ends the command with
@@ -18,11 +20,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hubbub import admin_cli
+from hubbub import admin_cli, demo
 from hubbub.config import PRIVATE_UMASK, SettingError, Settings
 from hubbub.logs import JsonFormatter
 from hubbub.logs import configure as configure_logs
+from hubbub.ops import commands
+from hubbub.ops.report import add_json
 from hubbub.security.redact import RedactSecrets
+from hubbub.tracing import TracingUnavailable
 
 # Every setting is a flag of every command that reads settings: `--database-url` for
 # `database_url` (HUBBUB_DATABASE_URL), generated from the model.
@@ -42,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     with_settings(sub.add_parser("serve", help="run the server"))
     with_settings(sub.add_parser("migrate", help="apply database migrations"))
     create = with_settings(sub.add_parser("createuser", help="make a user from the terminal"))
-    admin_cli.add_create_arguments(admin_cli.add_json(create))
+    admin_cli.add_create_arguments(add_json(create))
     for name, text in (
         ("deactivate", "deactivate an account: end its sessions, cut its sockets"),
         ("reactivate", "let a deactivated account sign in again"),
@@ -50,9 +55,26 @@ def _parser() -> argparse.ArgumentParser:
         ("demote", "make a server administrator a plain user again"),
         ("reset-link", "print a one-time password-reset link for a user"),
     ):
-        alias = admin_cli.add_json(with_settings(sub.add_parser(name, help=text)))
+        alias = add_json(with_settings(sub.add_parser(name, help=text)))
         alias.add_argument("--username", required=True)
     admin_cli.add_commands(sub, with_settings)
+    commands.add_commands(sub, with_settings)
+    demo.add_arguments(
+        with_settings(
+            sub.add_parser("demo", help="fill the database with a demo organisation to look at")
+        )
+    )
+    from hubbub.tui.command import add_arguments as add_chat_arguments
+
+    add_chat_arguments(
+        sub.add_parser(
+            "chat",
+            help="the terminal client",
+            description="Chat in a terminal: log in to a hubbub server, read, write, "
+            "search and upload. The password is asked for, or read from "
+            "HUBBUB_CHAT_PASSWORD.",
+        )
+    )
     from hubbub_bench.options import add_arguments as add_bench_arguments
 
     add_bench_arguments(
@@ -100,6 +122,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hubbub_bench.main import main as bench_main
 
         return bench_main(args)
+    if args.command == "chat":
+        from hubbub.tui.command import run as run_chat
+
+        return run_chat(args)
     # Everything the server writes (database, -wal/-shm, uploads, the signing key) is
     # the owner's alone, whatever umask it was started with.
     os.umask(PRIVATE_UMASK)
@@ -125,15 +151,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in admin_cli.ALIASES:
             args.user_command, args.revoke = admin_cli.ALIASES[args.command]
             return admin_cli.run(settings, args, args.user_command)
+        if args.command == "demo":
+            return demo.run(settings, args, sys.stdout)
         if args.command == "user":
             return admin_cli.run(settings, args, args.user_command)
         if args.command == "audit":
             return admin_cli.run(settings, args, "audit")
+        if args.command in commands.COMMANDS:
+            return commands.run(settings, args)
         if args.command == "config" and args.config_command == "show":
             return admin_cli.config_show(settings, _flags_given(args), args)
         if args.command == "config":
             return admin_cli.config_check(settings, args)
-    except SettingError as exc:
+    except (SettingError, TracingUnavailable) as exc:
         print(f"hubbub: configuration error: {exc}", file=sys.stderr)
         return 2
     return 1

@@ -17,19 +17,29 @@ from redis.asyncio import Redis
 from hubbub.actions.account import AccountService
 from hubbub.actions.account_deletion import AccountDeletion
 from hubbub.actions.admin import AccountAdmin
+from hubbub.actions.api_tokens import ApiTokens
 from hubbub.actions.auth import AuthService, LoginLimits
+from hubbub.actions.bot_subscriptions import BotEventSubscriptions
+from hubbub.actions.bots import BotService
 from hubbub.actions.budgets import Budgets
+from hubbub.actions.commands import SlashCommands
 from hubbub.actions.conversations import ConversationService
+from hubbub.actions.digests import Digests
+from hubbub.actions.event_subscriptions import EventSubscriptions
 from hubbub.actions.export import DataExports
 from hubbub.actions.files import FileService, UploadLimits
 from hubbub.actions.mail import SmtpMailer
 from hubbub.actions.markers import MarkerService
 from hubbub.actions.message_changes import MessageChangeService
+from hubbub.actions.notifications import NotificationSettings
 from hubbub.actions.participants import ParticipantService
 from hubbub.actions.password_reset import PasswordResets
+from hubbub.actions.push import PushSubscriptions
 from hubbub.actions.send import SendLimits, SendService
 from hubbub.actions.spaces import SpaceService
 from hubbub.actions.users import UserService
+from hubbub.actions.webhook_worker import WebhookLimits, WebhookWorker
+from hubbub.actions.webhooks import IncomingWebhooks
 from hubbub.config import Settings
 from hubbub.edge.services import Services
 from hubbub.edge.socket.gateway import GatewayServer
@@ -42,27 +52,36 @@ from hubbub.queries.export import ExportQueries
 from hubbub.queries.files import FileQueries
 from hubbub.queries.mentions import MentionQueries
 from hubbub.queries.messages import MessageQueries
+from hubbub.queries.notifications import NotificationQueries
+from hubbub.queries.push import PushQueries
 from hubbub.queries.search import SearchQueries
 from hubbub.queries.sessions import SessionQueries
 from hubbub.queries.spaces import SpaceQueries
 from hubbub.queries.unread import UnreadQueries
 from hubbub.queries.users import UserQueries
 from hubbub.queries.views import Views
+from hubbub.queries.webhooks import WebhookQueries
 from hubbub.realtime.bus import EventBus, InProcessEventBus, RedisEventBus
 from hubbub.realtime.hub import Hub
 from hubbub.realtime.limits import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from hubbub.realtime.notifier import Notifier, PushDelivery
 from hubbub.realtime.presence import MemoryPresence, Presence, RedisPresence
 from hubbub.realtime.typing import MemoryTypingState, RedisTypingState, TypingState
 from hubbub.realtime.unread import UnreadCoalescer
+from hubbub.realtime.webpush import WebPushSender
 from hubbub.security.passwords import Passwords
 from hubbub.security.tokens import TokenSigner
+from hubbub.security.unsubscribe import UnsubscribeTokens
 from hubbub.security.urls import FileUrlSigner
+from hubbub.security.vapid import VapidKey, vapid_key
 from hubbub.store.blobs import LocalBlobStore
 from hubbub.store.database import open_database
 from hubbub.store.timing import time_statements
+from hubbub.tracing import NoTracing, Tracing
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: Settings, tracing: Tracing | None = None) -> Services:
+    traces: Tracing = tracing if tracing is not None else NoTracing()
     redis: Redis | None = None
     limiter: RateLimiter
     bus: EventBus
@@ -123,13 +142,42 @@ def build_services(settings: Settings) -> Services:
     conversations = ConversationService(db, conversation_queries, budgets)
     participants = ParticipantService(db, conversation_queries, budgets)
     spaces = SpaceService(db, conversation_queries, space_queries, budgets)
+    key = _push_key(settings)
+    push = PushSubscriptions(
+        db,
+        budgets,
+        enabled=key is not None,
+        allow_insecure_loopback=settings.push_allow_insecure_loopback,
+    )
+    push_queries = PushQueries(db, None if key is None else key.public_key)
+    notifier = Notifier(
+        push_queries.recipients,
+        bus,
+        presence,
+        metrics,
+        push=None
+        if key is None
+        else PushDelivery(
+            targets=push_queries.targets,
+            sender=WebPushSender(
+                key, concurrency=settings.push_concurrency, timeout_s=settings.push_timeout_s
+            ),
+            forget=push.forget,
+        ),
+        queue_size=settings.notify_queue_size,
+    )
     send = SendService(
         db,
         views,
         limiter,
         SendLimits(rate_per_s=settings.send_rate_per_s, burst=settings.send_burst),
         metrics=metrics,
+        tracing=traces,
+        notifier=notifier,
     )
+    webhooks = WebhookWorker(db, send, _webhook_limits(settings), traces)
+    # A committed new message wakes the worker at once (else it looks every poll_s).
+    bus.subscribe(webhooks)
     blobs = LocalBlobStore(settings.data_dir)
     blobs.sweep_temp()
     file_queries = FileQueries(db, blobs, url_lifetime_s=file_urls.lifetime_s)
@@ -145,7 +193,18 @@ def build_services(settings: Settings) -> Services:
         budgets=budgets,
     )
     account = AccountService(db, auth, passwords, budgets, urls=file_urls)
+    api_tokens = ApiTokens(db, auth, budgets)
+    bots = BotService(db, api_tokens, budgets, urls=file_urls)
+    event_subscriptions = EventSubscriptions(
+        db, budgets, webhooks, allowed=settings.webhook_networks
+    )
+    webhook_queries = WebhookQueries(db)
     session_queries = SessionQueries(db)
+    mailer = (
+        SmtpMailer(settings.smtp_url, settings.smtp_from or "")
+        if settings.smtp_url is not None
+        else None
+    )
     resets = PasswordResets(
         db,
         auth,
@@ -153,12 +212,11 @@ def build_services(settings: Settings) -> Services:
         budgets,
         ttl_s=settings.password_reset_ttl_s,
         public_url=settings.effective_public_url,
-        mailer=SmtpMailer(settings.smtp_url, settings.smtp_from or "")
-        if settings.smtp_url is not None
-        else None,
+        mailer=mailer,
     )
     return Services(
         settings=settings,
+        tracing=traces,
         db=db,
         redis=redis,
         bus=bus,
@@ -175,6 +233,11 @@ def build_services(settings: Settings) -> Services:
         admin=AccountAdmin(db, auth),
         admin_queries=AdminQueries(db, session_queries),
         account=account,
+        api_tokens=api_tokens,
+        bots=bots,
+        webhooks=IncomingWebhooks(
+            db, bots, send, budgets, public_url=settings.effective_public_url
+        ),
         deletion=AccountDeletion(
             db,
             account,
@@ -183,6 +246,17 @@ def build_services(settings: Settings) -> Services:
             urls=file_urls,
         ),
         resets=resets,
+        digests=Digests(
+            db,
+            mailer,
+            UnsubscribeTokens(signing_key),
+            public_url=settings.effective_public_url,
+            after_s=settings.digest_after_s,
+            every_s=settings.digest_every_s,
+            check_s=settings.digest_check_s,
+            batch=settings.digest_batch,
+            tracing=traces,
+        ),
         exports=DataExports(ExportQueries(db, file_urls), settings.data_dir, budgets),
         users=users,
         conversations=conversations,
@@ -196,7 +270,7 @@ def build_services(settings: Settings) -> Services:
             max_reactions_per_user=settings.max_reactions_per_user_per_message,
         ),
         markers=MarkerService(db, budgets),
-        message_queries=MessageQueries(db, views),
+        message_queries=MessageQueries(db, views, traces),
         search=SearchQueries(db, views),
         files=files,
         user_queries=user_queries,
@@ -206,7 +280,38 @@ def build_services(settings: Settings) -> Services:
         file_queries=file_queries,
         unread_queries=UnreadQueries(db),
         mention_queries=MentionQueries(db, views),
+        notification_settings=NotificationSettings(db, budgets),
+        notification_queries=NotificationQueries(db),
+        push=push,
+        push_queries=push_queries,
+        notifier=notifier,
+        webhook_worker=webhooks,
+        event_subscriptions=event_subscriptions,
+        bot_subscriptions=BotEventSubscriptions(bots, event_subscriptions, webhook_queries),
+        webhook_queries=webhook_queries,
+        commands=SlashCommands(db, send, budgets, wake=webhooks.wake),
     )
+
+
+def _webhook_limits(settings: Settings) -> WebhookLimits:
+    return WebhookLimits(
+        allowed=settings.webhook_networks,
+        poll_s=settings.webhook_poll_s,
+        timeout_s=settings.webhook_timeout_s,
+        max_attempts=settings.webhook_max_attempts,
+        backoff_s=settings.webhook_backoff_s,
+        backoff_max_s=settings.webhook_backoff_max_s,
+        batch=settings.webhook_batch,
+    )
+
+
+def _push_key(settings: Settings) -> VapidKey | None:
+    """The VAPID key, or None: Web Push is off on several nodes (Redis) without one
+    given, since a key generated by each node would differ from the one browsers
+    subscribed with."""
+    if settings.push_vapid_private_key is None and settings.redis_url is not None:
+        return None
+    return vapid_key(settings)
 
 
 def build_gateway(
@@ -217,8 +322,11 @@ def build_gateway(
     hub = Hub(
         EngineTransport(sio, max_backlog=settings.max_socket_backlog),
         services.metrics,
+        tracing=services.tracing,
         contacts_of=services.user_queries.contacts_of,
         conversations_of=services.conversation_queries.conversation_ids_of,
+        interest=services.bus.interest,
+        contacts_of_many=services.user_queries.contacts_of_many,
     )
     # Per socket and per node by design: it guards this node's loop from one socket.
     event_limiter = MemoryRateLimiter()

@@ -6,33 +6,33 @@ nothing else in the package looks at the environment.
 
 from __future__ import annotations
 
-import logging
-import os
 import secrets
-import stat
 from enum import Enum
-from ipaddress import IPv4Network, IPv6Network, ip_network
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from hubbub.datafiles import PRIVATE_DIR, PRIVATE_FILE, PRIVATE_UMASK, SettingError, keep_private
+from hubbub.settings_parts import WebhookSettings, parse_networks
+
+__all__ = [
+    "PRIVATE_DIR",
+    "PRIVATE_FILE",
+    "PRIVATE_UMASK",
+    "Budget",
+    "BudgetTable",
+    "IPNetwork",
+    "SettingError",
+    "Settings",
+    "keep_private",
+    "parse_budgets",
+]
 
 IPNetwork = IPv4Network | IPv6Network
-
-
-def _parse_networks(listed: str) -> tuple[IPNetwork, ...]:
-    """Comma-separated addresses or CIDRs; an address is a network of one."""
-    networks = []
-    for item in (part.strip() for part in listed.split(",")):
-        if not item:
-            continue
-        try:
-            networks.append(ip_network(item, strict=False))
-        except ValueError:
-            raise ValueError(f"{item!r} is not an IP address or CIDR") from None
-    return tuple(networks)
 
 
 class Budget(Enum):
@@ -63,6 +63,8 @@ class Budget(Enum):
     PASSWORD_RESET_ADDRESS = ("password_reset_address", 5.0, 10)
     PASSWORD_RESET_ACCOUNT = ("password_reset_account", 0.2, 3)
     EXPORT = ("export", 1.0, 3)
+    # API tokens, bots and incoming webhooks made or changed (rotations).
+    INTEGRATION = ("integration", 20.0, 20)
 
     @property
     def key(self) -> str:
@@ -102,45 +104,7 @@ def parse_budgets(listed: str) -> BudgetTable:
     return table
 
 
-class SettingError(Exception):
-    """A setting that cannot work; `setting` names the variable so start-up can say which."""
-
-    def __init__(self, setting: str, problem: str) -> None:
-        super().__init__(f"{setting}: {problem}")
-        self.setting = setting
-        self.problem = problem
-
-
-log = logging.getLogger("hubbub.config")
-
-# What the data dir holds (password hashes, every message, the signing key) is the
-# owner's alone: folders 0700, files 0600; the process runs under umask 077 (`cli`).
-PRIVATE_DIR = 0o700
-PRIVATE_FILE = 0o600
-PRIVATE_UMASK = 0o077
-
-
-def keep_private(path: Path, mode: int) -> None:
-    """Narrow `path` to `mode` when group or others have any access; a warning says so."""
-    try:
-        current = stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise SettingError("HUBBUB_DATA_DIR", f"cannot read {path}: {exc.strerror}") from exc
-    if current & 0o077 == 0:
-        return
-    try:
-        os.chmod(path, mode)
-    except OSError as exc:
-        raise SettingError(
-            "HUBBUB_DATA_DIR",
-            f"{path} is readable by others and cannot be narrowed: {exc.strerror}",
-        ) from exc
-    log.warning("%s was mode %o, readable by others: narrowed to %o", path, current, mode)
-
-
-class Settings(BaseSettings):
+class Settings(WebhookSettings):
     model_config = SettingsConfigDict(
         env_prefix="HUBBUB_", env_file=".env", extra="ignore", validate_default=True
     )
@@ -225,6 +189,23 @@ class Settings(BaseSettings):
     public_url: str | None = None
     password_reset_ttl_s: int = Field(default=30 * 60, ge=60)
 
+    # Notifications (`hubbub.realtime.notifier`): messages waiting for their recipients'
+    # rules (a full queue drops, counted); Web Push's VAPID key (a PEM, or generated once
+    # and kept in the data dir) and contact (`mailto:` or `https:`); pushes sent at once,
+    # and how long one may take; http:// endpoints on the loopback (tests only).
+    notify_queue_size: int = Field(default=10000, ge=1)
+    push_vapid_private_key: str | None = None
+    push_subject: str | None = None
+    push_concurrency: int = Field(default=8, ge=1, le=256)
+    push_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    push_allow_insecure_loopback: bool = False
+    # Email digests (`hubbub.actions.digests`, with SMTP): unread this long, at most one
+    # per user per period (either 0: off); how often a round runs, and its users at most.
+    digest_after_s: int = Field(default=3600, ge=0)
+    digest_every_s: int = Field(default=86400, ge=0)
+    digest_check_s: float = Field(default=60.0, gt=0)
+    digest_batch: int = Field(default=100, ge=1, le=10000)
+
     max_json_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     max_avatar_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
@@ -243,6 +224,8 @@ class Settings(BaseSettings):
         "smtp_from",
         "public_url",
         "metrics_token",
+        "push_vapid_private_key",
+        "push_subject",
         mode="before",
     )
     @classmethod
@@ -254,7 +237,7 @@ class Settings(BaseSettings):
     @field_validator("trusted_proxies", "metrics_allow")
     @classmethod
     def _networks(cls, value: str) -> str:
-        _parse_networks(value)
+        parse_networks(value)
         return value
 
     @field_validator("budgets")
@@ -271,11 +254,11 @@ class Settings(BaseSettings):
 
     @property
     def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
-        return _parse_networks(self.trusted_proxies)
+        return parse_networks(self.trusted_proxies)
 
     @property
     def metrics_networks(self) -> tuple[IPNetwork, ...]:
-        return _parse_networks(self.metrics_allow)
+        return parse_networks(self.metrics_allow)
 
     @property
     def effective_database_url(self) -> str:
@@ -330,6 +313,10 @@ class Settings(BaseSettings):
         if self.jwt_secret is not None and len(self.jwt_secret) < 32:
             raise SettingError("HUBBUB_JWT_SECRET", "must be at least 32 characters")
         self._check_mail()
+        if self.push_subject is not None and not self.push_subject.startswith(
+            ("mailto:", "https://")
+        ):
+            raise SettingError("HUBBUB_PUSH_SUBJECT", "must be a mailto: or https:// address")
         for origin in self.origins:
             if urlsplit(origin).scheme not in ("http", "https"):
                 raise SettingError("HUBBUB_ALLOWED_ORIGINS", f"{origin!r} is not an http(s) origin")

@@ -85,6 +85,22 @@ class Metrics:
             registry=r,
         )
 
+        self.notifications = Counter(
+            "hubbub_notifications_total",
+            "Notifications of new messages, by outcome: `socket` (a `notification` event), "
+            "`dropped` (the notifier's queue was full: best effort), `failed` (its rules "
+            "could not be read)",
+            ["outcome"],
+            registry=r,
+        )
+        self.pushes = Counter(
+            "hubbub_web_pushes_total",
+            "Web Push requests, by result: `delivered`, `gone` (404/410: the subscription "
+            "is deleted), `failed` (any other answer, a timeout, a refused connection)",
+            ["result"],
+            registry=r,
+        )
+
         self.socket_tables = Gauge(
             "hubbub_socket_table_entries",
             "Entries of this node's tables kept per session or socket (sessions, sockets, "

@@ -92,6 +92,7 @@ COMMON = {
     "storm_timeout": 30.0,
     "message_bytes": 100,
     "distinct_requests": 20_000,
+    "placement": "spread",
 }
 
 
@@ -109,7 +110,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="sqlite",
         help="hubbub's storage when the bench starts it (default: sqlite)",
     )
-    parser.add_argument("--nodes", type=int, default=1, help="hubbub nodes (2 needs postgresql)")
+    parser.add_argument("--nodes", type=int, default=1, help="hubbub nodes (2+ need postgresql)")
+    parser.add_argument(
+        "--placement",
+        choices=["spread", "grouped"],
+        help="fanout with several nodes: clients in turn over the nodes (spread, the "
+        "default: every group on every node) or each group's clients on one node (grouped)",
+    )
     parser.add_argument(
         "--server",
         choices=["hubbub", "seed-node", "bare"],

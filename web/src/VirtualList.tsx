@@ -14,6 +14,8 @@ interface Props<T> {
   estimate?: number;
   overscan?: number;
   onNearTop?: () => void;
+  /** Set while newer rows exist beyond the last one held (the list then never sticks). */
+  onNearBottom?: () => void;
   /** Scroll so this key is in view (change `nonce` to ask again). */
   jump?: { key: string; nonce: number } | null;
   /** Change to scroll to the bottom and stick there (e.g. after the user sends). */
@@ -43,7 +45,10 @@ export function VirtualList<T>(props: Props<T>) {
   const heights = useRef(new Map<string, number>());
   const [tick, setTick] = useState(0);
   const [view, setView] = useState({ top: 0, height: 800 });
-  const stick = useRef(true);
+  // A list opened around a message (newer rows not loaded) does not start at the bottom.
+  const stick = useRef(!props.onNearBottom);
+  /** Where the list last scrolled itself: only the user's own scrolling loads newer rows. */
+  const placed = useRef(-1);
   const anchor = useRef<{ key: string; delta: number } | null>(null);
 
   const keys = useMemo(() => props.items.map(props.keyOf), [props.items]);
@@ -75,7 +80,7 @@ export function VirtualList<T>(props: Props<T>) {
 
   const remember = (el: HTMLDivElement) => {
     const l = layRef.current;
-    stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 48;
+    stick.current = !props.onNearBottom && el.scrollHeight - el.scrollTop - el.clientHeight < 48;
     const i = indexAt(l, el.scrollTop);
     const key = keysRef.current[i];
     anchor.current = key === undefined ? null : { key, delta: el.scrollTop - l.offsets[i] };
@@ -87,6 +92,8 @@ export function VirtualList<T>(props: Props<T>) {
     remember(el);
     setView({ top: el.scrollTop, height: el.clientHeight });
     if (el.scrollTop < overscan / 2) props.onNearTop?.();
+    const byUser = Math.abs(el.scrollTop - placed.current) > 1;
+    if (byUser && el.scrollHeight - el.scrollTop - el.clientHeight < overscan / 2) props.onNearBottom?.();
   };
 
   // Viewport resizes (window, keyboard on phones).
@@ -125,6 +132,7 @@ export function VirtualList<T>(props: Props<T>) {
     if (target !== null && Math.abs(el.scrollTop - target) > 1) {
       const before = el.scrollTop;
       el.scrollTop = target;
+      placed.current = el.scrollTop;
       // The browser may clamp; only re-render when the position really moved.
       if (Math.abs(el.scrollTop - before) > 0.5) setView({ top: el.scrollTop, height: el.clientHeight });
     }

@@ -1,5 +1,6 @@
 // The application shell: sign in / register, the conversation list, spaces, and routing
-// (/c/<conversation id>, /s/<space id>) with the History API.
+// (/c/<conversation id>, /c/<id>?message=<message id> to open it at a message,
+// /s/<space id>) with the History API; the search box and the mentions view.
 
 import type { ComponentChildren } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
@@ -11,29 +12,59 @@ import { conversationTitle, displayName, otherParticipant, sortedConversations }
 import type { Conversation, ConnectionState, Space } from "./types";
 import { Avatar, timeLabel } from "./ui";
 import { Icon } from "./icons";
+import { AdminApi, resetToken } from "./account";
+import { ForgotPasswordForm, ResetPasswordForm } from "./reset";
+import { AdminPage } from "./admin";
+import { IntegrationsPage } from "./integrations";
+import { SettingsPage } from "./settings";
+import { MentionsView, SearchResults } from "./search";
+import { notificationsOn, notificationsSupported, onOpenRequest, registerWorker, turnOff, turnOn } from "./notify";
 
-type Route = { view: "home" } | { view: "chat"; id: string } | { view: "space"; id: string };
+type Route =
+  | { view: "home" }
+  | { view: "chat"; id: string; message?: string }
+  | { view: "space"; id: string }
+  | { view: "settings" }
+  | { view: "admin" }
+  | { view: "integrations" };
 
-function parseRoute(path: string): Route {
+function parseRoute(path: string, search = ""): Route {
   const m = /^\/(c|s)\/([0-9a-fA-F-]{8,})\/?$/.exec(path);
-  if (m) return m[1] === "c" ? { view: "chat", id: m[2] } : { view: "space", id: m[2] };
+  const message = new URLSearchParams(search).get("message") ?? undefined;
+  if (m) return m[1] === "c" ? { view: "chat", id: m[2], message } : { view: "space", id: m[2] };
+  if (/^\/settings\/?$/.test(path)) return { view: "settings" };
+  if (/^\/settings\/admin\/?$/.test(path)) return { view: "admin" };
+  if (/^\/settings\/integrations\/?$/.test(path)) return { view: "integrations" };
   return { view: "home" };
 }
 
 function routePath(r: Route): string {
-  return r.view === "chat" ? `/c/${r.id}` : r.view === "space" ? `/s/${r.id}` : "/";
+  switch (r.view) {
+    case "chat":
+      return `/c/${r.id}${r.message ? `?message=${encodeURIComponent(r.message)}` : ""}`;
+    case "space":
+      return `/s/${r.id}`;
+    case "settings":
+      return "/settings";
+    case "admin":
+      return "/settings/admin";
+    case "integrations":
+      return "/settings/integrations";
+    default:
+      return "/";
+  }
 }
 
 function useRoute(): [Route, (r: Route) => void] {
-  const [route, setRoute] = useState<Route>(() => parseRoute(location.pathname));
+  const [route, setRoute] = useState<Route>(() => parseRoute(location.pathname, location.search));
   useEffect(() => {
-    const on = () => setRoute(parseRoute(location.pathname));
+    const on = () => setRoute(parseRoute(location.pathname, location.search));
     window.addEventListener("popstate", on);
     return () => window.removeEventListener("popstate", on);
   }, []);
   const go = (r: Route) => {
     const path = routePath(r);
-    if (path !== location.pathname) history.pushState(null, "", path);
+    if (path !== location.pathname + location.search) history.pushState(null, "", path);
     setRoute(r);
   };
   return [route, go];
@@ -63,15 +94,34 @@ export function App() {
     await c.start(me);
   };
 
+  // Why the sign-in screen shows, when the app did not sign out by itself.
+  const [notice, setNotice] = useState<string | null>(null);
+  const end = (why: string) => {
+    setClient((c) => {
+      c?.stop();
+      return null;
+    });
+    setNotice(why);
+    setPhase("anon");
+    history.replaceState(null, "", "/");
+  };
+
   useEffect(() => {
-    api.onSessionEnded = () => {
+    api.onSessionEnded = () => end("You were signed out: this session was ended.");
+    // A password-reset link opens the sign-in screen's reset form, whoever is signed in
+    // (and it ends every session when used).
+    const onHash = () => {
+      if (!resetToken(location.hash)) return;
       setClient((c) => {
         c?.stop();
         return null;
       });
       setPhase("anon");
     };
-    api.resume().then((me) => (me ? begin(me) : setPhase("anon")));
+    window.addEventListener("hashchange", onHash);
+    if (resetToken(location.hash)) setPhase("anon");
+    else api.resume().then((me) => (me ? begin(me) : setPhase("anon")));
+    return () => window.removeEventListener("hashchange", onHash);
   }, []);
 
   if (phase === "loading") return <div class="splash">hubbub</div>;
@@ -79,7 +129,9 @@ export function App() {
     return (
       <AuthScreen
         api={api}
+        notice={notice}
         onIn={(me) => {
+          setNotice(null);
           void begin(me);
         }}
       />
@@ -87,6 +139,10 @@ export function App() {
   return (
     <ClientContext.Provider value={client}>
       <Shell
+        onAccountDeleted={() => {
+          api.clear();
+          end("Your account was deleted.");
+        }}
         onLogout={async () => {
           await client.logout();
           setClient(null);
@@ -98,10 +154,18 @@ export function App() {
   );
 }
 
-function AuthScreen(props: { api: Api; onIn: (me: Awaited<ReturnType<Api["login"]>>) => void }) {
+function AuthScreen(props: { api: Api; notice: string | null; onIn: (me: Awaited<ReturnType<Api["login"]>>) => void }) {
   const [mode, setMode] = useState<"login" | "register">("login");
+  const [token, setToken] = useState(() => resetToken(location.hash));
+  const [forgot, setForgot] = useState(false);
+  const [info, setInfo] = useState<string | null>(props.notice);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    const on = () => setToken(resetToken(location.hash));
+    window.addEventListener("hashchange", on);
+    return () => window.removeEventListener("hashchange", on);
+  }, []);
   const [f, setF] = useState({ login: "", username: "", email: "", password: "", displayName: "" });
   const set = (k: keyof typeof f) => (e: Event) => setF({ ...f, [k]: (e.currentTarget as HTMLInputElement).value });
 
@@ -131,58 +195,85 @@ function AuthScreen(props: { api: Api; onIn: (me: Awaited<ReturnType<Api["login"
           </span>{" "}
           hubbub
         </div>
-        <div class="tabs" role="tablist">
-          <button type="button" role="tab" class={mode === "login" ? "on" : ""} onClick={() => setMode("login")} data-testid="tab-login">
-            Sign in
-          </button>
-          <button type="button" role="tab" class={mode === "register" ? "on" : ""} onClick={() => setMode("register")} data-testid="tab-register">
-            Create account
-          </button>
-        </div>
-        <form onSubmit={submit} class="auth-form" data-testid={`${mode}-form`}>
-          {mode === "login" ? (
+        {!token && !forgot && (
+          <div class="tabs" role="tablist">
+            <button type="button" role="tab" class={mode === "login" ? "on" : ""} onClick={() => setMode("login")} data-testid="tab-login">
+              Sign in
+            </button>
+            <button type="button" role="tab" class={mode === "register" ? "on" : ""} onClick={() => setMode("register")} data-testid="tab-register">
+              Create account
+            </button>
+          </div>
+        )}
+        {token ? (
+          <ResetPasswordForm
+            api={props.api}
+            token={token}
+            onDone={() => {
+              history.replaceState(null, "", "/");
+              setToken(null);
+              setMode("login");
+              setInfo("Your password was changed. Sign in with it.");
+            }}
+          />
+        ) : forgot ? (
+          <ForgotPasswordForm api={props.api} onBack={() => setForgot(false)} />
+        ) : (
+          <form onSubmit={submit} class="auth-form" data-testid={`${mode}-form`}>
+            {mode === "login" ? (
+              <label>
+                Email or username
+                <input name="login" autoComplete="username" required value={f.login} onInput={set("login")} />
+              </label>
+            ) : (
+              <>
+                <label>
+                  Username
+                  <input name="username" autoComplete="username" required minLength={3} maxLength={50} pattern="[A-Za-z0-9_.\-]+" value={f.username} onInput={set("username")} />
+                </label>
+                <label>
+                  Display name <span class="muted">(optional)</span>
+                  <input name="displayName" autoComplete="name" maxLength={100} value={f.displayName} onInput={set("displayName")} />
+                </label>
+                <label>
+                  Email
+                  <input name="email" type="email" autoComplete="email" required value={f.email} onInput={set("email")} />
+                </label>
+              </>
+            )}
             <label>
-              Email or username
-              <input name="login" autoComplete="username" required value={f.login} onInput={set("login")} />
+              Password
+              <input
+                name="password"
+                type="password"
+                autoComplete={mode === "login" ? "current-password" : "new-password"}
+                required
+                minLength={8}
+                maxLength={128}
+                value={f.password}
+                onInput={set("password")}
+              />
             </label>
-          ) : (
-            <>
-              <label>
-                Username
-                <input name="username" autoComplete="username" required minLength={3} maxLength={50} pattern="[A-Za-z0-9_.\-]+" value={f.username} onInput={set("username")} />
-              </label>
-              <label>
-                Display name <span class="muted">(optional)</span>
-                <input name="displayName" autoComplete="name" maxLength={100} value={f.displayName} onInput={set("displayName")} />
-              </label>
-              <label>
-                Email
-                <input name="email" type="email" autoComplete="email" required value={f.email} onInput={set("email")} />
-              </label>
-            </>
-          )}
-          <label>
-            Password
-            <input
-              name="password"
-              type="password"
-              autoComplete={mode === "login" ? "current-password" : "new-password"}
-              required
-              minLength={8}
-              maxLength={128}
-              value={f.password}
-              onInput={set("password")}
-            />
-          </label>
-          {error && (
-            <div class="error" role="alert" data-testid="auth-error">
-              {error}
-            </div>
-          )}
-          <button type="submit" class="primary" disabled={busy} data-testid="auth-submit">
-            {mode === "login" ? "Sign in" : "Create account"}
-          </button>
-        </form>
+            {error && (
+              <div class="error" role="alert" data-testid="auth-error">
+                {error}
+              </div>
+            )}
+            {info && mode === "login" && (
+              <p class="ok-note" role="status" data-testid="auth-info">
+                {info}
+              </p>
+            )}
+            <button type="submit" class="primary" disabled={busy} data-testid="auth-submit">
+              {mode === "login" ? "Sign in" : "Create account"}
+            </button>
+            {mode === "login" && (
+              <button type="button" class="link" data-testid="forgot-password" onClick={() => setForgot(true)}>
+                Forgot your password?
+              </button>
+            )}
+          </form>
+        )}
       </div>
     </main>
   );
@@ -216,14 +307,43 @@ function ConnectionPill() {
   );
 }
 
-function Shell(props: { onLogout: () => void }) {
+function Shell(props: { onLogout: () => void; onAccountDeleted: () => void }) {
   const client = useClient();
   const me = useChat((s) => s.me);
   const [route, go] = useRoute();
   const [theme, setTheme] = useTheme();
+  const [notifying, setNotifying] = useState(notificationsOn);
+  useEffect(() => {
+    if (notificationsOn()) void registerWorker();
+    // A click on a notification (in the service worker) opens its conversation here.
+    return onOpenRequest((path) => {
+      const url = new URL(path, location.origin);
+      go(parseRoute(url.pathname, url.search));
+    });
+  }, []);
   const [dialog, setDialog] = useState<null | "new" | "space" | "profile">(null);
-  const [tab, setTab] = useState<"chats" | "archived" | "spaces">(route.view === "space" ? "spaces" : "chats");
+  const [tab, setTab] = useState<"chats" | "archived" | "spaces" | "mentions">(route.view === "space" ? "spaces" : "chats");
+  const [query, setQuery] = useState("");
+  const openAt = (id: string, message: string) => go({ view: "chat", id, message });
+  // Ctrl+K (or ⌘K) anywhere, or "/" outside a text field, focuses the search box.
+  useEffect(() => {
+    const on = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement | null;
+      const typing = t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+      if (((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "k") || (e.key === "/" && !typing && !e.ctrlKey && !e.metaKey)) {
+        e.preventDefault();
+        document.getElementById("search-box")?.focus();
+      }
+    };
+    window.addEventListener("keydown", on);
+    return () => window.removeEventListener("keydown", on);
+  }, []);
   const conversations = useChat((s) => s.conversations);
+  // The admin page's entry shows only to server administrators: /admin answers them alone.
+  const [isAdmin, setIsAdmin] = useState(false);
+  useEffect(() => {
+    new AdminApi(client.api).isAdmin().then(setIsAdmin, () => setIsAdmin(false));
+  }, [client]);
 
   // Unread total in the tab title.
   useEffect(() => {
@@ -232,8 +352,9 @@ function Shell(props: { onLogout: () => void }) {
   }, [conversations]);
 
   const chatId = route.view === "chat" ? route.id : null;
+  const page = route.view === "settings" || route.view === "integrations" || (route.view === "admin" && isAdmin) ? route.view : null;
   return (
-    <div class={`shell ${chatId ? "has-chat" : ""}`}>
+    <div class={`shell ${chatId || page ? "has-chat" : ""}`}>
       <aside class="sidebar">
         <header class="side-header">
           <button type="button" class="me-button" aria-label="Your profile" data-testid="open-profile" onClick={() => setDialog("profile")}>
@@ -253,10 +374,48 @@ function Shell(props: { onLogout: () => void }) {
           >
             <Icon name={theme === "dark" ? "moon" : theme === "light" ? "sun" : "auto"} />
           </button>
+          {notificationsSupported() && (
+            <button
+              type="button"
+              class="icon"
+              title={notifying ? "Notifications on" : "Notifications off"}
+              aria-label={notifying ? "Turn notifications off" : "Turn notifications on"}
+              aria-pressed={notifying}
+              data-testid="notifications"
+              onClick={() => {
+                if (notifying) void turnOff(client.api).finally(() => setNotifying(false));
+                else void turnOn(client.api).then(setNotifying);
+              }}
+            >
+              <Icon name={notifying ? "bell" : "bellOff"} />
+            </button>
+          )}
+          <button type="button" class="icon" title="Settings" aria-label="Settings" data-testid="open-settings" onClick={() => go({ view: "settings" })}>
+            <Icon name="gear" />
+          </button>
           <button type="button" class="icon" title="Sign out" aria-label="Sign out" data-testid="logout" onClick={props.onLogout}>
             <Icon name="logout" />
           </button>
         </header>
+        <form class="search-form" role="search" onSubmit={(e) => e.preventDefault()}>
+          <input
+            id="search-box"
+            type="search"
+            placeholder="Search messages (Ctrl+K)"
+            aria-label="Search messages"
+            data-testid="search-box"
+            value={query}
+            maxLength={200}
+            onInput={(e) => setQuery((e.target as HTMLInputElement).value)}
+            onKeyDown={(e) => {
+              if (e.key === "Escape") setQuery("");
+              if (e.key === "ArrowDown") {
+                e.preventDefault();
+                document.querySelector<HTMLElement>(".find-pane [data-find-item]")?.focus();
+              }
+            }}
+          />
+        </form>
         <nav class="tabs small">
           <button type="button" class={tab === "chats" ? "on" : ""} onClick={() => setTab("chats")} data-testid="tab-chats">
             Chats
@@ -267,8 +426,15 @@ function Shell(props: { onLogout: () => void }) {
           <button type="button" class={tab === "archived" ? "on" : ""} onClick={() => setTab("archived")} data-testid="tab-archived">
             Archived
           </button>
+          <button type="button" class={tab === "mentions" ? "on" : ""} onClick={() => setTab("mentions")} data-testid="tab-mentions">
+            Mentions
+          </button>
         </nav>
-        {tab === "spaces" ? (
+        {query.trim() ? (
+          <SearchResults query={query.trim()} onOpen={openAt} />
+        ) : tab === "mentions" ? (
+          <MentionsView onOpen={openAt} />
+        ) : tab === "spaces" ? (
           <SpacesPane
             route={route}
             go={go}
@@ -286,8 +452,19 @@ function Shell(props: { onLogout: () => void }) {
         )}
       </aside>
       <main class="content">
-        {chatId ? (
-          <ChatView id={chatId} onBack={() => go({ view: "home" })} />
+        {page === "settings" ? (
+          <SettingsPage
+            onBack={() => go({ view: "home" })}
+            onAdmin={isAdmin ? () => go({ view: "admin" }) : null}
+            onIntegrations={() => go({ view: "integrations" })}
+            onAccountDeleted={props.onAccountDeleted}
+          />
+        ) : page === "admin" ? (
+          <AdminPage onBack={() => go({ view: "settings" })} />
+        ) : page === "integrations" ? (
+          <IntegrationsPage onBack={() => go({ view: "settings" })} />
+        ) : chatId ? (
+          <ChatView id={chatId} at={route.view === "chat" ? route : null} onBack={() => go({ view: "home" })} />
         ) : (
           <section class="chat empty-state">
             <div>
@@ -309,7 +486,15 @@ function Shell(props: { onLogout: () => void }) {
           }}
         />
       )}
-      {dialog === "profile" && <ProfileDialog onClose={() => setDialog(null)} />}
+      {dialog === "profile" && (
+        <ProfileDialog
+          onClose={() => setDialog(null)}
+          onSettings={() => {
+            setDialog(null);
+            go({ view: "settings" });
+          }}
+        />
+      )}
       {dialog === "space" && (
         <NewSpaceDialog
           onClose={() => setDialog(null)}
@@ -600,7 +785,7 @@ function SpacesPane(props: { route: Route; go: (r: Route) => void; onCreate: () 
   );
 }
 
-function ProfileDialog(props: { onClose: () => void }) {
+function ProfileDialog(props: { onClose: () => void; onSettings: () => void }) {
   const client = useClient();
   const me = useChat((s) => s.me);
   const [name, setName] = useState(me?.displayName ?? "");
@@ -660,6 +845,9 @@ function ProfileDialog(props: { onClose: () => void }) {
         {error && <div class="error">{error}</div>}
         <button type="submit" class="primary" data-testid="profile-save">
           Save
+        </button>
+        <button type="button" class="link" data-testid="profile-settings" onClick={props.onSettings}>
+          Password, sessions and your data…
         </button>
       </form>
     </Modal>

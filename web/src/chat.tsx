@@ -28,6 +28,8 @@ interface Ctx {
   othersDelivered: number;
   canModerate: boolean;
   selected: string | null;
+  /** The message opened from a search result or a mention, highlighted for a moment. */
+  flash: string | null;
   select: (id: string | null) => void;
   reply: (m: Message) => void;
   edit: (m: Message) => void;
@@ -63,11 +65,13 @@ function MessageRow(props: { msg: Message; grouped: boolean; ctx: Ctx; inThread?
   const seenNames = ctx.lastOwnSeen?.id === msg.id ? ctx.lastOwnSeen.names : null;
   const name = displayName(msg.sender ?? { username: "unknown" });
   const selected = ctx.selected === msg.id;
+  const flashed = ctx.flash === msg.id;
 
   return (
     <div
-      class={`msg ${mine ? "mine" : "theirs"} ${props.grouped ? "grouped" : ""} ${selected ? "selected" : ""}`}
+      class={`msg ${mine ? "mine" : "theirs"} ${props.grouped ? "grouped" : ""} ${selected ? "selected" : ""} ${flashed ? "flash" : ""}`}
       data-testid="message"
+      data-highlighted={flashed ? "true" : undefined}
       data-id={msg.id}
       data-status={msg.status}
       data-optimistic-id={msg.optimisticId ?? ""}
@@ -78,7 +82,22 @@ function MessageRow(props: { msg: Message; grouped: boolean; ctx: Ctx; inThread?
         !mine && <span class="avatar-gap" />
       )}
       <div class="msg-body">
-        {!props.grouped && !mine && <div class="msg-author">{name}</div>}
+        {!props.grouped && !mine && (
+          <div class="msg-author">
+            {name}
+            {msg.sender?.isBot && (
+              <span class="bot-badge" data-testid="bot-badge" title="A bot">
+                BOT
+              </span>
+            )}
+            {msg.sender?.isBot && typeof msg.metadata?.label === "string" && (
+              <span class="muted small" data-testid="message-label">
+                {" "}
+                via {msg.metadata.label}
+              </span>
+            )}
+          </div>
+        )}
         <div
           class={`bubble ${deleted ? "deleted" : ""} ${msg.status === "FAILED" ? "failed" : ""}`}
           onClick={() => ctx.select(selected ? null : msg.id)}
@@ -445,15 +464,23 @@ function typingText(names: string[]): string {
   return "Several people are typing…";
 }
 
-export function ChatView(props: { id: string; onBack: () => void }) {
+/** Where to open: `at.message` (from /c/<id>?message=…); a new object asks again. */
+export function ChatView(props: { id: string; at?: { message?: string } | null; onBack: () => void }) {
   const client = useClient();
   const conv = useChat((s) => s.conversations[props.id]);
   const [error, setError] = useState<string | null>(null);
+  const [focus, setFocus] = useState<Focus | null>(null);
+  const message = props.at?.message;
+  // A new request to open at a message asks again; a plain open of the same one does not.
+  const at = message ? props.at : null;
   useEffect(() => {
     setError(null);
-    client.open(props.id).catch((e) => setError(e.message ?? "Could not open the conversation"));
+    client
+      .open(props.id, message)
+      .then(() => message && setFocus({ id: message, nonce: Date.now() }))
+      .catch((e) => setError(e.message ?? "Could not open the conversation"));
     return () => client.close();
-  }, [props.id]);
+  }, [props.id, at]);
   if (!conv) {
     return (
       <section class="chat empty-state">
@@ -461,10 +488,15 @@ export function ChatView(props: { id: string; onBack: () => void }) {
       </section>
     );
   }
-  return <ChatBody key={props.id} conv={conv} error={error} onBack={props.onBack} />;
+  return <ChatBody key={props.id} conv={conv} error={error} focus={focus} onBack={props.onBack} />;
 }
 
-function ChatBody(props: { conv: Conversation; error: string | null; onBack: () => void }) {
+interface Focus {
+  id: string;
+  nonce: number;
+}
+
+function ChatBody(props: { conv: Conversation; error: string | null; focus: Focus | null; onBack: () => void }) {
   const client = useClient();
   const conv = props.conv;
   const error = props.error;
@@ -478,6 +510,7 @@ function ChatBody(props: { conv: Conversation; error: string | null; onBack: () 
   const [selected, setSelected] = useState<string | null>(null);
   const [jump, setJump] = useState<{ key: string; nonce: number } | null>(null);
   const [toBottom, setToBottom] = useState(0);
+  const [flash, setFlash] = useState<string | null>(null);
 
   const messages = cs?.messages ?? EMPTY;
   const pending = cs?.pending ?? EMPTY_PENDING;
@@ -492,11 +525,28 @@ function ChatBody(props: { conv: Conversation; error: string | null; onBack: () 
   useEffect(() => {
     if (jumped.current || !cs?.loaded) return;
     jumped.current = true;
-    if (rows.some((r) => r.kind === "new")) setJump({ key: "new-marker", nonce: Date.now() });
+    if (!props.focus && rows.some((r) => r.kind === "new")) setJump({ key: "new-marker", nonce: Date.now() });
   }, [cs?.loaded]);
+
+  // Opened at a message: scroll it into view and highlight it for a moment.
+  const focus = props.focus;
+  useEffect(() => {
+    if (!focus || !messages.some((m) => m.id === focus.id)) return;
+    jumped.current = true;
+    setJump({ key: focus.id, nonce: focus.nonce });
+    setFlash(focus.id);
+    const t = setTimeout(() => setFlash(null), 3000);
+    return () => clearTimeout(t);
+  }, [focus?.nonce]);
+
+  const newest = async () => {
+    await client.jumpToNewest(conv.id);
+    setToBottom((n) => n + 1);
+  };
 
   const ctx = useCtx(conv, messages, cs?.delivered ?? NO_MARKERS, {
     selected,
+    flash,
     select: setSelected,
     reply: (m) => {
       setEditing(null);
@@ -601,6 +651,11 @@ function ChatBody(props: { conv: Conversation; error: string | null; onBack: () 
           </div>
         </header>
         {cs?.loadingOlder && <div class="loading-older">Loading earlier messages…</div>}
+        {cs?.hasMoreAfter && (
+          <button type="button" class="jump-newest" data-testid="jump-newest" onClick={() => void newest()}>
+            ↓ Newest messages
+          </button>
+        )}
         {!cs?.loaded ? (
           <div class="vlist center muted">{error ?? "Loading messages…"}</div>
         ) : rows.length === 0 ? (
@@ -616,6 +671,7 @@ function ChatBody(props: { conv: Conversation; error: string | null; onBack: () 
             jump={jump}
             toBottom={toBottom}
             onNearTop={() => void client.loadOlder(conv.id)}
+            onNearBottom={cs.hasMoreAfter ? () => void client.loadNewer(conv.id) : undefined}
           />
         )}
         <div class="typing-line" data-testid="typing-indicator" aria-live="polite">
@@ -626,7 +682,7 @@ function ChatBody(props: { conv: Conversation; error: string | null; onBack: () 
           parent={replyTo}
           editing={editing}
           usernames={ctx.usernames}
-          onSent={() => setToBottom((n) => n + 1)}
+          onSent={() => (cs?.hasMoreAfter ? void newest() : setToBottom((n) => n + 1))}
           onDone={() => {
             setReplyTo(null);
             setEditing(null);

@@ -5,12 +5,14 @@
 
 import { io, type Socket } from "socket.io-client";
 import { Api } from "./api";
+import { type NotificationEvent, showNotification } from "./notify";
 import { ChatStore, type Draft, type PendingMessage, type PendingUpload } from "./store";
 import type {
   AckError,
   Attachment,
   Conversation,
   Me,
+  Mention,
   Message,
   Participant,
   Reaction,
@@ -107,9 +109,19 @@ export class ChatClient {
       void this.afterConnect();
     });
     socket.on("disconnect", (reason) => {
+      console.info("hubbub: disconnected:", reason);
       this.attempts.clear();
       this.store.setTransport(null);
       this.store.setConnection(reason === "io client disconnect" ? "offline" : "reconnecting");
+      // The server cut this socket: the session may have ended (signed out elsewhere, a
+      // password change, a deactivation). A refresh tells: refused, the app signs out
+      // (Api.onSessionEnded); granted, connect again (Socket.IO does not after this).
+      if (reason === "io server disconnect") {
+        this.api
+          .refresh()
+          .then(() => this.started && socket.connect())
+          .catch(() => this.store.setConnection("offline"));
+      }
     });
     socket.on("connect_error", (err: Error) => {
       // A WebSocket that errors falls back to polling at once (tryAllTransports); one that
@@ -131,6 +143,9 @@ export class ChatClient {
     });
 
     socket.on("new_message", (e: { message: Message }) => this.onMessage(e.message, true));
+    socket.on("notification", (e: NotificationEvent) =>
+      void showNotification(e).catch((err: unknown) => console.warn("hubbub: notification not shown", err)),
+    );
     socket.on("message_updated", (e: { message: Message }) => this.onMessage(e.message, false));
     socket.on("message_deleted", (e: { message: Message }) => this.onMessage(e.message, false));
     socket.on("message_sent", (e: { optimisticId: string; message: Message }) => {
@@ -333,18 +348,70 @@ export class ChatClient {
     }
   }
 
-  async open(id: string): Promise<void> {
+  /** Open a conversation: at its newest page, or around `messageId` (a search result). */
+  async open(id: string, messageId?: string): Promise<void> {
     this.store.setActive(id);
     if (!this.store.state.conversations[id]) await this.refreshConversation(id);
     this.store.markOpened(id);
     const cs = this.store.state.convs[id];
-    if (!cs?.loaded) {
+    if (messageId && !cs?.messages.some((m) => m.id === messageId)) await this.openAround(id, messageId);
+    else if (!cs?.loaded) {
       const page = await this.api.get<{ messages: Message[]; hasMore: boolean }>(
         `/conversations/${id}/messages?limit=${PAGE}`,
       );
       this.store.addPage(id, page.messages, page.hasMore, false);
     }
     this.markRead(id);
+  }
+
+  /**
+   * Hold the page around one message (`aroundId`). Its single `hasMore` speaks for both
+   * sides, so the side towards the present is told by the conversation's last message.
+   */
+  private async openAround(id: string, messageId: string): Promise<void> {
+    const page = await this.api.get<{ messages: Message[]; hasMore: boolean }>(
+      `/conversations/${id}/messages?limit=${PAGE}&aroundId=${encodeURIComponent(messageId)}`,
+    );
+    const newest = page.messages[page.messages.length - 1];
+    const last = this.store.state.conversations[id]?.lastMessage;
+    const after = Boolean(newest && (last ? last.seq > newest.seq : page.hasMore));
+    this.store.setWindow(id, page.messages, page.hasMore, after);
+  }
+
+  /** Back to the present: the newest page replaces a window opened around a message. */
+  async jumpToNewest(id: string): Promise<void> {
+    const page = await this.api.get<{ messages: Message[]; hasMore: boolean }>(
+      `/conversations/${id}/messages?limit=${PAGE}`,
+    );
+    this.store.setWindow(id, page.messages, page.hasMore, false);
+    this.markRead(id);
+  }
+
+  async loadNewer(id: string): Promise<void> {
+    const cs = this.store.state.convs[id];
+    const newest = cs?.messages[cs.messages.length - 1];
+    if (!cs || !newest || !cs.hasMoreAfter || cs.loadingNewer) return;
+    this.store.setLoadingNewer(id, true);
+    try {
+      const page = await this.api.get<{ messages: Message[]; hasMore: boolean }>(
+        `/conversations/${id}/messages?limit=${PAGE}&after=${encodeURIComponent(newest.id)}`,
+      );
+      this.store.addNewerPage(id, page.messages, page.hasMore);
+    } catch {
+      this.store.setLoadingNewer(id, false);
+    }
+  }
+
+  /** A page of `GET /search/messages` (every word of `q`, newest first). */
+  search(q: string, before?: string): Promise<{ messages: Message[]; hasMore: boolean }> {
+    const more = before ? `&before=${encodeURIComponent(before)}` : "";
+    return this.api.get(`/search/messages?q=${encodeURIComponent(q)}&limit=20${more}`);
+  }
+
+  /** A page of `GET /mentions` (newest first). */
+  mentions(cursor?: string | null): Promise<{ mentions: Mention[]; nextCursor: string | null }> {
+    const more = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+    return this.api.get(`/mentions?limit=20${more}`);
   }
 
   close(): void {

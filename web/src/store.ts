@@ -49,6 +49,12 @@ export interface ConvState {
   hasMoreBefore: boolean;
   loadingOlder: boolean;
   /**
+   * Newer messages exist beyond the last one held: the history was opened around a
+   * message (a search result, a mention), not at the newest page.
+   */
+  hasMoreAfter: boolean;
+  loadingNewer: boolean;
+  /**
    * The highest change number N such that every change numbered N or below is
    * reflected here (-1: no baseline yet). This is what `sync` sends.
    */
@@ -98,6 +104,8 @@ export function emptyConv(): ConvState {
     loaded: false,
     hasMoreBefore: false,
     loadingOlder: false,
+    hasMoreAfter: false,
+    loadingNewer: false,
     seen: -1,
     ahead: [],
     typing: {},
@@ -338,6 +346,35 @@ export class ChatStore {
     });
   }
 
+  setLoadingNewer(conversationId: string, loadingNewer: boolean): void {
+    this.patchConv(conversationId, { loadingNewer });
+  }
+
+  /**
+   * Replace the held history by one window of it: a page around a message
+   * (`aroundId`), or the newest page (returning to the present). Pending messages stay.
+   */
+  setWindow(conversationId: string, messages: Message[], hasMoreBefore: boolean, hasMoreAfter: boolean): void {
+    this.patchConv(conversationId, {
+      messages: mergeMany([], messages),
+      loaded: true,
+      hasMoreBefore,
+      hasMoreAfter,
+      loadingOlder: false,
+      loadingNewer: false,
+    });
+  }
+
+  /** A page from `after` the newest message held (a window moving towards the present). */
+  addNewerPage(conversationId: string, messages: Message[], hasMore: boolean): void {
+    const cs = this.conv(conversationId);
+    this.patchConv(conversationId, {
+      messages: mergeMany(cs.messages, messages),
+      hasMoreAfter: hasMore && messages.length > 0,
+      loadingNewer: false,
+    });
+  }
+
   // ---- messages --------------------------------------------------------------------
 
   /**
@@ -352,7 +389,7 @@ export class ChatStore {
     if (me && msg.senderId === me.id && msg.optimisticId) {
       pending = pending.filter((p) => p.optimisticId !== msg.optimisticId);
     }
-    const messages = upsertSorted(cs.messages, msg);
+    const messages = outsideWindow(cs, msg) ? cs.messages : upsertSorted(cs.messages, msg);
 
     let seen = cs.seen;
     let ahead = cs.ahead;
@@ -547,6 +584,18 @@ export class ChatStore {
 }
 
 // ---- selectors ---------------------------------------------------------------------
+
+/**
+ * A message that falls in history not held, beyond either end of a window (a gap the
+ * pages will fill when the user scrolls there): it is not inserted, or the list would
+ * show it next to messages it does not follow.
+ */
+export function outsideWindow(cs: ConvState, msg: Message): boolean {
+  const list = cs.messages;
+  if (!list.length || list.some((m) => m.id === msg.id)) return false;
+  if (cs.hasMoreAfter && msg.seq > list[list.length - 1].seq) return true;
+  return cs.hasMoreBefore && msg.seq < list[0].seq;
+}
 
 export function sortedConversations(
   state: ChatState,

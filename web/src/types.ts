@@ -15,6 +15,7 @@ export interface User {
   isOnline?: boolean;
   lastSeen?: string | null;
   createdAt?: string;
+  isBot?: boolean;
 }
 
 export interface Me extends User {
@@ -27,6 +28,7 @@ export interface Sender {
   username: string;
   displayName: string | null;
   avatar: string | null;
+  isBot?: boolean;
 }
 
 export interface Reaction {
@@ -70,6 +72,13 @@ export interface Message {
   editedAt?: string | null;
   deletedAt?: string | null;
   optimisticId?: string | null;
+}
+
+/** One entry of `GET /mentions`. */
+export interface Mention {
+  message: Message;
+  conversationId: string;
+  conversationName: string | null;
 }
 
 export interface Participant {

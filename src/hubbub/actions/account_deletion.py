@@ -8,16 +8,19 @@ who leaves does (a SYSTEM message "Deleted user left", `participant_removed`, an
 group handed over) and every space; every session ends and, through `AccountClosed`,
 every socket of it is cut on every node. Its messages, reactions and files stay, their
 sender shown everywhere as the tombstone; it is no longer found by search, cannot sign
-in, and cannot be reactivated.
+in, and cannot be reactivated. The operator deletes an account the same way from the
+terminal (`hubbub user delete`, no password; in the audit log).
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.actions.account import AccountService
+from hubbub.actions.audit import Actor, record
 from hubbub.actions.auth import AuthService, Principal
 from hubbub.actions.participants import hand_over_ownership
 from hubbub.domain.account_rules import user_not_found
@@ -27,10 +30,13 @@ from hubbub.events.catalog import AccountClosed, NewMessage, ParticipantRemoved,
 from hubbub.queries.conversations import ConversationQueries
 from hubbub.queries.users import user_public
 from hubbub.security.urls import FileUrlSigner
+from hubbub.store.api_tokens import active_bots_of_txn
 from hubbub.store.database import Database
 from hubbub.store.models import Participant, User
 from hubbub.store.password_resets import spend_reset_tokens_txn
+from hubbub.store.push import forget_user_subscriptions_txn
 from hubbub.store.sequence import write_system_message
+from hubbub.store.sessions import user_by_username_txn
 from hubbub.store.tombstones import active_participations_txn, leave_spaces_txn
 from hubbub.store.unit import emit
 from hubbub.store.users import contact_ids_txn
@@ -56,21 +62,41 @@ class AccountDeletion:
 
     async def delete(self, principal: Principal, password: str, client_address: str) -> None:
         await self._account.verified_user(principal, password, client_address)
-        now = utcnow()
         async with self._db.write() as session:
             user = await session.get(User, principal.user_id, with_for_update=True)
             if user is None or not user.is_active or user.deleted_at is not None:
                 raise user_not_found()
-            contacts = await contact_ids_txn(session, user.id)
-            tombstone(user, now)
-            await session.flush()
-            for row in await active_participations_txn(session, user.id):
-                await self._leave(session, user, row, now)
-            await leave_spaces_txn(session, user.id)
-            await spend_reset_tokens_txn(session, user.id, now)
-            await self._auth.end_every_session(session, user.id, now)
-            gone = user_public(user, online=False, urls=self._urls)
-            emit(session, AccountClosed(user.id), UserUpdated(gone, also_to=tuple(contacts)))
+            await self._erase(session, user)
+
+    async def delete_by_username(self, username: str) -> uuid.UUID:
+        """The operator deletes an account from the terminal, by the same policy; a
+        deactivated account can be deleted too. Recorded in the audit log."""
+        async with self._db.write() as session:
+            user = await user_by_username_txn(session, username)
+            if user is None or user.deleted_at is not None:
+                raise user_not_found()
+            await record(session, Actor.terminal(), None, "delete", user)
+            await self._erase(session, user)
+            return user.id
+
+    async def _erase(self, session: AsyncSession, user: User) -> None:
+        now = utcnow()
+        contacts = await contact_ids_txn(session, user.id)
+        tombstone(user, now)
+        await session.flush()
+        for row in await active_participations_txn(session, user.id):
+            await self._leave(session, user, row, now)
+        await leave_spaces_txn(session, user.id)
+        await forget_user_subscriptions_txn(session, user.id)
+        await spend_reset_tokens_txn(session, user.id, now)
+        await self._auth.end_every_session(session, user.id, now)
+        # The account's bots go with it: deactivated, their tokens and sockets ended.
+        for bot in await active_bots_of_txn(session, user.id):
+            bot.is_active = False
+            bot.updated_at = now
+            emit(session, AccountClosed(bot.id))
+        gone = user_public(user, online=False, urls=self._urls)
+        emit(session, AccountClosed(user.id), UserUpdated(gone, also_to=tuple(contacts)))
 
     async def _leave(
         self, session: AsyncSession, user: User, row: Participant, now: datetime

@@ -21,8 +21,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.actions.budgets import Budgets
+from hubbub.actions.principal import Principal, token_principal
 from hubbub.config import Budget
 from hubbub.domain.errors import (
+    BadRequest,
     Conflict,
     Forbidden,
     InvalidCredentials,
@@ -30,11 +32,13 @@ from hubbub.domain.errors import (
     Unauthorized,
 )
 from hubbub.domain.ids import new_id, utcnow
+from hubbub.domain.token_rules import Scope, scope_refusal
 from hubbub.events.catalog import SessionEnded
 from hubbub.queries.users import me_public
 from hubbub.realtime.limits import RateLimiter
 from hubbub.security.passwords import Passwords
 from hubbub.security.tokens import (
+    API_TOKEN_PREFIX,
     AccessClaims,
     InvalidToken,
     TokenSigner,
@@ -63,17 +67,6 @@ from hubbub.wire.models import (
     RegisterRequest,
     TokenPair,
 )
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: an authenticated, active user and the session of its token."""
-
-    user_id: uuid.UUID
-    username: str
-    session_id: uuid.UUID
-    jti: str
-    token_expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -186,7 +179,7 @@ class AuthService:
             user = await user_by_login_txn(session, lookup)
         # Verified against a dummy hash when there is no such user: same answer, same time.
         ok = await self._passwords.verify(user.password_hash if user else None, password)
-        if user is None or not ok:
+        if user is None or user.is_bot or not ok:  # a bot has no password to log in with
             await self._count_failure(keys)
             raise InvalidCredentials()
         if not user.is_active:  # said only to who knows the password
@@ -259,6 +252,8 @@ class AuthService:
         return TokenPair(token=token, refresh_token=refresh)
 
     async def logout(self, principal: Principal, refresh_token: str | None) -> None:
+        if principal.api_token:
+            raise BadRequest("An API token is revoked, not logged out", code="api_token_logout")
         now = utcnow()
         families = {principal.session_id}
         async with self._db.write() as session:
@@ -274,12 +269,20 @@ class AuthService:
             for family in families:
                 await self.end_session(session, principal.user_id, family, now)
 
-    async def authenticate(self, token: str) -> Principal:
-        try:
-            claims = self._signer.verify_access(token)
-        except InvalidToken:
-            raise Unauthorized("Invalid or expired token", code="invalid_token") from None
-        return await self._principal(claims)
+    async def authenticate(self, token: str, needed: Scope = Scope.MANAGE) -> Principal:
+        """The principal of an access token or an API token, if it holds the `needed`
+        scope (a login's session holds every scope)."""
+        if token.startswith(API_TOKEN_PREFIX):
+            principal = await token_principal(self._db, token)
+        else:
+            try:
+                claims = self._signer.verify_access(token)
+            except InvalidToken:
+                raise Unauthorized("Invalid or expired token", code="invalid_token") from None
+            principal = await self._principal(claims)
+        if refusal := scope_refusal(principal.scopes, needed):
+            raise refusal
+        return principal
 
     async def _principal(self, claims: AccessClaims) -> Principal:
         async with self._db.read() as session:
@@ -346,6 +349,10 @@ class AuthService:
         for family in families:
             await self.end_session(session, user_id, family, now)
         return len(families)
+
+
+# `Principal` lives beside the API tokens' principal; callers keep importing it from here.
+__all__ = ["AuthService", "Device", "LoginLimits", "Principal"]
 
 
 def _login_keys(name: str, address: str) -> tuple[str, str, str]:

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 
 from hubbub.actions.budgets import Budgets
+from hubbub.actions.notifications import choose_notifications
 from hubbub.actions.participants import MAX_PARTICIPANTS, announce, display, new_participant
 from hubbub.actions.users import chosen_avatar
 from hubbub.config import Budget
@@ -34,10 +35,10 @@ from hubbub.store.unit import emit
 from hubbub.store.users import active_users_txn
 from hubbub.wire.models import (
     ConversationPublic,
-    ConversationSettings,
     CreateConversation,
     UpdateConversation,
 )
+from hubbub.wire.notifications import ConversationSettings
 
 
 def private_pair_key(a: uuid.UUID, b: uuid.UUID) -> str:
@@ -231,8 +232,7 @@ class ConversationService:
         await self._budgets.take(Budget.PROFILE, viewer)
         async with self._db.write() as session:
             access = await access_conversation(session, viewer, conversation_id, lock=True)
-            if req.notifications_enabled is not None:
-                access.me.notifications_enabled = req.notifications_enabled
+            choose_notifications(access.me, req)
             if req.is_archived is not None:
                 access.me.is_archived = req.is_archived
             access.me.updated_at = utcnow()

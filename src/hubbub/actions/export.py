@@ -94,6 +94,17 @@ class DataExports:
             self._failed.add(user_id)
             await asyncio.to_thread(part.unlink, missing_ok=True)
 
+    async def write_file(self, user_id: uuid.UUID, path: Path) -> int:
+        """The same export, written now to `path` (the operator's `hubbub user export`):
+        complete or not there at all. Its size in bytes."""
+        part = path.with_name(path.name + ".part")
+        try:
+            await self._write(user_id, part)
+            await asyncio.to_thread(part.replace, path)
+        finally:
+            await asyncio.to_thread(part.unlink, missing_ok=True)
+        return (await asyncio.to_thread(path.stat)).st_size
+
     async def _write(self, user_id: uuid.UUID, part: Path) -> None:
         profile = await self._queries.profile(user_id)
         head = (

@@ -1,4 +1,4 @@
-"""Sending email: the password-reset messages, over SMTP (HUBBUB_SMTP_URL).
+"""Sending email: password-reset messages and digests, over SMTP (HUBBUB_SMTP_URL).
 
 `smtp://[user:pass@]host[:port]` talks plain SMTP (port 25 by default) and upgrades
 with STARTTLS when the server offers it; `smtps://user:pass@host[:port]` speaks TLS from
@@ -7,6 +7,7 @@ the first byte (port 465 by default).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from email.message import EmailMessage
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
@@ -15,7 +16,9 @@ import aiosmtplib
 
 
 class Mailer(Protocol):
-    async def send(self, to: str, subject: str, body: str) -> None: ...
+    async def send(
+        self, to: str, subject: str, body: str, headers: Mapping[str, str] | None = None
+    ) -> None: ...
 
 
 class SmtpMailer:
@@ -29,11 +32,15 @@ class SmtpMailer:
         self._sender = sender
         self._timeout_s = timeout_s
 
-    async def send(self, to: str, subject: str, body: str) -> None:
+    async def send(
+        self, to: str, subject: str, body: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         message = EmailMessage()
         message["From"] = self._sender
         message["To"] = to
         message["Subject"] = subject
+        for name, value in (headers or {}).items():
+            message[name] = value
         message.set_content(body)
         await aiosmtplib.send(
             message,

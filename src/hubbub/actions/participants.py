@@ -81,7 +81,8 @@ def new_participant(
         can_upload_files=True,
         can_add_members=admin,
         can_remove_members=admin,
-        notifications_enabled=True,
+        notify_level=None,
+        muted_until=None,
         is_archived=False,
         created_at=now,
         updated_at=now,
@@ -92,8 +93,8 @@ def reactivate(p: Participant, role: Role, *, last_seq: int, now: datetime) -> N
     fresh = new_participant(p.conversation_id, p.user_id, role, last_seq=last_seq, now=now)
     for field in (
         "role", "status", "joined_at", "last_read_seq", "last_delivered_seq", "can_send_messages",
-        "can_upload_files", "can_add_members", "can_remove_members", "notifications_enabled",
-        "is_archived",
+        "can_upload_files", "can_add_members", "can_remove_members", "notify_level",
+        "muted_until", "is_archived",
     ):  # fmt: skip
         setattr(p, field, getattr(fresh, field))
     p.left_at = None

@@ -62,6 +62,7 @@ from hubbub.store.database import Database
 from hubbub.store.new_message import NewMessageRecord, new_message_record
 from hubbub.store.prepared import RawBatch
 from hubbub.store.send_batch_txn import store_new_messages_txn
+from hubbub.tracing import NoTracing, Tracing
 
 log = logging.getLogger("hubbub.messages")
 
@@ -75,12 +76,14 @@ class SendBatcher:
         metrics: Metrics | None = None,
         max_batch: int = 256,
         writers: int = 1,
+        tracing: Tracing | None = None,
     ) -> None:
         """`writers`: batches stored at the same time (one for SQLite, which has one
         writer anyway; a few for PostgreSQL, so that a batch gathering while another is
         in flight need not wait for it)."""
         self._db = db
         self._writers = writers
+        self._tracing: Tracing = tracing if tracing is not None else NoTracing()
         self._metrics = metrics
         self._views = views
         self._max_batch = max_batch
@@ -131,8 +134,10 @@ class SendBatcher:
             lines = {(p.sender, p.conversation_id) for p in batch}
             self._in_flight |= lines
             started = time.perf_counter()
+            parents = [pending.trace_parent for pending in batch]
             try:
-                await self._store_batch(batch)
+                with self._tracing.batch_span("hubbub.group_commit", parents, sends=len(batch)):
+                    await self._store_batch(batch)
             finally:
                 self._in_flight -= lines
                 if self._queue:  # what waited for this batch may go now

@@ -33,7 +33,8 @@ from hubbub.store.access import (
 from hubbub.store.messages_read import messages_by_ids_txn
 from hubbub.store.prepared import Statements
 from hubbub.store.send_batch_txn import present_mentions_txn
-from hubbub.wire.models import MAX_CONTENT, MessagePublic, SendMessage
+from hubbub.wire.fields import MAX_CONTENT
+from hubbub.wire.models import MessagePublic, SendMessage
 
 # What a send comes to: its message and whether this call stored it (False: the
 # optimisticId repeated and this is the original).
@@ -53,6 +54,7 @@ class PendingSend:
     mentions: list[uuid.UUID]
     client_timestamp: datetime | None
     origin_socket: str | None = None  # hears `message_sent`, not `new_message`
+    trace_parent: object | None = None  # the sender's trace context (`hubbub.tracing`)
     future: asyncio.Future[Stored] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -83,6 +83,12 @@ class PayloadTooLarge(HubbubError):
     message = "Request body too large"
 
 
+class UnsupportedMediaType(HubbubError):
+    status = 415
+    code = "unsupported_media_type"
+    message = "Unsupported Content-Type"
+
+
 class ValidationFailed(HubbubError):
     status = 422
     code = "validation_error"

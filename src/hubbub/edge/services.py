@@ -14,18 +14,28 @@ from redis.asyncio import Redis
 from hubbub.actions.account import AccountService
 from hubbub.actions.account_deletion import AccountDeletion
 from hubbub.actions.admin import AccountAdmin
+from hubbub.actions.api_tokens import ApiTokens
 from hubbub.actions.auth import AuthService
+from hubbub.actions.bot_subscriptions import BotEventSubscriptions
+from hubbub.actions.bots import BotService
 from hubbub.actions.budgets import Budgets
+from hubbub.actions.commands import SlashCommands
 from hubbub.actions.conversations import ConversationService
+from hubbub.actions.digests import Digests
+from hubbub.actions.event_subscriptions import EventSubscriptions
 from hubbub.actions.export import DataExports
 from hubbub.actions.files import FileService
 from hubbub.actions.markers import MarkerService
 from hubbub.actions.message_changes import MessageChangeService
+from hubbub.actions.notifications import NotificationSettings
 from hubbub.actions.participants import ParticipantService
 from hubbub.actions.password_reset import PasswordResets
+from hubbub.actions.push import PushSubscriptions
 from hubbub.actions.send import SendService
 from hubbub.actions.spaces import SpaceService
 from hubbub.actions.users import UserService
+from hubbub.actions.webhook_worker import WebhookWorker
+from hubbub.actions.webhooks import IncomingWebhooks
 from hubbub.config import Settings
 from hubbub.metrics import Metrics
 from hubbub.queries.admin import AdminQueries
@@ -33,13 +43,17 @@ from hubbub.queries.conversations import ConversationQueries
 from hubbub.queries.files import FileQueries
 from hubbub.queries.mentions import MentionQueries
 from hubbub.queries.messages import MessageQueries
+from hubbub.queries.notifications import NotificationQueries
+from hubbub.queries.push import PushQueries
 from hubbub.queries.search import SearchQueries
 from hubbub.queries.sessions import SessionQueries
 from hubbub.queries.spaces import SpaceQueries
 from hubbub.queries.unread import UnreadQueries
 from hubbub.queries.users import UserQueries
+from hubbub.queries.webhooks import WebhookQueries
 from hubbub.realtime.bus import EventBus
 from hubbub.realtime.limits import RateLimiter
+from hubbub.realtime.notifier import Notifier
 from hubbub.realtime.presence import Presence
 from hubbub.realtime.typing import TypingState
 from hubbub.security.passwords import Passwords
@@ -47,6 +61,7 @@ from hubbub.security.tokens import TokenSigner
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.database import Database
 from hubbub.store.migrate import head_revision, revision_of
+from hubbub.tracing import Tracing
 
 log = logging.getLogger("hubbub")
 
@@ -81,6 +96,7 @@ class Readiness:
 @dataclass
 class Services:
     settings: Settings
+    tracing: Tracing
     db: Database
     redis: Redis | None
     bus: EventBus
@@ -97,8 +113,12 @@ class Services:
     admin: AccountAdmin
     admin_queries: AdminQueries
     account: AccountService
+    api_tokens: ApiTokens
+    bots: BotService
+    webhooks: IncomingWebhooks
     deletion: AccountDeletion
     resets: PasswordResets
+    digests: Digests
     exports: DataExports
     users: UserService
     conversations: ConversationService
@@ -117,6 +137,16 @@ class Services:
     file_queries: FileQueries
     unread_queries: UnreadQueries
     mention_queries: MentionQueries
+    notification_settings: NotificationSettings
+    notification_queries: NotificationQueries
+    push: PushSubscriptions
+    push_queries: PushQueries
+    notifier: Notifier
+    webhook_worker: WebhookWorker
+    event_subscriptions: EventSubscriptions
+    bot_subscriptions: BotEventSubscriptions
+    commands: SlashCommands
+    webhook_queries: WebhookQueries
 
     async def readiness(self) -> Readiness:
         # Any failure means "not ready"; the reason is logged, never shown.
@@ -143,7 +173,10 @@ class Services:
         return Readiness(database, migrations, redis)
 
     async def close(self) -> None:
+        await self.webhook_worker.close()
         await self.send.close()
+        await self.notifier.close()
+        await self.digests.close()
         await self.resets.close()
         await self.exports.close()
         await self.bus.stop()

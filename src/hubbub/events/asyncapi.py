@@ -16,10 +16,12 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from hubbub.events import catalog
 from hubbub.wire.events import (
     SOCKET_ANSWERS,
+    CommandReplyPayload,
     ConversationPayload,
     MessagePayload,
     MessagesDeliveredPayload,
     MessagesReadPayload,
+    NotificationPayload,
     ParticipantAddedPayload,
     ParticipantRemovedPayload,
     StopTypingPayload,
@@ -29,6 +31,7 @@ from hubbub.wire.events import (
     UserOnlinePayload,
     UserPayload,
 )
+from hubbub.wire.fields import SHARED_SCHEMAS
 from hubbub.wire.socket import CLIENT_EVENTS
 
 # The payload model of every catalog event that reaches clients.
@@ -39,6 +42,8 @@ CATALOG_PAYLOADS: dict[type[catalog.ServerEvent], type[BaseModel]] = {
     catalog.MessagesRead: MessagesReadPayload,
     catalog.MessagesDelivered: MessagesDeliveredPayload,
     catalog.UnreadCount: UnreadCountPayload,
+    catalog.Notification: NotificationPayload,
+    catalog.CommandReply: CommandReplyPayload,
     catalog.ConversationCreated: ConversationPayload,
     catalog.ConversationUpdated: ConversationPayload,
     catalog.ParticipantAdded: ParticipantAddedPayload,
@@ -117,5 +122,8 @@ def asyncapi_document(version: str) -> dict[str, Any]:
             }
         },
         "operations": operations,
-        "components": {"messages": messages, "schemas": definitions.get("$defs", {})},
+        "components": {
+            "messages": messages,
+            "schemas": definitions.get("$defs", {}) | SHARED_SCHEMAS,
+        },
     }

@@ -20,6 +20,10 @@ Event (audience; sent by):
 - messages_read / messages_delivered (the conversation; a read or delivered marker)
 - unread_count (one user; built by each node's unread coalescer for its own sockets
   after any change to the count: `hubbub.realtime.unread`)
+- notification (one user; a new message their rules let interrupt them, from the
+  notifier of the node that stored it: `hubbub.realtime.notifier`)
+- command_reply (one user; a slash command's answer for its caller only, from the
+  webhook worker: `hubbub.actions.webhook_worker`)
 - user_updated (the user's contacts; a profile change)
 - user_online / user_offline (the user's contacts; the socket edge's presence)
 - typing / stop_typing (the conversation but the typist; the socket edge's typing)
@@ -38,6 +42,7 @@ from datetime import datetime
 from typing import ClassVar, Protocol
 
 from hubbub.events.envelope import Audience, Effect, Envelope
+from hubbub.wire.events import CommandReplyPayload, NotificationPayload
 from hubbub.wire.fields import (
     iso_utc,
 )
@@ -162,6 +167,35 @@ class UnreadCount:
                 "unreadMentions": self.mentions,
             },
             audience=Audience(user_ids=(self.user_id,)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A message worth interrupting `user_id` for, under their rules: built after the
+    send's commit by the notifier of the node that stored it (`hubbub.realtime.notifier`)."""
+
+    name: ClassVar[str] = "notification"
+    user_id: uuid.UUID
+    notice: NotificationPayload  # the very JSON of a Web Push too
+
+    def envelope(self) -> Envelope:
+        return Envelope(
+            name=self.name, payload=self.notice.wire(), audience=Audience(user_ids=(self.user_id,))
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CommandReply:
+    """A slash command's answer that its account asked to show to the caller only."""
+
+    name: ClassVar[str] = "command_reply"
+    user_id: uuid.UUID
+    reply: CommandReplyPayload
+
+    def envelope(self) -> Envelope:
+        return Envelope(
+            name=self.name, payload=self.reply.wire(), audience=Audience(user_ids=(self.user_id,))
         )
 
 

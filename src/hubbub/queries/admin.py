@@ -76,6 +76,8 @@ def admin_user(user: User) -> AdminUser:
         is_deleted=user.deleted_at is not None,
         created_at=user.created_at,
         last_seen_at=user.last_seen,
+        is_bot=user.is_bot,
+        bot_owner_id=user.bot_owner_id,
     )
 
 

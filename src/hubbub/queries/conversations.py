@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.domain.enums import ParticipantStatus
 from hubbub.domain.errors import BadRequest
+from hubbub.domain.ids import utcnow
+from hubbub.domain.notify_rules import notifications_on
 from hubbub.queries.presenters import participant_public
 from hubbub.queries.users import shown_online
 from hubbub.queries.views import Views
@@ -145,12 +147,15 @@ class ConversationQueries:
             session, [(conversation, members[0])], members[0].user_id
         )
         unread = await unread_counts_of_everyone_txn(session, conversation_id)
+        now = utcnow()
         return {
             p.user_id: base.model_copy(
                 update={
                     "my_role": p.role,
                     "is_archived": p.is_archived,
-                    "notifications_enabled": p.notifications_enabled,
+                    "notifications_enabled": notifications_on(p.notify_level, p.muted_until, now),
+                    "notification_level": p.notify_level,
+                    "muted_until": p.muted_until,
                     "unread_count": unread.get(p.user_id, 0),
                 }
             )

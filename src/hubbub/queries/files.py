@@ -24,9 +24,11 @@ from hubbub.store.access import access_file
 from hubbub.store.blobs import BlobStore
 from hubbub.store.database import Database
 from hubbub.store.files import file_by_id_txn, file_use_txn
-from hubbub.store.filetypes import INLINE_IMAGE_TYPES, THUMBNAIL_TYPE
+from hubbub.store.filetypes import INLINE_IMAGE_TYPES, STORED_TYPES, THUMBNAIL_TYPE
 
 log = logging.getLogger("hubbub.files")
+# The Content-Types a download can have (the HTTP edge documents them).
+DOWNLOAD_TYPES = STORED_TYPES
 
 # The name of a file whose own name leaves nothing to show (`display_filename`).
 FALLBACK_NAME = "file"

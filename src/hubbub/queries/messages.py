@@ -13,7 +13,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hubbub.domain.errors import BadRequest
+from hubbub.queries.history import history_page, invalid_cursor
 from hubbub.queries.views import Views
 from hubbub.store.access import (
     ConversationAccess,
@@ -26,22 +26,18 @@ from hubbub.store.messages_read import (
     changes_of_many_txn,
     changes_page_txn,
     message_in_txn,
-    messages_after_txn,
-    messages_before_txn,
     thread_page_txn,
 )
 from hubbub.store.models import Message
+from hubbub.tracing import NoTracing, Tracing
 from hubbub.wire.models import ChangesPage, MessagePage, MessagePublic, ThreadPage
 
 
-def invalid_cursor() -> BadRequest:
-    return BadRequest("Cursor does not belong to this conversation", code="invalid_cursor")
-
-
 class MessageQueries:
-    def __init__(self, db: Database, views: Views) -> None:
+    def __init__(self, db: Database, views: Views, tracing: Tracing | None = None) -> None:
         self._db = db
         self._views = views
+        self._tracing: Tracing = tracing if tracing is not None else NoTracing()
 
     async def history(
         self,
@@ -53,42 +49,16 @@ class MessageQueries:
         after: uuid.UUID | None = None,
         around: uuid.UUID | None = None,
     ) -> MessagePage:
-        if sum(x is not None for x in (before, after, around)) > 1:
-            raise BadRequest("Use one of before, after and aroundId", code="invalid_cursor")
-        async with self._db.read() as session:
-            access = await access_conversation(session, viewer, conversation_id)
-            rows: list[Message]
-            if around is not None:
-                pivot = await _cursor(session, conversation_id, around)
-                older, more_older = await messages_before_txn(
-                    session, conversation_id, pivot.seq, limit=(limit - 1) // 2
-                )
-                newer, more_newer = await messages_after_txn(
-                    session, conversation_id, pivot.seq, limit=limit - 1 - len(older)
-                )
-                rows = [*reversed(older), pivot, *newer]
-                has_more = more_older or more_newer
-            elif after is not None:
-                cursor = await _cursor(session, conversation_id, after)
-                rows, has_more = await messages_after_txn(
-                    session, conversation_id, cursor.seq, limit=limit
-                )
-            else:
-                below = (
-                    (await _cursor(session, conversation_id, before)).seq
-                    if before is not None
-                    else None
-                )
-                newest_first, has_more = await messages_before_txn(
-                    session, conversation_id, below, limit=limit
-                )
-                rows = list(reversed(newest_first))
-            views = await self._views.messages(session, rows, viewer)
-            return MessagePage(
-                messages=views,
-                has_more=has_more,
-                total_count=access.conversation.message_count,
-            )
+        return await history_page(
+            self._db,
+            self._views.urls,
+            viewer,
+            conversation_id,
+            limit=limit,
+            before=before,
+            after=after,
+            around=around,
+        )
 
     async def get_message(
         self, viewer: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID
@@ -153,6 +123,12 @@ class MessageQueries:
         )
 
     async def sync(
+        self, viewer: uuid.UUID, known: dict[uuid.UUID, int], *, limit: int
+    ) -> tuple[dict[uuid.UUID, ChangesPage], list[uuid.UUID]]:
+        with self._tracing.span("hubbub.sync", conversations=len(known)):
+            return await self._sync(viewer, known, limit=limit)
+
+    async def _sync(
         self, viewer: uuid.UUID, known: dict[uuid.UUID, int], *, limit: int
     ) -> tuple[dict[uuid.UUID, ChangesPage], list[uuid.UUID]]:
         """Resume (docs/socket-protocol.md): per known conversation, the changes after the client's

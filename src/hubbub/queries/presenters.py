@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from hubbub.domain.enums import MessageStatus
+from hubbub.domain.ids import utcnow
+from hubbub.domain.notify_rules import notifications_on
 from hubbub.queries.users import user_public
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.access import SenderAccess
@@ -169,7 +171,7 @@ def participant_public(
         can_upload_files=p.can_upload_files,
         can_add_members=p.can_add_members,
         can_remove_members=p.can_remove_members,
-        notifications_enabled=p.notifications_enabled,
+        notifications_enabled=notifications_on(p.notify_level, p.muted_until, utcnow()),
     )
 
 
@@ -203,5 +205,7 @@ def conversation_public(
         unread_count=unread_count,
         unread_mentions=unread_mentions,
         my_role=me.role,
-        notifications_enabled=me.notifications_enabled,
+        notifications_enabled=notifications_on(me.notify_level, me.muted_until, utcnow()),
+        notification_level=me.notify_level,
+        muted_until=me.muted_until,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 
-from hubbub.queries.messages import invalid_cursor
+from hubbub.queries.history import invalid_cursor
 from hubbub.queries.views import Views
 from hubbub.store.access import access_conversation
 from hubbub.store.database import Database

@@ -18,7 +18,12 @@ from hubbub.realtime.presence import Presence
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.database import Database
 from hubbub.store.models import User
-from hubbub.store.users import contact_ids_txn, last_seen_txn, search_users_txn
+from hubbub.store.users import (
+    contact_ids_of_many_txn,
+    contact_ids_txn,
+    last_seen_txn,
+    search_users_txn,
+)
 from hubbub.wire.models import Me, SenderPublic, UserList, UserPublic
 
 
@@ -34,6 +39,7 @@ def user_public(user: User, *, online: bool | None, urls: FileUrlSigner) -> User
         is_online=online,
         last_seen=None if online is None else user.last_seen,
         created_at=user.created_at,
+        is_bot=user.is_bot,
     )
 
 
@@ -58,6 +64,7 @@ def sender_public(user: User, urls: FileUrlSigner) -> SenderPublic:
         username=user.username,
         display_name=user.display_name,
         avatar=urls.avatar_url(user.avatar_file_id),
+        is_bot=user.is_bot,
     )
 
 
@@ -93,6 +100,16 @@ class UserQueries:
         async with self._db.read() as session:
             found = await contact_ids_txn(session, user_id)
         found.add(user_id)
+        return found
+
+    async def contacts_of_many(
+        self, user_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, set[uuid.UUID]]:
+        """`contacts_of` of several users, read together."""
+        async with self._db.read() as session:
+            found = await contact_ids_of_many_txn(session, user_ids)
+        for user_id, contacts in found.items():
+            contacts.add(user_id)
         return found
 
     async def presence(

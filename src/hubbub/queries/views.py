@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.domain.enums import MessageStatus, ParticipantStatus
+from hubbub.domain.ids import utcnow
+from hubbub.domain.notify_rules import notifications_on
 from hubbub.queries.presenters import (
     attachment_public,
     conversation_public,
@@ -26,7 +28,7 @@ from hubbub.queries.presenters import (
 from hubbub.queries.users import sender_public, shown_online, user_public
 from hubbub.realtime.presence import Presence
 from hubbub.security.urls import FileUrlSigner
-from hubbub.store.conversations import participant_counts_txn, participant_view_rows_txn
+from hubbub.store.conversations import participant_counts_txn
 from hubbub.store.markers import lowest_markers_txn, unread_counts_txn
 from hubbub.store.messages_read import (
     attachments_txn,
@@ -35,6 +37,7 @@ from hubbub.store.messages_read import (
     senders_txn,
 )
 from hubbub.store.models import Conversation, Message, Participant
+from hubbub.store.participant_reads import PARTICIPANT_VIEW_COLUMNS, participant_view_rows_txn
 from hubbub.store.users import users_by_id_txn
 from hubbub.wire.models import (
     AttachmentPublic,
@@ -116,10 +119,10 @@ class Views:
         rows = await participant_view_rows_txn(
             session, conversation_ids, per_conversation=per_conversation
         )
-        user_ids = {row.user_id for row in rows}
+        user_ids = {row[1] for row in rows}
         users = await users_by_id_txn(session, user_ids)
         online = await self.presence.online(user_ids)
-        contacts = {row.user_id for row in rows if row.conversation_id in shared}
+        contacts = {row[1] for row in rows if row[0] in shared}
         user_views = {
             u.id: user_public(
                 u, online=shown_online(viewer, u.id, contacts, online), urls=self.urls
@@ -127,12 +130,18 @@ class Views:
             for u in users
         }
         result: dict[uuid.UUID, list[ParticipantPublic]] = {cid: [] for cid in conversation_ids}
+        now = utcnow()
+        validate = ParticipantPublic.model_validate
         for row in rows:
-            fields = row._asdict()
+            fields = dict(zip(PARTICIPANT_VIEW_COLUMNS, row, strict=True))
             conversation_id = fields.pop("conversation_id")
-            user = user_views.get(row.user_id)
+            fields["notifications_enabled"] = notifications_on(
+                fields.pop("notify_level"), fields.pop("muted_until"), now
+            )
+            user = user_views.get(row[1])
             if user is not None:  # deleted between the two statements: left out
-                result[conversation_id].append(ParticipantPublic(user=user, **fields))
+                fields["user"] = user
+                result[conversation_id].append(validate(fields))
         return result, counts
 
     async def conversations(

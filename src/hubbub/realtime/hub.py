@@ -13,6 +13,10 @@ Membership changes come as the envelope's typed `Effect`: users join a conversat
 before the event is delivered and leave it after, so a removed participant hears of
 its removal and nothing after it.
 
+The hub tells the bus (`Interest`) when a conversation or a user gains its first
+socket here or loses its last, so that with several nodes only the nodes holding a
+socket of an event's audience receive it (`hubbub.realtime.channels`).
+
 The index is also filled from the database, when a socket connects, joins a
 conversation or resyncs (`admit`). Such a read may start before a removal commits and
 end after the hub applied the removal's event; applied as read, it would put the
@@ -26,11 +30,12 @@ interleaving and on every node.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol
@@ -38,8 +43,11 @@ from typing import Protocol
 import orjson
 
 from hubbub.domain.errors import Unavailable
+from hubbub.domain.token_rules import ALL_SCOPES, Scope
 from hubbub.events.envelope import Effect, Envelope
 from hubbub.metrics import Metrics
+from hubbub.realtime.channels import EVERY_EVENT, Interest
+from hubbub.tracing import NoTracing, Tracing
 
 log = logging.getLogger("hubbub.realtime")
 
@@ -59,6 +67,7 @@ class SocketState:
     # When its handshake began authenticating (`time.monotonic()`): a session or account
     # ended here after that may have been read as still alive (`Hub.add`).
     auth_started: float = field(default_factory=time.monotonic)
+    scopes: frozenset[Scope] = ALL_SCOPES  # an API token's; a login's session holds all
 
 
 @dataclass(slots=True)
@@ -90,6 +99,7 @@ class Transport(Protocol):
 
 
 ContactsOf = Callable[[uuid.UUID], Awaitable[set[uuid.UUID]]]
+ContactsOfMany = Callable[[list[uuid.UUID]], Awaitable[dict[uuid.UUID, set[uuid.UUID]]]]
 ConversationsOf = Callable[[uuid.UUID], Awaitable[list[uuid.UUID]]]
 MembershipRead = Callable[[], Awaitable[Iterable[uuid.UUID]]]
 
@@ -111,11 +121,21 @@ class Hub:
         *,
         contacts_of: ContactsOf,
         conversations_of: ConversationsOf,
+        tracing: Tracing | None = None,
+        interest: Interest = EVERY_EVENT,
+        contacts_of_many: ContactsOfMany | None = None,
     ) -> None:
         self._transport = transport
         self._metrics = metrics
+        self._tracing: Tracing = tracing if tracing is not None else NoTracing()
         self._contacts_of = contacts_of
+        self._contacts_of_many = contacts_of_many
+        # Contacts read ahead for events about to be published here (`contacts_read`).
+        self._contacts: dict[uuid.UUID, set[uuid.UUID]] = {}
         self._conversations_of = conversations_of
+        # Told when a conversation or a user gains its first socket here or loses its
+        # last: the bus subscribes to their events (hubbub.realtime.channels).
+        self._interest = interest
         self.sockets: dict[str, SocketState] = {}
         self._by_conversation: dict[uuid.UUID, set[str]] = {}
         self._by_user: dict[uuid.UUID, set[str]] = {}
@@ -134,7 +154,10 @@ class Hub:
             if self._ended.get(ended, -1.0) >= state.auth_started:
                 return False
         self.sockets[state.sid] = state
-        self._by_user.setdefault(state.user_id, set()).add(state.sid)
+        if state.user_id not in self._by_user:
+            self._by_user[state.user_id] = set()
+            self._interest.user(state.user_id, True)
+        self._by_user[state.user_id].add(state.sid)
         return True
 
     def remove(self, sid: str) -> SocketState | None:
@@ -149,6 +172,7 @@ class Hub:
             if not user:
                 del self._by_user[state.user_id]
                 self._removals.pop(state.user_id, None)
+                self._interest.user(state.user_id, False)
         return state
 
     @property
@@ -171,7 +195,11 @@ class Hub:
 
     def listen(self, state: SocketState, conversation_id: uuid.UUID) -> None:
         state.listening.add(conversation_id)
-        self._by_conversation.setdefault(conversation_id, set()).add(state.sid)
+        room = self._by_conversation.get(conversation_id)
+        if room is None:
+            room = self._by_conversation[conversation_id] = set()
+            self._interest.conversation(conversation_id, True)
+        room.add(state.sid)
 
     def unlisten(self, state: SocketState, conversation_id: uuid.UUID) -> None:
         state.listening.discard(conversation_id)
@@ -183,6 +211,7 @@ class Hub:
             room.discard(sid)
             if not room:
                 del self._by_conversation[conversation_id]
+                self._interest.conversation(conversation_id, False)
 
     def forget_membership(self, user_id: uuid.UUID, conversation_id: uuid.UUID) -> None:
         if user_id in self._by_user:
@@ -206,12 +235,14 @@ class Hub:
         *,
         replace: bool = False,
         listen: bool = True,
+        subscribed: bool = True,
     ) -> set[uuid.UUID]:
         """Make one user's sockets members of the conversations `read` finds the user
         in, hearing them unless `listen` is false (all of them and no others with
         `replace`), unless a removal of the user was applied while it read: then read
         again (see the module's docstring). `read` raises to refuse; sockets closed
-        meanwhile are skipped."""
+        meanwhile are skipped. With `subscribed`, return once the bus has subscribed
+        to the conversations' events (not from the bus's own resync: it waits there)."""
         if not states:
             return set()
         user_id = states[0].user_id
@@ -229,6 +260,8 @@ class Hub:
                     self.join_member(state, ids)
                 else:
                     state.conversations |= ids
+            if subscribed:
+                await self._interest.ready()
             return ids
         raise Unavailable()
 
@@ -237,18 +270,23 @@ class Hub:
         connected user's conversations."""
         for user_id in {s.user_id for s in self.sockets.values()}:
             read = partial(self._conversations_of, user_id)
-            await self.admit(self.user_sockets(user_id), read, replace=True)
+            await self.admit(self.user_sockets(user_id), read, replace=True, subscribed=False)
 
     # Fan-out ---------------------------------------------------------------------------
 
     async def deliver(self, envelope: Envelope) -> None:
         """Bus subscriber: apply the event's effect and write it to its audience."""
+        with self._tracing.span("hubbub.fanout", event=envelope.name):
+            await self._deliver(envelope)
+
+    async def _deliver(self, envelope: Envelope) -> None:
         started = time.perf_counter()
         effect = envelope.effect
         if effect.ended_session is not None or effect.ended_user is not None:
             await self._cut(effect.ended_session, effect.ended_user)
             return
-        self._join(effect)
+        if self._join(effect):
+            await self._interest.sent()
         audience = await self._audience(envelope)
         if audience:
             await self.write(audience, encode_event(envelope.name, envelope.payload))
@@ -256,12 +294,16 @@ class Hub:
         self._metrics.event_out(envelope.name)
         self._metrics.fanout_seconds.observe(time.perf_counter() - started)
 
-    def _join(self, effect: Effect) -> None:
+    def _join(self, effect: Effect) -> bool:
+        """Apply the joins of an effect; whether any socket here joined."""
         if effect.conversation_id is None:
-            return
+            return False
+        joined = False
         for uid in effect.joined:
             for state in self.user_sockets(uid):
                 self.join_member(state, [effect.conversation_id])
+                joined = True
+        return joined
 
     def _leave(self, effect: Effect) -> None:
         if effect.conversation_id is None:
@@ -277,13 +319,30 @@ class Hub:
         for uid in to.user_ids:
             sids |= self._by_user.get(uid, set())
         if to.contacts_of is not None and self.sockets:
-            for uid in await self._contacts_of(to.contacts_of):
+            contacts = self._contacts.pop(to.contacts_of, None)
+            if contacts is None:
+                contacts = await self._contacts_of(to.contacts_of)
+            for uid in contacts:
                 sids |= self._by_user.get(uid, set())
         if to.exclude_socket is not None:
             sids.discard(to.exclude_socket)
         if to.exclude_user is not None:
             sids -= self._by_user.get(to.exclude_user, set())
         return sids
+
+    @contextlib.asynccontextmanager
+    async def contacts_read(self, user_ids: list[uuid.UUID]) -> AsyncIterator[None]:
+        """Read the contacts of these users in one query for the events published
+        within (each used once, by this node's delivery of the first event about the
+        user; whatever is left is dropped at the end): a storm's `user_online`s cost
+        one query per batch here, not one each."""
+        if self._contacts_of_many is not None and user_ids and self.sockets:
+            self._contacts.update(await self._contacts_of_many(user_ids))
+        try:
+            yield
+        finally:
+            for uid in user_ids:
+                self._contacts.pop(uid, None)
 
     async def write(self, sids: Iterable[str], packet: Packet) -> None:
         """One encoded packet to many sockets: a transport write each, no task each."""

@@ -85,3 +85,16 @@ def new_refresh_token() -> str:
 
 def hash_refresh_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# API tokens and webhook secrets: random, recognisable by their prefix (a secret scanner
+# can find one pasted where it should not be), stored as `hash_refresh_token` of them.
+API_TOKEN_PREFIX = "hbt_"  # noqa: S105 (a prefix, not a secret)
+
+
+def new_api_token() -> str:
+    return API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(24)

@@ -127,6 +127,7 @@ _SENDERS_AND_ORIGINALS = Prepared(
             _USERS.c.username,
             _USERS.c.display_name,
             _USERS.c.avatar_file_id,
+            _USERS.c.is_bot,
             cast_(null(), _MESSAGES.c.id.type),
             cast_(null(), _MESSAGES.c.optimistic_id.type),
         )
@@ -145,6 +146,7 @@ _SENDERS_AND_ORIGINALS = Prepared(
             cast_(null(), _USERS.c.username.type),
             cast_(null(), _USERS.c.display_name.type),
             cast_(null(), _USERS.c.avatar_file_id.type),
+            cast_(null(), _USERS.c.is_bot.type),
             _MESSAGES.c.id,
             _MESSAGES.c.optimistic_id,
         ).where(among_pairs(_MESSAGES.c.sender_id, _MESSAGES.c.optimistic_id, "keys")),
@@ -185,6 +187,7 @@ async def access_for_sending(
         username,
         display_name,
         avatar_file_id,
+        is_bot,
         message_id,
         optimistic_id,
     ) in await tx.rows(_SENDERS_AND_ORIGINALS, values):
@@ -200,6 +203,7 @@ async def access_for_sending(
                     "username": username,
                     "display_name": display_name,
                     "avatar": None,
+                    "is_bot": is_bot,
                 }
             ),
             avatar_file_id=avatar_file_id,

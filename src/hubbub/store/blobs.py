@@ -48,6 +48,11 @@ class BlobStore(Protocol):
     async def delete(self, key: str) -> None: ...
 
 
+def is_storage_key(key: str) -> bool:
+    """Whether `key` (a path under the data dir) is one this store made."""
+    return _KEY.fullmatch(key) is not None
+
+
 def _checked(key: str) -> str:
     if not _KEY.fullmatch(key):
         raise ValueError("not a storage key made by this store")

@@ -11,9 +11,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.domain.enums import ParticipantStatus
@@ -156,23 +155,6 @@ async def participants_with_users_txn(
     return {p.user_id: (p, u) for p, u in rows}
 
 
-PARTICIPANT_VIEW_COLUMNS = (
-    Participant.conversation_id,
-    Participant.user_id,
-    Participant.role,
-    Participant.status,
-    Participant.joined_at,
-    Participant.last_read_at,
-    Participant.last_read_message_id,
-    Participant.last_read_seq,
-    Participant.can_send_messages,
-    Participant.can_upload_files,
-    Participant.can_add_members,
-    Participant.can_remove_members,
-    Participant.notifications_enabled,
-)
-
-
 async def participant_counts_txn(
     session: AsyncSession, conversation_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, int]:
@@ -188,32 +170,3 @@ async def participant_counts_txn(
     ).all():
         counts[cid] = int(count)
     return counts
-
-
-async def participant_view_rows_txn(
-    session: AsyncSession,
-    conversation_ids: Sequence[uuid.UUID],
-    *,
-    per_conversation: int | None,
-) -> Sequence[Row[Any]]:
-    """ACTIVE participants' `PARTICIPANT_VIEW_COLUMNS`, per conversation in join order
-    (the first `per_conversation` of each, or all)."""
-    ranked = (
-        select(
-            *PARTICIPANT_VIEW_COLUMNS,
-            func.row_number()
-            .over(
-                partition_by=Participant.conversation_id,
-                order_by=(Participant.joined_at, Participant.id),
-            )
-            .label("rank"),
-        )
-        .where(Participant.conversation_id.in_(conversation_ids))
-        .where(Participant.status == ParticipantStatus.ACTIVE)
-        .subquery()
-    )
-    query = select(*(ranked.c[c.key] for c in PARTICIPANT_VIEW_COLUMNS))
-    if per_conversation is not None:
-        query = query.where(ranked.c.rank <= per_conversation)
-    query = query.order_by(ranked.c.conversation_id, ranked.c.rank)
-    return (await session.execute(query)).all()

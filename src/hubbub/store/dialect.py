@@ -20,6 +20,7 @@ from sqlalchemy import (
     ColumnElement,
     DateTime,
     Select,
+    Table,
     Text,
     Uuid,
     bindparam,
@@ -32,10 +33,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -327,3 +331,11 @@ def _mentions_sqlite(element: _Mentions, compiler: SQLCompiler, **kw: Any) -> st
 def mentions_user(mentions: Any, user: Any) -> ColumnElement[bool]:
     """A message's `mentions` include `user` (a uuid column), on either database."""
     return _Mentions(mentions, user)
+
+
+def insert_ignoring_duplicates(table: Table, dialect_name: str) -> Insert:
+    """An INSERT of whole rows that skips a row whose key is already there (ON CONFLICT
+    DO NOTHING on both databases): what makes a copy run twice change nothing."""
+    if dialect_name == "postgresql":
+        return postgresql_insert(table).on_conflict_do_nothing()
+    return sqlite_insert(table).on_conflict_do_nothing()

@@ -56,6 +56,13 @@ _MAGIC: tuple[tuple[int, bytes, str], ...] = (
 _MP3_FRAME = (b"\xff\xfb", b"\xff\xfa", b"\xff\xf3", b"\xff\xf2", b"\xff\xe3", b"\xff\xe2")
 _EBML = b"\x1a\x45\xdf\xa3"  # Matroska and WebM
 _HEAD_BYTES = 64
+# Every type a stored file can have (a download's Content-Type, as the OpenAPI document says).
+STORED_TYPES = tuple(
+    sorted(
+        {*INLINE_IMAGE_TYPES, *(kind for _, _, kind in _MAGIC)}
+        | {"video/webm", "video/x-matroska", "audio/mpeg", TEXT_PLAIN, OCTET_STREAM}
+    )
+)
 
 
 class ImageTooLarge(Exception):

@@ -66,25 +66,6 @@ async def _page(
     return list(rows[:limit]), len(rows) > limit
 
 
-async def messages_before_txn(
-    session: AsyncSession, conversation_id: uuid.UUID, seq: int | None, *, limit: int
-) -> tuple[list[Message], bool]:
-    """Up to `limit` messages numbered below `seq` (None: the newest), newest first."""
-    bound = Message.seq < seq if seq is not None else Message.seq > 0
-    return await _page(
-        session, Message.conversation_id == conversation_id, bound, limit=limit, desc=True
-    )
-
-
-async def messages_after_txn(
-    session: AsyncSession, conversation_id: uuid.UUID, seq: int, *, limit: int
-) -> tuple[list[Message], bool]:
-    """Up to `limit` messages numbered above `seq`, oldest first."""
-    return await _page(
-        session, Message.conversation_id == conversation_id, Message.seq > seq, limit=limit
-    )
-
-
 async def thread_page_txn(
     session: AsyncSession,
     conversation_id: uuid.UUID,

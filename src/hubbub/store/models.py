@@ -36,6 +36,7 @@ from hubbub.domain.enums import (
     Role,
 )
 from hubbub.domain.ids import new_id, utcnow
+from hubbub.domain.notify_rules import NotifyLevel
 from hubbub.store.dialect import JsonDocument, UTCDateTime, UuidList, uuid_column_type
 
 NAMING_CONVENTION = {
@@ -83,11 +84,62 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     # A server administrator (accounts), not a role in any conversation or space.
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    is_bot: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    bot_owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     last_seen: Mapped[datetime | None]
     # Deleted by its owner: a tombstone ("Deleted user") that keeps the messages' sender.
     deleted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class NotificationPreference(Base):
+    """A user's notification defaults; no row means the defaults of
+    `hubbub.domain.notify_rules.Preferences`."""
+
+    __tablename__ = "notification_preferences"
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    private_level: Mapped[NotifyLevel] = mapped_column(_enum(NotifyLevel, "private_level"))
+    group_level: Mapped[NotifyLevel] = mapped_column(_enum(NotifyLevel, "group_level"))
+    space_level: Mapped[NotifyLevel] = mapped_column(_enum(NotifyLevel, "space_level"))
+    paused_until: Mapped[datetime | None]
+    # Do-not-disturb hours as minutes after midnight on the user's clock (`timezone`).
+    quiet_start_minute: Mapped[int | None] = mapped_column(Integer)
+    quiet_end_minute: Mapped[int | None] = mapped_column(Integer)
+    timezone: Mapped[str] = mapped_column(String(64))
+    # Email digests of unread mentions and direct messages (when the server sends them).
+    digests: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class DigestState(Base):
+    """A user's email digests: when the last was sent, up to when what it listed was
+    sent; claimed by a conditional write, so that exactly one node sends each."""
+
+    __tablename__ = "digest_state"
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_sent_at: Mapped[datetime | None]
+    covered_until: Mapped[datetime]
+
+
+class PushSubscription(Base):
+    """A browser's Web Push subscription (RFC 8030): where to push, and the keys that
+    encrypt each push for it alone (RFC 8291). One row per endpoint: a browser that
+    subscribes again for another user moves to that user."""
+
+    __tablename__ = "push_subscriptions"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    endpoint: Mapped[str] = mapped_column(String(2048), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(100))
+    auth: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Space(Base):
@@ -173,7 +225,10 @@ class Participant(Base):
     can_upload_files: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
     can_add_members: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     can_remove_members: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
-    notifications_enabled: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    # The user's own choice for this conversation; None follows their default for its
+    # type (notification_preferences).
+    notify_level: Mapped[NotifyLevel | None] = mapped_column(_enum(NotifyLevel, "notify_level"))
+    muted_until: Mapped[datetime | None]
     is_archived: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -315,10 +370,8 @@ class PasswordResetToken(Base):
 
 
 class RevokedToken(Base):
-    """A revoked access-token id (`jti`) or a whole session (`sid`, the refresh family).
-
-    Kept until the tokens it covers would have expired anyway.
-    """
+    """A revoked access-token id (`jti`) or a whole session (`sid`, the refresh family or
+    an API token), kept until the tokens it covers would have expired anyway."""
 
     __tablename__ = "revoked_tokens"
 

@@ -20,8 +20,9 @@ BEGIN/COMMIT round trips). Callers check `RawBatch.isolated`. A few of the same
 statements also run in an ordinary session's transaction (the one-send path) through
 `SessionStatements`; both are `Statements`. Driver errors come out as SQLAlchemy's
 exceptions (IntegrityError, OperationalError, DBAPIError), as from any other query.
-Listeners of the engine's `before_cursor_execute` event see these statements too (the
-tests count and EXPLAIN them).
+Listeners of the engine's `before_cursor_execute` and `after_cursor_execute` events see
+these statements too (the tests count and EXPLAIN them; statement timing and traces
+record them).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 from sqlalchemy import CompoundSelect, Connection, Engine, Insert, Select, TextClause, Update
@@ -170,8 +172,9 @@ class RawBatch:
     async def rows(self, statement: Prepared, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         compiled = statement.compiled(self.dialect)
         parameters = compiled.parameters(values)
-        self._observe(compiled.sql, parameters, many=False)
+        context = self._before(compiled.sql, parameters, many=False)
         raw = await self._fetch(compiled.sql, parameters)
+        self._after(context, compiled.sql, parameters, many=False)
         if not compiled.results:
             return [tuple(r) for r in raw]
         return [compiled.row(r) for r in raw]
@@ -181,13 +184,25 @@ class RawBatch:
             return
         compiled = statement.compiled(self.dialect)
         parameters = [compiled.parameters(v) for v in values]
-        self._observe(compiled.sql, parameters, many=True)
+        context = self._before(compiled.sql, parameters, many=True)
         await self._execute_many(compiled.sql, parameters)
+        self._after(context, compiled.sql, parameters, many=True)
 
-    def _observe(self, sql: str, parameters: Any, *, many: bool) -> None:
+    def _before(self, sql: str, parameters: Any, *, many: bool) -> SimpleNamespace:
+        # The listeners (statement timing, traces) get a context of their own to keep
+        # their state on, as SQLAlchemy's execution context is for its own statements;
+        # a statement that fails never reaches `_after` (nor, in SQLAlchemy, the
+        # after-event): its trace span ends unrecorded and its time is not counted.
+        context = SimpleNamespace()
         dispatch = self._engine.dispatch.before_cursor_execute
         if dispatch:
-            dispatch(self._sync, None, sql, parameters, None, many)
+            dispatch(self._sync, None, sql, parameters, context, many)
+        return context
+
+    def _after(self, context: SimpleNamespace, sql: str, parameters: Any, *, many: bool) -> None:
+        dispatch = self._engine.dispatch.after_cursor_execute
+        if dispatch:
+            dispatch(self._sync, None, sql, parameters, context, many)
 
     async def _fetch(self, sql: str, parameters: tuple[Any, ...]) -> Sequence[Sequence[Any]]:
         raise NotImplementedError

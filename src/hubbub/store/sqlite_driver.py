@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
@@ -173,6 +174,13 @@ class Checkpointer:
         self._every_s = every_s
         self._conn: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
+        # Cancelling `_run` does not stop a checkpoint already running on its thread:
+        # the connection is used and closed under this lock only, and a checkpoint asked
+        # for before a stop (an older generation) does nothing. Closing the connection
+        # under a running checkpoint crashed the process (a segfault in a test run on a
+        # loaded machine).
+        self._lock = threading.Lock()
+        self._generation = 0
 
     def start(self) -> None:
         if self._task is None:
@@ -186,22 +194,30 @@ class Checkpointer:
             self._task = None
         # A last, complete checkpoint on the way out leaves a small WAL behind.
         with contextlib.suppress(sqlite3.Error):
-            await asyncio.to_thread(self._checkpoint, "TRUNCATE")
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            await asyncio.to_thread(conn.close)
+            await asyncio.to_thread(self._checkpoint, "TRUNCATE", self._generation)
+        await asyncio.to_thread(self._close)
 
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self._every_s)
             try:
-                await asyncio.to_thread(self._checkpoint, "PASSIVE")
+                await asyncio.to_thread(self._checkpoint, "PASSIVE", self._generation)
             except sqlite3.Error as exc:  # the next round tries again
                 log.warning("SQLite checkpoint failed: %s", exc)
 
-    def _checkpoint(self, mode: str) -> Sequence[Any]:
-        if self._conn is None:
-            self._conn = sqlite3.connect(self._path, check_same_thread=False)
-            self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        row: Sequence[Any] = self._conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
-        return row
+    def _checkpoint(self, mode: str, generation: int) -> Sequence[Any]:
+        with self._lock:
+            if generation != self._generation:  # stopped since it was asked for
+                return ()
+            if self._conn is None:
+                self._conn = sqlite3.connect(self._path, check_same_thread=False)
+                self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            row: Sequence[Any] = self._conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+            return row
+
+    def _close(self) -> None:
+        with self._lock:
+            self._generation += 1
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                conn.close()

@@ -3,7 +3,7 @@
 The timer starts in `before_cursor_execute` and is read in `after_cursor_execute`; the
 statement's kind (its first keyword) is looked up once per statement text. Statements
 the group commit runs on the driver's own connection (`hubbub.store.prepared`) are
-timed by the group commit's histogram instead.
+timed too: it raises the same two events around each of them.
 """
 
 from __future__ import annotations

@@ -6,13 +6,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import EmailStr, StringConstraints
+from pydantic import StringConstraints
 
-from hubbub.wire.fields import CleanStr, InputModel, Password, Timestamp, WireModel
+from hubbub.wire.fields import CleanStr, EmailAddress, InputModel, Password, Timestamp, WireModel
 
 # A password as typed to prove who one is: checked, never validated as a new one.
 GivenPassword = Annotated[CleanStr, StringConstraints(min_length=1, max_length=128)]
-Email = Annotated[EmailStr, StringConstraints(max_length=255)]
+Email = EmailAddress
 
 
 class ChangePasswordRequest(InputModel):

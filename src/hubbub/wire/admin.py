@@ -35,6 +35,9 @@ class AdminUser(WireModel):
     is_deleted: bool
     created_at: Timestamp
     last_seen_at: Timestamp | None
+    # A bot user and who made it (docs/integrations.md): every bot is listed here.
+    is_bot: bool
+    bot_owner_id: uuid.UUID | None
 
 
 class AdminUserEnvelope(WireModel):

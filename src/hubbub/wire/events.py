@@ -81,6 +81,20 @@ class UnreadCountPayload(WireModel):
     unread_mentions: int  # unread messages of the conversation that mention the user
 
 
+class NotificationPayload(WireModel):
+    """A message the user's notification rules let interrupt them: what a browser
+    notification shows (`title`, `body`: at most 140 characters of the text) and where
+    a click leads (the conversation, at the message)."""
+
+    conversation_id: uuid.UUID
+    message_id: uuid.UUID
+    seq: int
+    sender_id: uuid.UUID
+    title: str
+    body: str
+    mentioned: bool
+
+
 class ConversationPayload(WireModel):
     """`conversation_created`, `conversation_updated`: the recipient's own view."""
 
@@ -129,3 +143,12 @@ SOCKET_ANSWERS: dict[str, type[WireModel]] = {
     "message_error": MessageErrorPayload,
     "exception": ExceptionPayload,
 }
+
+
+class CommandReplyPayload(WireModel):
+    """A slash command's answer shown to its caller only (docs/integrations.md)."""
+
+    conversation_id: uuid.UUID
+    event_id: uuid.UUID  # the command's event (`CommandAccepted.eventId` of the send)
+    name: str
+    content: str

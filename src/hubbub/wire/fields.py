@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -21,11 +22,15 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    EmailStr,
+    GetJsonSchemaHandler,
     PlainSerializer,
     StrictStr,
     StringConstraints,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 
 def _clean_text(value: str) -> str:
@@ -42,7 +47,43 @@ def iso_utc(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-CleanStr = Annotated[StrictStr, AfterValidator(_clean_text)]
+class Documented:
+    """Adds to a field's JSON schema (and so to /openapi.json) what its validators check
+    but pydantic cannot show, e.g. `pattern`; last in an Annotated, it has the last word."""
+
+    def __init__(self, **keywords: object) -> None:
+        self.keywords = keywords
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema.update(self.keywords)
+        return schema
+
+
+# What the validators below refuse, as JSON Schema patterns (ECMA-262 and Python alike).
+# Every text also refuses a lone surrogate (a JSON string can hold one as an escape),
+# which no portable pattern can name. No NUL:
+CLEAN_TEXT = r"^[^\x00]*$"
+# `one_line_name`: no Cc, Cf, Cs, Zl or Zp character of the Basic Multilingual Plane
+# (those beyond it are refused too, but a portable pattern cannot name them), and at
+# least one character that is not white space.
+_NOT_IN_NAME = (
+    r"\x00-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e"
+    r"\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+)
+ONE_LINE_NAME = rf"^[^{_NOT_IN_NAME}]*[^{_NOT_IN_NAME}\s][^{_NOT_IN_NAME}]*$"
+# `shown_text`: lines and tabs, but no other control character, no bidi control.
+SHOWN_TEXT = (
+    r"^(?:[^\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+    r"|\r\n)*$"
+)
+# `emoji_text`: no control character, no '/', no white space around it.
+_NOT_IN_EMOJI = r"\x00-\x1f\x7f-\x9f/"
+EMOJI_TEXT = rf"^[^{_NOT_IN_EMOJI}\s](?:[^{_NOT_IN_EMOJI}]*[^{_NOT_IN_EMOJI}\s])?$"
+
+CleanStr = Annotated[StrictStr, AfterValidator(_clean_text), Documented(pattern=CLEAN_TEXT)]
 
 
 def trimmed(min_length: int, max_length: int) -> AfterValidator:
@@ -138,13 +179,99 @@ InputTime = Annotated[datetime, AfterValidator(_exists_in_utc)]
 AwareInputTime = Annotated[AwareDatetime, AfterValidator(_exists_in_utc)]
 
 Username = Annotated[
-    CleanStr, StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")
+    CleanStr,
+    StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$"),
+    Documented(pattern=r"^[A-Za-z0-9_.-]+$"),
+]
+# An address the email validator accepts: at most 254 characters (RFC 5321 with its
+# path) and not at a special-use domain (RFC 6761: .test, .invalid, .localhost, ...).
+_SPECIAL_USE = "|".join(
+    "".join(f"[{ch}{ch.upper()}]" for ch in name)
+    for name in ("arpa", "invalid", "local", "localhost", "onion", "test")
+)
+EmailAddress = Annotated[
+    EmailStr,
+    StringConstraints(max_length=254),
+    Documented(pattern=rf"^[^@]+@(?!(?:[^@]*\.)?(?:{_SPECIAL_USE})\.?$)[^@]+$"),
 ]
 Password = Annotated[CleanStr, StringConstraints(min_length=8, max_length=128)]
-DisplayName = Annotated[CleanStr, AfterValidator(one_line_name), trimmed(1, 100)]
+DisplayName = Annotated[
+    CleanStr,
+    AfterValidator(one_line_name),
+    trimmed(1, 100),
+    Documented(pattern=ONE_LINE_NAME, minLength=1, maxLength=100),
+]
 # An avatar: the id of a file the user uploaded with type=avatar (checked by the action).
-FileReference = Annotated[uuid.UUID | None, BeforeValidator(file_reference)]
-Bio = Annotated[CleanStr, StringConstraints(max_length=1000), AfterValidator(shown_text)]
+_UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+FileReference = Annotated[
+    uuid.UUID | None,
+    BeforeValidator(file_reference),
+    Documented(
+        anyOf=[
+            {"type": "string", "format": "uuid"},
+            {"type": "string", "pattern": rf"^\s*/files/{_UUID}(?:/[^?#]*)?(?:\?[^#]*)?$"},
+            {"type": "string", "pattern": r"^\s*$", "description": "blank: none"},
+            {"type": "null"},
+        ]
+    ),
+]
+Bio = Annotated[
+    CleanStr,
+    StringConstraints(max_length=1000),
+    AfterValidator(shown_text),
+    Documented(pattern=SHOWN_TEXT),
+]
+
+Name = Annotated[
+    CleanStr,
+    AfterValidator(one_line_name),
+    trimmed(1, 100),
+    Documented(pattern=ONE_LINE_NAME, minLength=1, maxLength=100),
+]
+Description = Annotated[
+    CleanStr,
+    StringConstraints(max_length=1000),
+    AfterValidator(shown_text),
+    Documented(pattern=SHOWN_TEXT),
+]
+
+
+def when_type(value: str, needs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """JSON Schema: a body whose `type` is `value` has each of `needs`, not null, and
+    matching its schema there (a rule the action checks, shown in the document)."""
+    return {
+        "if": {"properties": {"type": {"const": value}}},
+        "then": {
+            "required": sorted(needs),
+            "properties": {
+                name: {"not": {"type": "null"}, **schema} for name, schema in needs.items()
+            },
+        },
+    }
+
+
+def not_null(*names: str) -> Callable[[dict[str, Any]], None]:
+    """`json_schema_extra` of a model whose optional `names` may be left out, not null."""
+
+    def drop_null(schema: dict[str, Any]) -> None:
+        for name in names:
+            field = schema["properties"][name]
+            kept = [option for option in field.pop("anyOf") if option != {"type": "null"}]
+            field.update(kept[0])
+
+    return drop_null
+
+
+# SendMessage, in JSON Schema: not SYSTEM (the server's), and text unless files.
+SEND_RULES: dict[str, Any] = {
+    "allOf": [
+        {"properties": {"type": {"not": {"const": "SYSTEM"}}}},
+        {
+            "if": {"properties": {"attachments": {"maxItems": 0}}},
+            "then": {"required": ["content"], "properties": {"content": {"pattern": r"\S"}}},
+        },
+    ]
+}
 
 
 class InputModel(BaseModel):
@@ -190,3 +317,48 @@ def emoji_text(value: str) -> str:
         # DELETE …/reactions/:emoji must be able to name it as one path segment.
         raise ValueError("must be usable in a URL path (no '/', not '.' or '..')")
     return value
+
+
+Emoji = Annotated[
+    CleanStr,
+    StringConstraints(max_length=32),
+    AfterValidator(emoji_text),
+    Documented(pattern=EMOJI_TEXT),
+]
+
+
+# A message's metadata: JSON without NUL characters (PostgreSQL cannot store them), at
+# most MAX_METADATA_BYTES. Its values are described once, by name, in the documents
+# that carry it (/openapi.json, /asyncapi.json): JSON Schema of a value of any depth.
+_METADATA_VALUE = {"$ref": "#/components/schemas/MetadataValue"}
+SHARED_SCHEMAS: dict[str, dict[str, Any]] = {
+    "MetadataValue": {
+        "anyOf": [
+            {"type": "null"},
+            {"type": "boolean"},
+            {"type": "number"},
+            {"type": "string", "pattern": CLEAN_TEXT},
+            {"type": "array", "items": _METADATA_VALUE},
+            {
+                "type": "object",
+                "propertyNames": {"pattern": CLEAN_TEXT},
+                "additionalProperties": _METADATA_VALUE,
+            },
+        ]
+    }
+}
+Metadata = Annotated[
+    dict[str, Any],
+    AfterValidator(json_metadata),
+    Documented(propertyNames={"pattern": CLEAN_TEXT}, additionalProperties=_METADATA_VALUE),
+]
+
+
+# A message's text: at most MAX_CONTENT characters once the white space around it is
+# taken off (which may be up to 1000 more).
+MAX_CONTENT = 10_000
+MessageText = Annotated[
+    CleanStr,
+    StringConstraints(max_length=MAX_CONTENT + 1000),
+    Documented(pattern=rf"^\s*(?:[^\x00\s](?:[^\x00]{{0,{MAX_CONTENT - 2}}}[^\x00\s])?)?\s*$"),
+]

@@ -11,10 +11,7 @@ import uuid
 from typing import Annotated, Any
 
 from pydantic import (
-    AfterValidator,
-    BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     PrivateAttr,
     StrictBool,
@@ -28,22 +25,27 @@ from hubbub.domain.enums import (
     ParticipantStatus,
     Role,
 )
+from hubbub.domain.notify_rules import NotifyLevel
 from hubbub.wire.fields import (
+    SEND_RULES,
     Bio,
     CleanStr,
+    Description,
     DisplayName,
+    EmailAddress,
+    Emoji,
     FileReference,
     InputModel,
     InputTime,
+    MessageText,
+    Metadata,
+    Name,
     Password,
     Timestamp,
     Username,
     WireModel,
-    emoji_text,
-    json_metadata,
-    one_line_name,
-    shown_text,
-    trimmed,
+    not_null,
+    when_type,
 )
 
 # Users -----------------------------------------------------------------------------
@@ -58,6 +60,7 @@ class UserPublic(WireModel):
     is_online: bool | None  # both null to anyone but oneself and one's contacts
     last_seen: Timestamp | None
     created_at: Timestamp
+    is_bot: bool  # a bot user (docs/integrations.md), shown as one everywhere
 
 
 class Me(UserPublic):
@@ -70,6 +73,7 @@ class SenderPublic(WireModel):
     username: str
     display_name: str | None
     avatar: str | None
+    is_bot: bool
 
 
 class UserEnvelope(WireModel):
@@ -96,7 +100,7 @@ class UpdateMe(InputModel):
 
 class RegisterRequest(InputModel):
     username: Username
-    email: Annotated[EmailStr, StringConstraints(max_length=255)]
+    email: EmailAddress
     password: Password
     display_name: DisplayName | None = None
 
@@ -148,13 +152,7 @@ class AttachmentPublic(WireModel):
 
 # Conversations, spaces, messages ------------------------------------------------------
 
-MAX_CONTENT = 10_000
 
-
-Name = Annotated[CleanStr, AfterValidator(one_line_name), trimmed(1, 100)]
-Description = Annotated[CleanStr, StringConstraints(max_length=1000), AfterValidator(shown_text)]
-Metadata = Annotated[dict[str, Any], AfterValidator(json_metadata)]
-Emoji = Annotated[CleanStr, StringConstraints(max_length=32), AfterValidator(emoji_text)]
 OptimisticId = Annotated[CleanStr, StringConstraints(min_length=1, max_length=100)]
 UserIds = Annotated[list[uuid.UUID], Field(max_length=1000)]
 
@@ -236,6 +234,8 @@ class ConversationPublic(WireModel):
     unread_mentions: int = 0
     my_role: Role
     notifications_enabled: bool
+    notification_level: NotifyLevel | None = None
+    muted_until: Timestamp | None = None
 
 
 class SpacePublic(WireModel):
@@ -325,6 +325,16 @@ class ReadResult(WireModel):
 
 
 class CreateConversation(InputModel):
+    # What each type needs (checked by the action), for the OpenAPI document.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                when_type("PRIVATE", {"participantIds": {"minItems": 1, "maxItems": 1}}),
+                when_type("GROUP", {"participantIds": {"minItems": 1}, "name": {}}),
+                when_type("SPACE", {"spaceId": {}, "name": {}}),
+            ]
+        }
+    )
     type: ConversationType
     participant_ids: UserIds = Field(default_factory=list)
     name: Name | None = None
@@ -333,14 +343,11 @@ class CreateConversation(InputModel):
 
 
 class UpdateConversation(InputModel):
+    # A name can be changed, not taken away (null is refused).
+    model_config = ConfigDict(json_schema_extra=not_null("name"))
     name: Name | None = None
     description: Description | None = None
     avatar: FileReference = None
-
-
-class ConversationSettings(InputModel):
-    notifications_enabled: StrictBool | None = None
-    is_archived: StrictBool | None = None
 
 
 class AddParticipants(InputModel):
@@ -357,7 +364,9 @@ class UpdateParticipant(InputModel):
 
 
 class SendMessage(InputModel):
-    content: Annotated[CleanStr, StringConstraints(max_length=MAX_CONTENT + 1000)] = ""
+    # SYSTEM messages are the server's; a message without files needs some text.
+    model_config = ConfigDict(json_schema_extra=SEND_RULES)
+    content: MessageText = ""
     type: MessageType = MessageType.TEXT
     attachments: Annotated[list[uuid.UUID], Field(max_length=10)] = Field(default_factory=list)
     parent_message_id: uuid.UUID | None = None
@@ -368,7 +377,7 @@ class SendMessage(InputModel):
 
 
 class EditMessage(InputModel):
-    content: Annotated[CleanStr, StringConstraints(max_length=MAX_CONTENT + 1000)]
+    content: MessageText
 
 
 class ReactionInput(InputModel):
@@ -382,14 +391,3 @@ class CreateSpace(InputModel):
 
 class AddSpaceMembers(InputModel):
     user_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=500)]
-
-
-class ErrorBody(BaseModel):
-    """The one error shape (docs/http-api.md, Errors)."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    status_code: int = Field(alias="statusCode")
-    error: str
-    message: str
-    code: str

@@ -68,10 +68,13 @@ def specs_for(
     send_to: dict[int, str] | None = None,
     fanout: dict[int, int] | None = None,
     last_seq: int = 0,
+    by_group: int = 0,
 ) -> list[dict[str, Any]]:
+    """Each client's part: its user, the node it connects to (in turn; with `by_group`,
+    the group size, every member of a group of consecutive users on the same node)."""
     specs = []
     for i, user in enumerate(users):
-        host, port = server.nodes[i % len(server.nodes)]
+        host, port = server.nodes[(i // by_group if by_group else i) % len(server.nodes)]
         specs.append(
             {
                 "user_id": user.id,

@@ -36,8 +36,18 @@ from hubbub_bench.servers import Server
 from hubbub_bench.setup import User, create_group, register_users
 
 
+def grouped(ctx: Context) -> bool:
+    """Each group's clients on one node (`--placement grouped`), not in turn."""
+    return bool(ctx.p("placement") == "grouped")
+
+
+# The new messages each node handed to its hub (a counter with a label).
+NEW_MESSAGES_HEARD = 'hubbub_events_out_total{event="new_message"}'
+
+
 def _metric_totals(host: str, port: int, name: str) -> tuple[float, float]:
-    """(sum, count) of a histogram on one hubbub node's /metrics."""
+    """(sum, count) of a histogram on one hubbub node's /metrics; (value, 1) of a
+    counter."""
     with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=10) as response:
         text = response.read().decode()
     total = count = 0.0
@@ -46,16 +56,19 @@ def _metric_totals(host: str, port: int, name: str) -> tuple[float, float]:
             total = float(line.split()[1])
         elif line.startswith(name + "_count "):
             count = float(line.split()[1])
+        elif line.startswith(name + " "):
+            total, count = float(line.split()[1]), 1.0
     return total, count
 
 
 async def batch_totals(server: Server) -> dict[str, tuple[float, float]] | None:
     """(sum, count) of the group commit's histograms so far, over a bench-started
-    hubbub's nodes: sends per commit and the time of a commit."""
+    hubbub's nodes: sends per commit and the time of a commit; and the new messages
+    the nodes' hubs handled."""
     if server.kind != "hubbub":
         return None
     totals: dict[str, tuple[float, float]] = {}
-    for name in ("hubbub_send_batch_size", "hubbub_send_batch_seconds"):
+    for name in ("hubbub_send_batch_size", "hubbub_send_batch_seconds", NEW_MESSAGES_HEARD):
         total = count = 0.0
         for host, port in server.nodes:
             try:
@@ -70,10 +83,15 @@ async def batch_totals(server: Server) -> dict[str, tuple[float, float]] | None:
 def batch_figures(
     before: dict[str, tuple[float, float]] | None, after: dict[str, tuple[float, float]] | None
 ) -> dict[str, float]:
-    """Mean sends per commit and mean commit time (ms) in the window."""
-    out = {"sends_per_commit": math.nan, "commit_ms": math.nan}
+    """Mean sends per commit and mean commit time (ms) in the window, and how many
+    nodes handled each new message (1 when only the node of its group hears it)."""
+    out = {"sends_per_commit": math.nan, "commit_ms": math.nan, "nodes_per_message": math.nan}
     if before is None or after is None:
         return out
+    stored = after["hubbub_send_batch_size"][0] - before["hubbub_send_batch_size"][0]
+    if stored > 0:
+        heard = after[NEW_MESSAGES_HEARD][0] - before[NEW_MESSAGES_HEARD][0]
+        out["nodes_per_message"] = heard / stored
     for key, name, scale in (
         ("sends_per_commit", "hubbub_send_batch_size", 1.0),
         ("commit_ms", "hubbub_send_batch_seconds", 1000.0),
@@ -95,7 +113,8 @@ class Fanout(Scenario):
                 Section(
                     key=f"rate={rate:g}",
                     title=f"fanout: {ctx.p('clients')} clients in groups of "
-                    f"{ctx.p('group_size')}, {rate:g} sends/s",
+                    f"{ctx.p('group_size')}, {rate:g} sends/s"
+                    + (", each group's clients on one node" if grouped(ctx) else ""),
                     budget_scale=full,
                     figures=[
                         Figure("p50_ms", "send->receive p50", "ms", "<= 3 ms", at_most(3), 2),
@@ -123,6 +142,7 @@ class Fanout(Scenario):
                         Figure("lag_p99_ms", "generator send lag p99", "ms", digits=2),
                         Figure("sends_per_commit", "sends per commit (group commit)", ""),
                         Figure("commit_ms", "group commit time, mean", "ms", digits=2),
+                        Figure("nodes_per_message", "nodes that handled each new message", ""),
                         *CPU_FIGURES,
                     ],
                 )
@@ -137,7 +157,8 @@ class Fanout(Scenario):
     ) -> RunResult:
         rate = float(section.key.split("=", 1)[1])
         fleet = ctx.fleet
-        specs = specs_for(server, state.users, state.send_to)
+        by_group = ctx.p("group_size") if grouped(ctx) else 0
+        specs = specs_for(server, state.users, state.send_to, by_group=by_group)
         for i, spec in enumerate(specs):
             spec["fanout"] = state.fanout.get(i, 0)
         await hand_out(fleet, [{k: v for k, v in s.items() if k != "fanout"} for s in specs])

@@ -1,4 +1,4 @@
-"""Request dependencies: the composed services and the calling user."""
+"""Request dependencies: the composed services, the calling user, the administrators' gate."""
 
 from __future__ import annotations
 
@@ -9,10 +9,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hubbub import logs
 from hubbub.actions.auth import Principal
-from hubbub.domain.errors import Unauthorized
+from hubbub.domain.account_rules import not_server_admin
+from hubbub.domain.errors import Forbidden, Unauthorized
+from hubbub.domain.token_rules import scope_for_http
 from hubbub.edge.services import Services
 
-_bearer = HTTPBearer(auto_error=False, description="Access token from /auth/login")
+_bearer = HTTPBearer(
+    auto_error=False, description="Access token from /auth/login, or an API token (hbt_...)"
+)
 
 
 def get_services(request: Request) -> Services:
@@ -26,7 +30,9 @@ async def get_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("Missing bearer token", code="missing_token")
-    principal = await get_services(request).auth.authenticate(credentials.credentials)
+    route = request.scope.get("route")
+    needed = scope_for_http(request.method, route.path if route is not None else "")
+    principal = await get_services(request).auth.authenticate(credentials.credentials, needed)
     request.state.principal = principal
     logs.user_id.set(str(principal.user_id))
     return principal
@@ -37,6 +43,20 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 # The bearer credentials if any, unchecked: for routes where a token is one way in of
 # several (file downloads also take a signed URL); check them with `get_principal`.
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+async def admin_principal(
+    request: Request, credentials: BearerDep, services: ServicesDep
+) -> Principal:
+    try:
+        principal = await get_principal(request, credentials)
+    except (Unauthorized, Forbidden):  # Forbidden: an API token without the scope
+        raise not_server_admin() from None
+    await services.admin_queries.require_admin(principal.user_id)
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(admin_principal)]
 
 
 def client_address(request: Request) -> str:

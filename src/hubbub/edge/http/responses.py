@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hubbub.domain.errors import HubbubError, Unavailable, status_phrase
+from hubbub.edge.http.openapi import allowed_methods
 
 log = logging.getLogger("hubbub.http")
 
@@ -75,13 +76,17 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, HubbubError)
         return error_response(exc.status, exc.code, exc.message, exc.headers)
 
-    async def on_http_error(_: Request, exc: Exception) -> Response:
+    async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route that matched the path only.
+            headers["Allow"] = allowed_methods(request.app, request.url.path)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         message = {404: "Not found", 405: "Method not allowed"}.get(
             exc.status_code, status_phrase(exc.status_code)
         )
-        return error_response(exc.status_code, code, message, dict(exc.headers or {}))
+        return error_response(exc.status_code, code, message, headers)
 
     async def on_validation_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -130,16 +135,28 @@ def _is_disconnect(exc: DBAPIError) -> bool:
 
 
 class GuardMiddleware:
-    """Outermost HTTP guard: caps JSON bodies and turns any escaped exception into a 500.
+    """Outermost HTTP guard: caps JSON bodies, refuses bodies that are not JSON (415), and
+    turns any escaped exception into a 500.
 
     Bodies of ordinary endpoints are read here, up to the cap, and replayed to the app;
     streaming endpoints (uploads) are listed in `streaming_paths` and enforce their own cap.
+    The `form_paths` may be sent any body within the cap (an HTML form's from a page's
+    button, a mail client's one-click unsubscribe, RFC 8058, in either form encoding),
+    which their routes do not read.
     """
 
-    def __init__(self, app: ASGIApp, *, max_body: int, streaming_prefixes: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body: int,
+        streaming_prefixes: tuple[str, ...],
+        form_paths: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.max_body = max_body
         self.streaming_prefixes = streaming_prefixes
+        self.form_paths = form_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -164,6 +181,11 @@ class GuardMiddleware:
                     await error_response(413, "payload_too_large", "Request body too large")(
                         scope, receive, send
                     )
+                    return
+                if body and scope["path"] not in self.form_paths and not _is_json(scope):
+                    await error_response(
+                        415, "unsupported_media_type", "Content-Type must be application/json"
+                    )(scope, receive, send)
                     return
                 receive = _replay(body, receive)
             await self.app(scope, receive, tracking_send)
@@ -201,6 +223,22 @@ class GuardMiddleware:
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
+
+
+def _media_type(scope: Scope) -> bytes | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            media_type: bytes = value.split(b";", 1)[0].strip().lower()
+            return media_type
+    return None
+
+
+def _is_json(scope: Scope) -> bool:
+    """The request says its body is JSON (`application/json` or a `+json` type)."""
+    media_type = _media_type(scope)
+    return media_type is not None and (
+        media_type == b"application/json" or media_type.endswith(b"+json")
+    )
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -25,7 +25,12 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from hubbub.actions.files import ReceivedFile, UploadLimits
-from hubbub.domain.errors import BadRequest, PayloadTooLarge, ValidationFailed
+from hubbub.domain.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
@@ -161,7 +166,7 @@ class _Collector:
 def _boundary(request: Request) -> bytes:
     content_type, params = parse_options_header(request.headers.get("content-type"))
     if content_type != b"multipart/form-data":
-        raise _malformed("expected Content-Type multipart/form-data")
+        raise UnsupportedMediaType("Content-Type must be multipart/form-data")
     boundary = params.get(b"boundary", b"")
     if not boundary or len(boundary) > 70:  # RFC 2046: 1 to 70 characters
         raise _malformed("missing or invalid boundary")

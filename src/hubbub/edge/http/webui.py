@@ -1,11 +1,12 @@
 """Serves the built web client (hubbub/web, built from web/ by Vite) at `/`.
 
 Only the client's own paths are answered here: `/`, its client-side routes (`/c/<id>`,
-`/s/<id>`), its hashed assets under `/assets/` and the few files at the top of the build
-(favicon). Every other path is left to the API, so an unknown API path still gets the
-JSON error body. The page is sent with a strict Content-Security-Policy: scripts, styles
-and connections only from this origin, no inline script, images also from blob: URLs
-(previews of attachments being uploaded).
+`/s/<id>`, `/settings`, `/settings/admin`), its hashed assets under `/assets/` and the
+few files at the top of the build (favicon, the service worker `sw.js`, the manifest).
+Every other path is left to the API, so an unknown API path still gets the JSON error
+body (`/admin` included: it is the administration's). The page is sent with a strict
+Content-Security-Policy: scripts, styles and connections only from this origin, no
+inline script, images also from blob: URLs (previews of attachments being uploaded).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from hubbub.edge.http.responses import error_response
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 # Client-side routes that load the page (see web/src/app.tsx, parseRoute).
-CLIENT_ROUTES = ("/c/{rest:path}", "/s/{rest:path}")
+CLIENT_ROUTES = ("/c/{rest:path}", "/s/{rest:path}", "/settings", "/settings/{rest:path}")
 
 CSP = "; ".join(
     [
@@ -53,6 +54,16 @@ ASSET_HEADERS = {
     "Cache-Control": "public, max-age=31536000, immutable",
 }
 
+# The files at the top of the build: the favicon, the service worker (`/sw.js`, whose
+# scope is its folder: the whole app) and the installable app's manifest.
+TOP_FILE_TYPES = {
+    ".svg": "image/svg+xml",
+    ".ico": "image/x-icon",
+    ".png": "image/png",
+    ".js": "text/javascript; charset=utf-8",
+    ".webmanifest": "application/manifest+json",
+}
+
 _ASSET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 
 
@@ -67,7 +78,7 @@ def install_web(app: FastAPI, web_dir: Path = WEB_DIR) -> None:
     top_files = {
         p.name: p
         for p in (web_dir.iterdir() if web_dir.is_dir() else ())
-        if p.is_file() and p.suffix in (".svg", ".ico", ".png")
+        if p.is_file() and p.suffix in TOP_FILE_TYPES
     }
 
     async def page() -> Response:
@@ -92,6 +103,8 @@ def install_web(app: FastAPI, web_dir: Path = WEB_DIR) -> None:
     for name, path in top_files.items():
 
         async def top_file(path: Path = path) -> Response:
-            return FileResponse(path, headers={"X-Content-Type-Options": "nosniff"})
+            # Not hashed: the service worker and the manifest must be fetched anew.
+            headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
+            return FileResponse(path, media_type=TOP_FILE_TYPES[path.suffix], headers=headers)
 
         app.add_api_route(f"/{name}", top_file, methods=["GET", "HEAD"], include_in_schema=False)

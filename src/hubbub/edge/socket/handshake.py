@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 import socketio
 
 from hubbub.actions.auth import AuthService, Principal
-from hubbub.domain.errors import Unauthorized
+from hubbub.domain.errors import Forbidden, Unauthorized
+from hubbub.domain.token_rules import Scope
 
 log = logging.getLogger("hubbub.edge.socket")
 
@@ -34,8 +35,8 @@ async def authenticate_handshake(
     if token is None:
         raise socketio.exceptions.ConnectionRefusedError("unauthorized")
     try:
-        principal = await auth_service.authenticate(token)
-    except Unauthorized:
+        principal = await auth_service.authenticate(token, Scope.READ)
+    except (Unauthorized, Forbidden):  # Forbidden: an API token without the read scope
         raise socketio.exceptions.ConnectionRefusedError("unauthorized") from None
     claimed = auth.get("userId") if isinstance(auth, dict) else None
     if claimed is not None and str(claimed) != str(principal.user_id):

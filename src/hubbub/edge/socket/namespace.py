@@ -18,7 +18,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -30,12 +29,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from hubbub import logs
 from hubbub.config import Budget
-from hubbub.domain.errors import (
-    HubbubError,
-    RateLimited,
-    Unavailable,
-    ValidationFailed,
-)
+from hubbub.domain.errors import HubbubError, RateLimited, Unavailable, ValidationFailed
+from hubbub.domain.token_rules import scope_for_socket_event, scope_refusal
 from hubbub.edge.services import Services
 from hubbub.edge.socket.engine import event_wants_ack
 from hubbub.edge.socket.handshake import authenticate_handshake
@@ -43,11 +38,10 @@ from hubbub.edge.socket.presence import PresenceLifecycle, PresenceTimings, TooM
 from hubbub.edge.socket.session_sweep import SessionSweep
 from hubbub.edge.socket.tasks import BackgroundTasks
 from hubbub.edge.socket.typing_timers import TypingTimers
+from hubbub.edge.socket.welcome import Welcomes
 from hubbub.realtime.hub import NAMESPACE, Hub, SocketState
 from hubbub.realtime.limits import RateLimiter
-from hubbub.wire.fields import (
-    iso_utc,
-)
+from hubbub.wire.fields import iso_utc
 from hubbub.wire.socket import (
     ConversationRef,
     MessageRef,
@@ -55,6 +49,7 @@ from hubbub.wire.socket import (
     SendMessageEvent,
     SyncRequest,
 )
+from hubbub.wire.webhooks import CommandAccepted
 
 log = logging.getLogger("hubbub.edge.socket")
 
@@ -112,6 +107,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             ),
             max_sockets_per_user=config.max_sockets_per_user,
         )
+        self.welcomes = Welcomes(hub, services.bus.publish, self._tasks)
         self.sessions = SessionSweep(
             hub, services.session_queries.ended, period_s=config.session_sweep_s
         )
@@ -142,6 +138,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             username=principal.username,
             session_id=principal.session_id,
             auth_started=auth_started,
+            scopes=principal.scopes,
         )
         # Indexed before the membership query: a conversation made meanwhile reaches this
         # socket through its `conversation_created` event, and a removal meanwhile makes
@@ -168,21 +165,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.metrics.handshake_seconds.observe(took)
         # The CONNECT packet goes out when this handler returns; what follows is queued
         # behind it on the same socket.
-        self._tasks.spawn(self._after_connect(state, took, first=first))
-
-    async def _after_connect(self, state: SocketState, took: float, *, first: bool) -> None:
-        await self.hub.emit_to(
-            state.sid,
-            "connection_success",
-            {
-                "userId": str(state.user_id),
-                "socketId": state.sid,
-                "connectionTime": round(took * 1000, 3),
-                "serverTime": iso_utc(datetime.now(UTC)),
-            },
-        )
-        if first:
-            await self.presence.announce_online(state)
+        self.welcomes.add(state, took, first=first)
 
     async def on_disconnect(self, sid: str, *args: Any) -> None:
         # The socket's event budget goes with it (a socket id is never seen again).
@@ -204,9 +187,11 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         wants_ack = event_wants_ack()
         if state is None:
             return _error("unauthorized", "Not connected") if wants_ack else None
-        self.metrics.events_in.labels(event if event in self._handlers else "unknown").inc()
+        known = event if event in self._handlers else "unknown"
+        self.metrics.events_in.labels(known).inc()
         logs.user_id.set(str(state.user_id))  # this event's task alone (its log lines)
-        result = await self._dispatch(state, event, payload)
+        with self.services.tracing.span(f"socket.io {known}"):
+            result = await self._dispatch(state, event, payload)
         if not result.get("ok"):
             err = result["error"]
             self.metrics.errors.labels(err["code"]).inc()
@@ -230,6 +215,10 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             if event == "send_message":  # a send is always answered, ack or not
                 await self._message_error(state, payload, limited.code, limited.message, limited)
             return _error(limited.code, limited.message, **limited.extra)
+        if refused := scope_refusal(state.scopes, scope_for_socket_event(event)):
+            if event == "send_message":  # an API token without the send scope
+                await self._message_error(state, payload, refused.code, refused.message)
+            return _error(refused.code, refused.message)
         model, handler = entry
         try:
             parsed = model.model_validate(payload)
@@ -257,7 +246,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def _send_message(self, state: SocketState, req: SendMessageEvent) -> dict[str, Any]:
         try:
             # A SendMessageEvent is a SendMessage: the very same operation as over HTTP.
-            outcome = await self.services.send.send_message(
+            outcome = await self.services.commands.post(
                 state.user_id, req.conversation_id, req, origin_socket=state.sid
             )
         except HubbubError as exc:
@@ -272,6 +261,8 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 state, {"optimisticId": req.optimistic_id}, "unavailable", Unavailable.message
             )
             raise
+        if isinstance(outcome, CommandAccepted):  # a slash command: nothing was posted
+            return {"ok": True, "command": outcome.wire()}
         message = outcome.message.wire()
         await self.hub.emit_to(
             state.sid,
@@ -376,9 +367,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             },
         }
 
-    # Upkeep ----------------------------------------------------------------------------
-
-    async def refresh_presence_forever(self) -> None:
+    async def refresh_presence_forever(self) -> None:  # upkeep, from here on
         await self.presence.refresh_forever()
 
     async def sweep_sessions_forever(self) -> None:
@@ -392,6 +381,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             "gateway_tasks": lambda: len(self._tasks),
             "typing_timers": lambda: len(self.typing),
             "offline_timers": lambda: len(self.presence),
+            "welcomes_waiting": lambda: len(self.welcomes),
         }
 
     async def close(self) -> None:

@@ -16,14 +16,14 @@ import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from redis.exceptions import RedisError
 
 from hubbub.domain.ids import utcnow
 from hubbub.edge.socket.tasks import BackgroundTasks
 from hubbub.edge.socket.typing_timers import TypingTimers
-from hubbub.events.catalog import UserOffline, UserOnline
+from hubbub.events.catalog import UserOffline
 from hubbub.metrics import Metrics
 from hubbub.realtime.bus import EventBus
 from hubbub.realtime.hub import Hub, SocketState
@@ -95,9 +95,6 @@ class PresenceLifecycle:
         if timer is not None:
             timer.cancel()
         return count == 1 and timer is None
-
-    async def announce_online(self, state: SocketState) -> None:
-        await self._bus.publish([UserOnline(state.user_id, datetime.now(UTC))])
 
     async def disconnected(self, state: SocketState) -> None:
         """The socket has left the hub: if it was its user's last, end their typing and

@@ -1,4 +1,5 @@
-"""HTTP edge for /users/me/...: a user's own password, email and sessions.
+"""HTTP edge for /users/me/...: a user's own password, email, sessions, data export and
+notification defaults.
 
 Parse, one service call, serialise.
 """
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, Response
 
 from hubbub.edge.http.deps import PrincipalDep, ServicesDep, client_address
+from hubbub.edge.http.openapi import raises
 from hubbub.edge.http.responses import json_response
 from hubbub.wire.account import (
     ChangeEmailRequest,
@@ -21,11 +23,12 @@ from hubbub.wire.account import (
     SessionsEnded,
 )
 from hubbub.wire.models import MeEnvelope, Success
+from hubbub.wire.notifications import NotificationPreferencesView, UpdateNotificationPreferences
 
 router = APIRouter(prefix="/users/me", tags=["account"])
 
 
-@router.post("/password", response_model=SessionsEnded)
+@router.post("/password", response_model=SessionsEnded, responses=raises(403, 429))
 async def change_password(
     body: ChangePasswordRequest, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> Response:
@@ -34,7 +37,7 @@ async def change_password(
     return json_response(ended)
 
 
-@router.post("/email", response_model=MeEnvelope)
+@router.post("/email", response_model=MeEnvelope, responses=raises(403, 409, 429))
 async def change_email(
     body: ChangeEmailRequest, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> Response:
@@ -42,7 +45,7 @@ async def change_email(
     return json_response(MeEnvelope(user=user))
 
 
-@router.delete("", response_model=Success)
+@router.delete("", response_model=Success, responses=raises(403, 429))
 async def delete_account(
     body: DeleteAccountRequest, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> Response:
@@ -62,7 +65,8 @@ async def logout_others(principal: PrincipalDep, services: ServicesDep) -> Respo
     return json_response(await services.account.end_other_sessions(principal))
 
 
-@router.delete("/sessions/{session_id}", response_model=Success)
+# `:uuid`: DELETE …/sessions/logout-others is a method the path does not have (405).
+@router.delete("/sessions/{session_id:uuid}", response_model=Success)
 async def end_session(
     session_id: uuid.UUID, principal: PrincipalDep, services: ServicesDep
 ) -> Response:
@@ -70,7 +74,7 @@ async def end_session(
     return json_response(Success())
 
 
-@router.post("/export", status_code=202, response_model=ExportState)
+@router.post("/export", status_code=202, response_model=ExportState, responses=raises(429))
 async def start_export(principal: PrincipalDep, services: ServicesDep) -> Response:
     """Start making a JSON export of my data in the background (or see the running one)."""
     return json_response(await services.exports.start(principal.user_id), 202)
@@ -93,3 +97,18 @@ async def download_export(
     return FileResponse(
         path, media_type="application/json", filename=f"hubbub-export-{export_id}.json"
     )
+
+
+@router.get("/notifications", response_model=NotificationPreferencesView)
+async def notification_preferences(principal: PrincipalDep, services: ServicesDep) -> Response:
+    """My notification defaults by conversation type, pause and do-not-disturb hours."""
+    return json_response(await services.notification_queries.preferences(principal.user_id))
+
+
+@router.patch("/notifications", response_model=NotificationPreferencesView, responses=raises(429))
+async def update_notification_preferences(
+    body: UpdateNotificationPreferences, principal: PrincipalDep, services: ServicesDep
+) -> Response:
+    """Change some of my notification defaults; fields not given stay as they are."""
+    view = await services.notification_settings.update(principal.user_id, body)
+    return json_response(view)

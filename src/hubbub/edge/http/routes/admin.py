@@ -1,7 +1,8 @@
 """HTTP edge for /admin: server administration. Parse, one service call, serialise.
 
-Every route asks `admin_principal` first: an anonymous caller, a bad token and a user
-who is not an active server administrator all get 404, as if nothing were here.
+Every route asks `admin_principal` (hubbub.edge.http.deps) first: an anonymous caller,
+a bad token and a user who is not an active server administrator all get 404, as if
+nothing were here.
 """
 
 from __future__ import annotations
@@ -9,14 +10,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from hubbub.actions.audit import Actor
 from hubbub.actions.auth import Principal
-from hubbub.domain.account_rules import not_server_admin
-from hubbub.domain.errors import Unauthorized
-from hubbub.edge.http.deps import BearerDep, ServicesDep, client_address, get_principal
+from hubbub.edge.http.deps import AdminDep, ServicesDep, client_address
+from hubbub.edge.http.openapi import raises
 from hubbub.edge.http.responses import json_response
 from hubbub.wire.account import ResetLink, SessionList, SessionsEnded
 from hubbub.wire.admin import (
@@ -26,22 +26,10 @@ from hubbub.wire.admin import (
     AuditPage,
     ServerStats,
 )
+from hubbub.wire.query import WholeNumber
 
-
-async def admin_principal(
-    request: Request, credentials: BearerDep, services: ServicesDep
-) -> Principal:
-    try:
-        principal = await get_principal(request, credentials)
-    except Unauthorized:
-        raise not_server_admin() from None
-    await services.admin_queries.require_admin(principal.user_id)
-    return principal
-
-
-AdminDep = Annotated[Principal, Depends(admin_principal)]
 Cursor = Annotated[str | None, Query(max_length=200, description="nextCursor of the page before")]
-Limit = Annotated[int, Query(ge=1, le=200)]
+Limit = Annotated[int, Query(ge=1, le=200), WholeNumber]
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -50,7 +38,7 @@ def _actor(principal: Principal, request: Request) -> Actor:
     return Actor(user_id=principal.user_id, address=client_address(request))
 
 
-@router.get("/users", response_model=AdminUserPage)
+@router.get("/users", response_model=AdminUserPage, responses=raises(400))
 async def list_users(
     admin: AdminDep,
     services: ServicesDep,
@@ -81,7 +69,9 @@ async def logout_all(
     return json_response(await services.admin.logout_all(_actor(admin, request), user_id))
 
 
-@router.post("/users/{user_id}/deactivate", response_model=AccountStatusEnvelope)
+@router.post(
+    "/users/{user_id}/deactivate", response_model=AccountStatusEnvelope, responses=raises(403)
+)
 async def deactivate_user(
     user_id: uuid.UUID, admin: AdminDep, services: ServicesDep, request: Request
 ) -> Response:
@@ -89,7 +79,9 @@ async def deactivate_user(
     return json_response(AccountStatusEnvelope(account=account))
 
 
-@router.post("/users/{user_id}/reactivate", response_model=AccountStatusEnvelope)
+@router.post(
+    "/users/{user_id}/reactivate", response_model=AccountStatusEnvelope, responses=raises(403)
+)
 async def reactivate_user(
     user_id: uuid.UUID, admin: AdminDep, services: ServicesDep, request: Request
 ) -> Response:
@@ -97,7 +89,7 @@ async def reactivate_user(
     return json_response(AccountStatusEnvelope(account=account))
 
 
-@router.post("/users/{user_id}/reset-link", response_model=ResetLink)
+@router.post("/users/{user_id}/reset-link", response_model=ResetLink, responses=raises(409))
 async def reset_link(
     user_id: uuid.UUID, admin: AdminDep, services: ServicesDep, request: Request
 ) -> Response:
@@ -110,7 +102,7 @@ async def stats(admin: AdminDep, services: ServicesDep) -> Response:
     return json_response(await services.admin_queries.stats())
 
 
-@router.get("/audit", response_model=AuditPage)
+@router.get("/audit", response_model=AuditPage, responses=raises(400))
 async def audit(
     admin: AdminDep, services: ServicesDep, cursor: Cursor = None, limit: Limit = 50
 ) -> Response:

@@ -9,33 +9,33 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from hubbub.edge.http.deps import PrincipalDep, ServicesDep
+from hubbub.edge.http.openapi import raises
 from hubbub.edge.http.responses import json_response
-from hubbub.wire.fields import (
-    AwareInputTime,
-)
 from hubbub.wire.models import (
     AddParticipants,
     ConversationEnvelope,
     ConversationList,
-    ConversationSettings,
     CreateConversation,
     ParticipantEnvelope,
     Success,
     UpdateConversation,
     UpdateParticipant,
 )
+from hubbub.wire.notifications import ConversationSettings
+from hubbub.wire.query import QueryBool, QueryTime, WholeNumber
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
 
-@router.get("", response_model=ConversationList)
+@router.get("", response_model=ConversationList, responses=raises(400))
 async def list_conversations(
     principal: PrincipalDep,
     services: ServicesDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    before: Annotated[AwareInputTime | None, Query(description="a lastMessageAt cursor")] = None,
+    limit: Annotated[int, Query(ge=1, le=100), WholeNumber] = 50,
+    before: Annotated[QueryTime | None, Query(description="a lastMessageAt cursor")] = None,
     archived: Annotated[
-        bool, Query(description="false (default): the active list; true: the archived ones")
+        QueryBool,
+        Query(description="false (default): the active list; true: the archived ones"),
     ] = False,
     cursor: Annotated[
         str | None, Query(description="the nextCursor of the page before (not with before)")
@@ -51,7 +51,10 @@ async def list_conversations(
     "",
     status_code=201,
     response_model=ConversationEnvelope,
-    responses={200: {"description": "the existing private conversation of this pair"}},
+    responses={
+        **raises(403, 404, 429),
+        200: {"description": "the existing private conversation of this pair"},
+    },
 )
 async def create_conversation(
     body: CreateConversation, principal: PrincipalDep, services: ServicesDep
@@ -68,7 +71,7 @@ async def get_conversation(
     return json_response(ConversationEnvelope(conversation=view))
 
 
-@router.patch("/{conversation_id}", response_model=ConversationEnvelope)
+@router.patch("/{conversation_id}", response_model=ConversationEnvelope, responses=raises(403, 429))
 async def update_conversation(
     conversation_id: uuid.UUID,
     body: UpdateConversation,
@@ -79,7 +82,9 @@ async def update_conversation(
     return json_response(ConversationEnvelope(conversation=view))
 
 
-@router.put("/{conversation_id}/settings", response_model=ConversationEnvelope)
+@router.put(
+    "/{conversation_id}/settings", response_model=ConversationEnvelope, responses=raises(429)
+)
 async def update_settings(
     conversation_id: uuid.UUID,
     body: ConversationSettings,
@@ -90,7 +95,11 @@ async def update_settings(
     return json_response(ConversationEnvelope(conversation=view))
 
 
-@router.post("/{conversation_id}/participants", response_model=ConversationEnvelope)
+@router.post(
+    "/{conversation_id}/participants",
+    response_model=ConversationEnvelope,
+    responses=raises(403, 429),
+)
 async def add_participants(
     conversation_id: uuid.UUID,
     body: AddParticipants,
@@ -101,7 +110,11 @@ async def add_participants(
     return json_response(ConversationEnvelope(conversation=view))
 
 
-@router.patch("/{conversation_id}/participants/{user_id}", response_model=ParticipantEnvelope)
+@router.patch(
+    "/{conversation_id}/participants/{user_id}",
+    response_model=ParticipantEnvelope,
+    responses=raises(403, 429),
+)
 async def update_participant(
     conversation_id: uuid.UUID,
     user_id: uuid.UUID,
@@ -115,7 +128,9 @@ async def update_participant(
     return json_response(ParticipantEnvelope(participant=participant))
 
 
-@router.delete("/{conversation_id}/participants/{user_id}", response_model=Success)
+@router.delete(
+    "/{conversation_id}/participants/{user_id}", response_model=Success, responses=raises(403, 429)
+)
 async def remove_participant(
     conversation_id: uuid.UUID, user_id: uuid.UUID, principal: PrincipalDep, services: ServicesDep
 ) -> Response:

@@ -19,10 +19,12 @@ from starlette.responses import FileResponse, Response
 from hubbub.domain.enums import FileKind
 from hubbub.domain.errors import BadRequest, ValidationFailed
 from hubbub.edge.http.deps import BearerDep, PrincipalDep, ServicesDep, get_principal
+from hubbub.edge.http.openapi import raises
 from hubbub.edge.http.responses import json_response
 from hubbub.edge.http.uploads import FILE_FIELD, receive_upload
-from hubbub.queries.files import Download
+from hubbub.queries.files import DOWNLOAD_TYPES, Download
 from hubbub.wire.models import AttachmentPublic
+from hubbub.wire.query import QueryBool
 
 router = APIRouter(prefix="/files", tags=["files"])
 
@@ -36,7 +38,7 @@ _UPLOAD_BODY: dict[str, Any] = {
                     "type": "object",
                     "required": [FILE_FIELD, "type"],
                     "properties": {
-                        FILE_FIELD: {"type": "string", "format": "binary"},
+                        FILE_FIELD: {"type": "string", "format": "binary", "minLength": 1},
                         "type": {"type": "string", "enum": [k.value for k in FileKind]},
                     },
                 }
@@ -44,6 +46,8 @@ _UPLOAD_BODY: dict[str, Any] = {
         },
     }
 }
+
+_BINARY = {"type": "string", "format": "binary"}
 
 # Every download: the browser must not second-guess the type, must not render anything
 # active even if it did, and shared caches must not keep a private file.
@@ -69,6 +73,7 @@ def _kind(value: str | None) -> FileKind:
     "/upload",
     status_code=201,
     response_model=AttachmentPublic,
+    responses=raises(400, 403, 413, 415, 422, 429),
     openapi_extra=_UPLOAD_BODY,
     summary="Upload a file (multipart: file, type)",
 )
@@ -104,7 +109,19 @@ def _file_response(download: Download) -> FileResponse:
 @router.get(
     "/{file_id}/{filename}",
     response_class=FileResponse,
+    responses={
+        **raises(401),
+        200: {
+            "description": "the file's bytes, of the type sniffed at upload",
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}} for kind in DOWNLOAD_TYPES
+            },
+        },
+    },
     summary="Download a file (Bearer token, or the signed URL from an upload)",
+    # Either proves the right to read it: the token is optional (`{}`), and a file one
+    # may not read, or one that is not there, is 404 either way.
+    openapi_extra={"security": [{}]},
 )
 async def download(
     file_id: uuid.UUID,
@@ -113,7 +130,7 @@ async def download(
     request: Request,
     services: ServicesDep,
     credentials: BearerDep,
-    thumbnail: Annotated[bool, Query()] = False,
+    thumbnail: Annotated[QueryBool, Query(description="1 or true: the thumbnail")] = False,
     exp: Annotated[str | None, Query()] = None,
     sig: Annotated[str | None, Query()] = None,
 ) -> Response:

@@ -10,14 +10,16 @@ from pydantic import TypeAdapter
 from starlette.responses import Response
 
 from hubbub.edge.http.deps import PrincipalDep, ServicesDep
+from hubbub.edge.http.openapi import raises
 from hubbub.edge.http.responses import json_response
 from hubbub.wire.fields import (
+    EMOJI_TEXT,
     CleanStr,
+    Emoji,
 )
 from hubbub.wire.models import (
     ChangesPage,
     EditMessage,
-    Emoji,
     MessageEnvelope,
     MessagePage,
     ReactionInput,
@@ -27,16 +29,18 @@ from hubbub.wire.models import (
     SendMessage,
     ThreadPage,
 )
+from hubbub.wire.query import WholeNumber
+from hubbub.wire.webhooks import CommandAccepted, CommandEnvelope
 
 router = APIRouter(tags=["messages"])
 _emoji = TypeAdapter(Emoji)
 
-Limit = Annotated[int, Query(ge=1, le=100)]
+Limit = Annotated[int, Query(ge=1, le=100), WholeNumber]
 MESSAGES = "/conversations/{conversation_id}/messages"
 ONE = MESSAGES + "/{message_id}"
 
 
-@router.get(MESSAGES, response_model=MessagePage)
+@router.get(MESSAGES, response_model=MessagePage, responses=raises(400))
 async def history(
     conversation_id: uuid.UUID,
     principal: PrincipalDep,
@@ -61,12 +65,21 @@ async def history(
     MESSAGES,
     status_code=201,
     response_model=MessageEnvelope,
-    responses={200: {"description": "the original message of a repeated optimisticId"}},
+    responses={
+        **raises(403, 409, 429),
+        200: {"description": "the original message of a repeated optimisticId"},
+        202: {
+            "model": CommandEnvelope,
+            "description": "a slash command: sent to the account that answers it, not posted",
+        },
+    },
 )
 async def send_message(
     conversation_id: uuid.UUID, body: SendMessage, principal: PrincipalDep, services: ServicesDep
 ) -> Response:
-    outcome = await services.send.send_message(principal.user_id, conversation_id, body)
+    outcome = await services.commands.post(principal.user_id, conversation_id, body)
+    if isinstance(outcome, CommandAccepted):  # a slash command: nothing was posted
+        return json_response(CommandEnvelope(command=outcome), 202)
     return json_response(MessageEnvelope(message=outcome.message), 201 if outcome.created else 200)
 
 
@@ -83,7 +96,7 @@ async def get_message(
     return json_response(MessageEnvelope(message=message))
 
 
-@router.patch(ONE, response_model=MessageEnvelope)
+@router.patch(ONE, response_model=MessageEnvelope, responses=raises(403, 429))
 async def edit_message(
     conversation_id: uuid.UUID,
     message_id: uuid.UUID,
@@ -97,7 +110,7 @@ async def edit_message(
     return json_response(MessageEnvelope(message=message))
 
 
-@router.delete(ONE, response_model=MessageEnvelope)
+@router.delete(ONE, response_model=MessageEnvelope, responses=raises(403, 429))
 async def delete_message(
     conversation_id: uuid.UUID,
     message_id: uuid.UUID,
@@ -108,7 +121,7 @@ async def delete_message(
     return json_response(MessageEnvelope(message=message))
 
 
-@router.get(ONE + "/thread", response_model=ThreadPage)
+@router.get(ONE + "/thread", response_model=ThreadPage, responses=raises(400))
 async def thread(
     conversation_id: uuid.UUID,
     message_id: uuid.UUID,
@@ -123,7 +136,7 @@ async def thread(
     return json_response(page)
 
 
-@router.put(ONE + "/read", response_model=ReadResult)
+@router.put(ONE + "/read", response_model=ReadResult, responses=raises(429))
 async def mark_read(
     conversation_id: uuid.UUID,
     message_id: uuid.UUID,
@@ -134,7 +147,7 @@ async def mark_read(
     return json_response(ReadResult(unread_count=outcome.unread_count))
 
 
-@router.post(ONE + "/reactions", response_model=ReactionList)
+@router.post(ONE + "/reactions", response_model=ReactionList, responses=raises(403, 429))
 async def add_reaction(
     conversation_id: uuid.UUID,
     message_id: uuid.UUID,
@@ -148,11 +161,11 @@ async def add_reaction(
     return json_response(ReactionList(reactions=reactions))
 
 
-@router.delete(ONE + "/reactions/{emoji}", response_model=ReactionList)
+@router.delete(ONE + "/reactions/{emoji}", response_model=ReactionList, responses=raises(403, 429))
 async def remove_reaction(
     conversation_id: uuid.UUID,
     message_id: uuid.UUID,
-    emoji: Annotated[str, Path(max_length=64)],
+    emoji: Annotated[str, Path(max_length=32, json_schema_extra={"pattern": EMOJI_TEXT})],
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> Response:
@@ -167,7 +180,7 @@ async def changes(
     conversation_id: uuid.UUID,
     principal: PrincipalDep,
     services: ServicesDep,
-    since: Annotated[int, Query(ge=0, le=2**62)],
+    since: Annotated[int, Query(ge=0, le=2**62), WholeNumber],
     limit: Limit = 100,
 ) -> Response:
     page = await services.message_queries.changes(
@@ -176,7 +189,7 @@ async def changes(
     return json_response(page)
 
 
-@router.get("/search/messages", response_model=SearchPage)
+@router.get("/search/messages", response_model=SearchPage, responses=raises(400, 404))
 async def search_messages(
     principal: PrincipalDep,
     services: ServicesDep,

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from hubbub import __version__
 from hubbub.edge.http.deps import ServicesDep, client_address
 from hubbub.edge.http.observe import MetricsAccess
+from hubbub.edge.http.openapi import raises
 from hubbub.edge.http.responses import error_response
 from hubbub.events.asyncapi import asyncapi_document
 
@@ -22,7 +23,17 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        **raises(404),
+        200: {
+            "description": "Prometheus text exposition format 0.0.4",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+    },
+)
 async def metrics(request: Request, services: ServicesDep) -> Response:
     """Prometheus metrics, to callers HUBBUB_METRICS_ALLOW or HUBBUB_METRICS_TOKEN
     admit; anyone else is told there is nothing here (404)."""
@@ -34,7 +45,7 @@ async def metrics(request: Request, services: ServicesDep) -> Response:
     )
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses=raises(503))
 async def readyz(services: ServicesDep) -> Response:
     """200 when ready; 503 when degraded or not ready, in the one error shape (code
     `degraded` or `not_ready`) with the same `status` and `checks` beside it."""

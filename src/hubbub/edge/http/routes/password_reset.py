@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from hubbub.edge.http.deps import ServicesDep, client_address
+from hubbub.edge.http.openapi import raises
 from hubbub.edge.http.responses import json_response
 from hubbub.wire.account import PasswordResetAccepted, PasswordResetConfirm, PasswordResetRequest
 from hubbub.wire.models import Success
@@ -16,7 +17,7 @@ from hubbub.wire.models import Success
 router = APIRouter(prefix="/auth/password-reset", tags=["auth"])
 
 
-@router.post("", status_code=202, response_model=PasswordResetAccepted)
+@router.post("", status_code=202, response_model=PasswordResetAccepted, responses=raises(429))
 async def request_reset(
     body: PasswordResetRequest, request: Request, services: ServicesDep
 ) -> Response:
@@ -25,7 +26,7 @@ async def request_reset(
     return json_response(PasswordResetAccepted(), 202)
 
 
-@router.post("/confirm", response_model=Success)
+@router.post("/confirm", response_model=Success, responses=raises(400, 429))
 async def confirm_reset(
     body: PasswordResetConfirm, request: Request, services: ServicesDep
 ) -> Response:

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from hubbub.edge.http.deps import PrincipalDep, ServicesDep
+from hubbub.edge.http.openapi import raises
 from hubbub.edge.http.responses import json_response
 from hubbub.wire.models import (
     AddSpaceMembers,
@@ -21,7 +22,7 @@ from hubbub.wire.models import (
 router = APIRouter(prefix="/spaces", tags=["spaces"])
 
 
-@router.post("", status_code=201, response_model=SpaceEnvelope)
+@router.post("", status_code=201, response_model=SpaceEnvelope, responses=raises(429))
 async def create_space(
     body: CreateSpace, principal: PrincipalDep, services: ServicesDep
 ) -> Response:
@@ -44,7 +45,7 @@ async def get_space(
     )
 
 
-@router.post("/{space_id}/members", response_model=SpaceEnvelope)
+@router.post("/{space_id}/members", response_model=SpaceEnvelope, responses=raises(403, 429))
 async def add_members(
     space_id: uuid.UUID, body: AddSpaceMembers, principal: PrincipalDep, services: ServicesDep
 ) -> Response:
@@ -52,7 +53,7 @@ async def add_members(
     return json_response(SpaceEnvelope(space=space))
 
 
-@router.delete("/{space_id}/members/{user_id}", response_model=Success)
+@router.delete("/{space_id}/members/{user_id}", response_model=Success, responses=raises(403, 429))
 async def remove_member(
     space_id: uuid.UUID, user_id: uuid.UUID, principal: PrincipalDep, services: ServicesDep
 ) -> Response:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from hubbub.edge.http.deps import PrincipalDep, ServicesDep
+from hubbub.edge.http.openapi import raises
 from hubbub.edge.http.responses import json_response
 from hubbub.wire.fields import (
     CleanStr,
@@ -19,6 +20,7 @@ from hubbub.wire.models import (
     UserEnvelope,
     UserList,
 )
+from hubbub.wire.query import WholeNumber
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -28,7 +30,7 @@ async def get_me(principal: PrincipalDep, services: ServicesDep) -> Response:
     return json_response(MeEnvelope(user=await services.user_queries.get_me(principal.user_id)))
 
 
-@router.put("/me", response_model=MeEnvelope)
+@router.put("/me", response_model=MeEnvelope, responses=raises(429))
 async def update_me(body: UpdateMe, principal: PrincipalDep, services: ServicesDep) -> Response:
     return json_response(MeEnvelope(user=await services.users.update_me(principal.user_id, body)))
 
@@ -38,7 +40,7 @@ async def search_users(
     principal: PrincipalDep,
     services: ServicesDep,
     q: Annotated[CleanStr, Query(min_length=1, max_length=100)],
-    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+    limit: Annotated[int, Query(ge=1, le=50), WholeNumber] = 20,
 ) -> Response:
     return json_response(await services.user_queries.search(principal.user_id, q, limit))
 
