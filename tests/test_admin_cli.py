@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from hubbub.cli import _parser
-from hubbub.config import Settings
+from hubbub.config import SECRET_SETTINGS, Settings
 from tests.conftest import JWT_SECRET, Backend
 from tests.gw import Server, serving
 
@@ -162,16 +162,41 @@ async def test_bad_input_is_refused_in_one_line_and_changes_nothing(server: Serv
         assert (await _login(http, "ben", PASSWORD)).status_code == 200
 
 
+def test_the_last_administrator_cannot_be_removed(server: Server) -> None:
+    ok(server, "user", "create", "--username", "solo", "--email", "solo@example.com",
+       "--password", PASSWORD, "--admin")  # fmt: skip
+    others = [u["username"] for u in ok(server, "user", "list", "--limit", "100")["users"]
+              if u["isAdmin"] and u["isActive"] and u["username"] != "solo"]  # fmt: skip
+    for name in others:
+        ok(server, "user", "make-admin", "--username", name, "--revoke")
+    before = audit_actions(server)
+    for argv in (("deactivate", "--username", "solo"), ("make-admin", "--username", "solo",
+                 "--revoke"), ("delete", "solo", "--yes")):  # fmt: skip
+        message = refused(server, "user", *argv, code="last_admin")
+        assert "last active administrator" in message
+    assert audit_actions(server) == before
+    shown = ok(server, "user", "show", "--username", "solo")["user"]
+    assert (shown["isAdmin"], shown["isActive"]) == (True, True)
+    # With a second administrator, the first may go.
+    ok(server, "user", "create", "--username", "duo", "--email", "duo@example.com",
+       "--password", PASSWORD, "--admin")  # fmt: skip
+    assert ok(server, "user", "deactivate", "--username", "solo")["account"]["isActive"] is False
+    for name in others:
+        ok(server, "user", "make-admin", "--username", name)
+
+
 def test_config_show_tells_every_setting_and_its_source_with_secrets_masked(
     server: Server, tmp_path: Path
 ) -> None:
     (tmp_path / ".env").write_text("HUBBUB_LOG_LEVEL=warning\n")
     done = hubbub(
         server, "config", "show", "--json", "--port", "9999",
-        "--smtp-url", "smtp://mailer:hunter2@127.0.0.1:2525", cwd=tmp_path,
+        "--smtp-url", "smtp://mailer:hunter2@127.0.0.1:2525",
+        "--metrics-token", "metrics-token-in-clear", cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "hunter2" not in done.stdout
+    assert "metrics-token-in-clear" not in done.stdout
     assert JWT_SECRET not in done.stdout
     rows = {r["name"]: r for r in json.loads(done.stdout)["settings"]}
     assert set(rows) == set(Settings.model_fields)
@@ -183,9 +208,22 @@ def test_config_show_tells_every_setting_and_its_source_with_secrets_masked(
     )
     assert (rows["log_level"]["value"], rows["log_level"]["source"]) == ("warning", ".env")
     assert (rows["typing_ttl_s"]["value"], rows["typing_ttl_s"]["source"]) == (6.0, "default")
+    assert rows["metrics_token"]["value"] == "********"
     assert rows["port"]["variable"] == "HUBBUB_PORT"
     text = hubbub(server, "config", "show", cwd=tmp_path).stdout
     assert "HUBBUB_JWT_SECRET=********  (environment)" in text
+
+
+def test_every_setting_holding_a_secret_is_masked() -> None:
+    # A setting named like a secret (not a lifetime such as access_token_ttl_s) must be
+    # declared one, or `config show` would print it in clear.
+    secret_like = {
+        name
+        for name in Settings.model_fields
+        if not name.endswith("_s")
+        and any(word in name for word in ("secret", "token", "key", "password"))
+    }
+    assert secret_like == SECRET_SETTINGS
 
 
 def test_config_check_reaches_the_database_and_redis(server: Server, backend: Backend) -> None:

@@ -79,6 +79,25 @@ async def test_unread_mentions_follow_the_read_marker(
     assert [i["message"]["id"] for i in await feed(client, ben)] == [first["id"]]
 
 
+async def test_an_at_all_mentions_everyone_but_its_sender(
+    client: httpx.AsyncClient, register: RegisterFn
+) -> None:
+    ann, ben, cat = await register("ann"), await register("ben"), await register("cat")
+    cid = await create_group(client, ann, ben, cat)
+    everyone = await send(client, ann, cid, "@all standup", metadata={"mentionAll": True})
+    await send(client, ann, cid, "not everyone", metadata={"mentionAll": False})
+    for who in (ben, cat):
+        assert await unread_mentions(client, who, cid) == 1
+        assert [i["message"]["id"] for i in await feed(client, who)] == [everyone["id"]]
+    assert await unread_mentions(client, ann, cid) == 0
+    assert await feed(client, ann) == []
+    read = f"/conversations/{cid}/messages/{everyone['id']}/read"
+    r = await client.put(read, headers=ben.headers)
+    assert r.status_code == 200, r.text
+    assert await unread_mentions(client, ben, cid) == 0
+    assert await unread_mentions(client, cat, cid) == 1
+
+
 async def test_a_removed_user_no_longer_sees_the_conversations_mentions(
     client: httpx.AsyncClient, register: RegisterFn
 ) -> None:

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import TypeAdapter, ValidationError
 
-from hubbub.config import SettingError, Settings
+from hubbub.config import SECRET_SETTINGS, SettingError, Settings
 from hubbub.ops import accounts
 from hubbub.ops.report import Output, add_json, emit, fail
 
@@ -256,13 +256,11 @@ _COMMANDS: dict[str, Callable[[Services, argparse.Namespace], Awaitable[Output]]
 
 # Settings --------------------------------------------------------------------------
 
-_SECRET_FIELDS = {"jwt_secret", "push_vapid_private_key"}
-
 
 def _masked(name: str, value: Any) -> Any:
     if value is None:
         return None
-    if name in _SECRET_FIELDS:
+    if name in SECRET_SETTINGS:
         return "********"
     if isinstance(value, str) and name.endswith("_url"):
         parts = urlsplit(value)

@@ -104,6 +104,10 @@ def parse_budgets(listed: str) -> BudgetTable:
     return table
 
 
+# The settings whose value is a secret: `hubbub config show` prints them masked.
+SECRET_SETTINGS = frozenset({"jwt_secret", "metrics_token", "push_vapid_private_key"})
+
+
 class Settings(WebhookSettings):
     model_config = SettingsConfigDict(
         env_prefix="HUBBUB_", env_file=".env", extra="ignore", validate_default=True

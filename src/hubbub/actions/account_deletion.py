@@ -23,7 +23,7 @@ from hubbub.actions.account import AccountService
 from hubbub.actions.audit import Actor, record
 from hubbub.actions.auth import AuthService, Principal
 from hubbub.actions.participants import hand_over_ownership
-from hubbub.domain.account_rules import user_not_found
+from hubbub.domain.account_rules import require_not_last_admin, user_not_found
 from hubbub.domain.enums import ParticipantStatus, Role
 from hubbub.domain.ids import utcnow
 from hubbub.events.catalog import AccountClosed, NewMessage, ParticipantRemoved, UserUpdated
@@ -39,7 +39,7 @@ from hubbub.store.sequence import write_system_message
 from hubbub.store.sessions import user_by_username_txn
 from hubbub.store.tombstones import active_participations_txn, leave_spaces_txn
 from hubbub.store.unit import emit
-from hubbub.store.users import contact_ids_txn
+from hubbub.store.users import contact_ids_txn, other_active_admins_txn
 
 DELETED_NAME = "Deleted user"
 
@@ -80,6 +80,7 @@ class AccountDeletion:
             return user.id
 
     async def _erase(self, session: AsyncSession, user: User) -> None:
+        require_not_last_admin(user, await other_active_admins_txn(session, user.id))
         now = utcnow()
         contacts = await contact_ids_txn(session, user.id)
         tombstone(user, now)

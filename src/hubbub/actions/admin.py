@@ -20,6 +20,7 @@ from hubbub.actions.auth import AuthService
 from hubbub.domain.account_rules import (
     require_can_change_status,
     require_can_end_sessions,
+    require_not_last_admin,
     user_not_found,
 )
 from hubbub.domain.ids import utcnow
@@ -30,6 +31,7 @@ from hubbub.store.sessions import (
     user_by_username_txn,
 )
 from hubbub.store.unit import emit
+from hubbub.store.users import other_active_admins_txn
 from hubbub.wire.account import SessionsEnded
 from hubbub.wire.admin import AccountStatus
 
@@ -102,6 +104,8 @@ class AccountAdmin:
         """Name (or un-name) a server administrator, from the terminal."""
 
         async def change(session: AsyncSession, target: User) -> None:
+            if not admin:
+                require_not_last_admin(target, await other_active_admins_txn(session, target.id))
             target.is_admin = admin
             target.updated_at = utcnow()
             await record(session, Actor.terminal(), None, "promote" if admin else "demote", target)
@@ -131,6 +135,8 @@ class AccountAdmin:
     async def _apply(self, session: AsyncSession, user: User, *, active: bool) -> None:
         if user.is_active == active:
             return  # changes nothing, ends nothing
+        if not active:
+            require_not_last_admin(user, await other_active_admins_txn(session, user.id))
         now = utcnow()
         user.is_active = active
         user.updated_at = now

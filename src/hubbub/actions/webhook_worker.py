@@ -255,9 +255,10 @@ class WebhookWorker:
         answer_body = b""
         try:
             # The whole exchange, not each read: an endpoint that answers a byte at a
-            # time must not hold a delivery past its lease.
-            answer = await asyncio.wait_for(
-                post_event(
+            # time must not hold a delivery past its lease. (`asyncio.timeout`: see
+            # `_run_forever` on `wait_for` and cancellation.)
+            async with asyncio.timeout(self._limits.timeout_s):
+                answer = await post_event(
                     http,
                     c.url,
                     secret=c.secret,
@@ -265,9 +266,7 @@ class WebhookWorker:
                     event=c.event,
                     body=body,
                     allowed=self._limits.allowed,
-                ),
-                self._limits.timeout_s,
-            )
+                )
             answer_body = answer.body
             if not 200 <= answer.status < 300:
                 error = f"HTTP {answer.status}"

@@ -83,3 +83,24 @@ def require_can_issue_reset_link(actor: Account, target: Account) -> None:
     refusal = reset_link_refusal(actor, target)
     if refusal is not None:
         raise refusal
+
+
+def last_admin_refusal(target: Account, other_active_admins: int) -> HubbubError | None:
+    """May `target` stop being an active administrator (deactivated, demoted, deleted)?
+    Not if they are the last one: the server would be left with nobody to run it."""
+    if not target.is_admin:
+        return None
+    if not target.is_active:
+        return None
+    if other_active_admins > 0:
+        return None
+    return Conflict(
+        "This is the last active administrator: make another one first",
+        code="last_admin",
+    )
+
+
+def require_not_last_admin(target: Account, other_active_admins: int) -> None:
+    refusal = last_admin_refusal(target, other_active_admins)
+    if refusal is not None:
+        raise refusal

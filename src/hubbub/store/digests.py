@@ -15,15 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, and_, delete, func, or_, select, update
+from sqlalchemy import Select, Table, and_, delete, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.domain.digest_rules import DigestWindow
 from hubbub.domain.enums import ConversationType, ParticipantStatus
 from hubbub.domain.notify_rules import NotifyLevel
-from hubbub.store.dialect import insert_ignoring_duplicates, mentions_user
-from hubbub.store.markers import unread_condition
+from hubbub.store.dialect import insert_ignoring_duplicates
+from hubbub.store.markers import mentions_participant, unread_condition
 from hubbub.store.models import (
     Conversation,
     DigestState,
@@ -52,13 +52,6 @@ class MissedRow:
     content: str
     sender_name: str
     total: int  # of the user's missed messages, of which at most `per_user` are read
-
-
-def _mentioned() -> ColumnElement[bool]:
-    return or_(
-        mentions_user(Message.mentions, Participant.user_id),
-        Message.metadata_["mentionAll"].as_boolean().is_(True),
-    )
 
 
 def _missed(window: DigestWindow, floor: datetime) -> Select[Any]:
@@ -99,7 +92,7 @@ def _missed(window: DigestWindow, floor: datetime) -> Select[Any]:
         )
         .where(or_(Participant.notify_level.is_(None), Participant.notify_level != "nothing"))
         .where(or_(Participant.muted_until.is_(None), Participant.muted_until <= window.now))
-        .where(or_(Conversation.type == ConversationType.PRIVATE, _mentioned()))
+        .where(or_(Conversation.type == ConversationType.PRIVATE, mentions_participant()))
     )
 
 
@@ -138,7 +131,7 @@ async def missed_txn(
             Conversation.name,
             Participant.notify_level,
             Participant.muted_until,
-            _mentioned().label("mentioned"),
+            mentions_participant().label("mentioned"),
             Message.created_at,
             Message.content,
             func.coalesce(sender.c.display_name, sender.c.username).label("sender_name"),

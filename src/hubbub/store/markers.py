@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.domain.enums import MessageType, ParticipantStatus
@@ -32,6 +32,19 @@ def unread_condition(participant_user: uuid.UUID | Any) -> list[ColumnElement[bo
     ]
 
 
+def mentions_participant() -> ColumnElement[bool]:
+    """A message mentions the participant row's user: by name, or everyone by @all (its
+    metadata's `mentionAll`) unless it sent it. The one condition of the mentions feed,
+    the unread mention counts and the digests."""
+    return or_(
+        mentions_user(Message.mentions, Participant.user_id),
+        and_(
+            Message.metadata_["mentionAll"].as_boolean().is_(True),
+            Message.sender_id != Participant.user_id,
+        ),
+    )
+
+
 def _unread_after_marker(user: uuid.UUID | Any, *, mentioned: bool = False) -> ScalarSelect[int]:
     # Correlated per participant row: always an index range scan on (conversation_id, seq)
     # from the marker on, whatever the planner thinks of joining whole conversations.
@@ -42,7 +55,7 @@ def _unread_after_marker(user: uuid.UUID | Any, *, mentioned: bool = False) -> S
         .where(*unread_condition(user))
     )
     if mentioned:  # of the participant row's own user, which is `user`
-        query = query.where(mentions_user(Message.mentions, Participant.user_id))
+        query = query.where(mentions_participant())
     return query.correlate(Participant).scalar_subquery()
 
 

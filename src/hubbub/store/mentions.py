@@ -1,5 +1,5 @@
-"""The mentions feed: messages that mention a user, from the conversations it is an
-ACTIVE participant of now, newest first.
+"""The mentions feed: messages that mention a user (by name or @all), from the
+conversations it is an ACTIVE participant of now, newest first.
 
 Queries (`hubbub.queries.mentions`) -> here, inside their session.
 """
@@ -13,7 +13,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.domain.enums import ParticipantStatus
-from hubbub.store.dialect import mentions_user
+from hubbub.store.markers import mentions_participant
 from hubbub.store.models import Conversation, Message, Participant
 
 
@@ -34,7 +34,7 @@ async def mentions_page_txn(
         .where(Participant.user_id == user_id)
         .where(Participant.status == ParticipantStatus.ACTIVE)
         .where(Message.deleted_at.is_(None))
-        .where(mentions_user(Message.mentions, Participant.user_id))
+        .where(mentions_participant())
         .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(limit + 1)
     )

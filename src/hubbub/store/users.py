@@ -114,3 +114,14 @@ async def users_by_id_txn(session: AsyncSession, user_ids: Collection[uuid.UUID]
 
 async def mark_seen_txn(session: AsyncSession, user_id: uuid.UUID, when: datetime) -> None:
     await session.execute(update(User).where(User.id == user_id).values(last_seen=when))
+
+
+async def other_active_admins_txn(session: AsyncSession, user_id: uuid.UUID) -> int:
+    """How many active administrators there are besides `user_id`."""
+    counted = select(func.count()).where(
+        User.is_admin.is_(True),
+        User.is_active.is_(True),
+        User.deleted_at.is_(None),
+        User.id != user_id,
+    )
+    return int((await session.execute(counted)).scalar_one())

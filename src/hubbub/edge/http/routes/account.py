@@ -45,7 +45,7 @@ async def change_email(
     return json_response(MeEnvelope(user=user))
 
 
-@router.delete("", response_model=Success, responses=raises(403, 429))
+@router.delete("", response_model=Success, responses=raises(403, 409, 429))
 async def delete_account(
     body: DeleteAccountRequest, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> Response:

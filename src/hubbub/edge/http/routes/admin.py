@@ -70,7 +70,7 @@ async def logout_all(
 
 
 @router.post(
-    "/users/{user_id}/deactivate", response_model=AccountStatusEnvelope, responses=raises(403)
+    "/users/{user_id}/deactivate", response_model=AccountStatusEnvelope, responses=raises(403, 409)
 )
 async def deactivate_user(
     user_id: uuid.UUID, admin: AdminDep, services: ServicesDep, request: Request
