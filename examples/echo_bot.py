@@ -1,11 +1,15 @@
 """An echo bot: it answers every text message it hears with the same text.
 
-Start a server (`scripts/serve`), then run, from the repository:
+Start a server (`scripts/serve`), make a bot and a token for it (the web client's
+Settings > Integrations, or `AsyncClient.create_bot` and `create_token`), then run, from
+the repository:
+
+    .venv/bin/python examples/echo_bot.py http://127.0.0.1:8000 "$BOT_TOKEN"
+
+Add the bot to a conversation and say something. Without a token it runs as a plain
+account, signing up on its first run:
 
     .venv/bin/python examples/echo_bot.py http://127.0.0.1:8000 echo_bot 'a long password'
-
-It signs up on its first run, and from then on signs in. Add it to a conversation (it is
-found by name, `echo_bot`) and say something.
 """
 
 from __future__ import annotations
@@ -16,9 +20,12 @@ import sys
 from hubbub.client import AsyncClient, NewMessage
 
 
-async def main(url: str, name: str, password: str) -> None:
+async def main(url: str, token_or_name: str, password: str | None = None) -> None:
     async with AsyncClient(url) as client:
-        await client.login_or_register(name, password)
+        if password is None:  # a bot's API token
+            await client.login_with_token(token_or_name)
+        else:  # a plain account, made on the first run
+            await client.login_or_register(token_or_name, password)
 
         @client.on(NewMessage)
         async def echo(event: NewMessage) -> None:

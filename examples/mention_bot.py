@@ -2,7 +2,9 @@
 
 Start a server (`scripts/serve`), then run, from the repository:
 
-    .venv/bin/python examples/mention_bot.py http://127.0.0.1:8000 helper 'a long password'
+    .venv/bin/python examples/mention_bot.py http://127.0.0.1:8000 "$BOT_TOKEN"
+
+with a bot's API token (or `helper 'a long password'` in its place, as a plain account).
 
 Mention it (`@helper` in the web client, or `mentions=[its id]` from the SDK) in a
 conversation it is in, or mention everyone.
@@ -16,9 +18,12 @@ import sys
 from hubbub.client import AsyncClient, NewMessage
 
 
-async def main(url: str, name: str, password: str) -> None:
+async def main(url: str, token_or_name: str, password: str | None = None) -> None:
     async with AsyncClient(url) as client:
-        await client.login_or_register(name, password)
+        if password is None:  # a bot's API token
+            await client.login_with_token(token_or_name)
+        else:  # a plain account, made on the first run
+            await client.login_or_register(token_or_name, password)
 
         @client.on(NewMessage)
         async def answer(event: NewMessage) -> None:

@@ -1,5 +1,6 @@
-"""The bots of examples/ run against a real server: the echo bot echoes, the mention bot
-answers a mention in its thread."""
+"""The bots of examples/ run against a real server, signed in with a bot's API token or
+as a plain account: the echo bot echoes, the mention bot answers a mention in its
+thread."""
 
 from __future__ import annotations
 
@@ -27,12 +28,19 @@ def example(name: str) -> ModuleType:
     return module
 
 
+@pytest.mark.parametrize("signed_in", ["with a bot token", "with a password"])
 @pytest.mark.parametrize("bot", ["echo_bot", "mention_bot"])
-async def test_the_example_bot_answers(sdk_server: Server, bot: str) -> None:
+async def test_the_example_bot_answers(sdk_server: Server, bot: str, signed_in: str) -> None:
     main = example(bot).main
     name = f"{bot}_{secrets.token_hex(3)}"
-    task = asyncio.get_running_loop().create_task(main(sdk_server.base, name, "a long password"))
     person = await signed_up(sdk_server.base)
+    loop = asyncio.get_running_loop()
+    if signed_in == "with a bot token":
+        made = await person.create_bot(name)
+        token = await person.create_token("example", ["read", "send"], bot_id=made.user.id)
+        task = loop.create_task(main(sdk_server.base, token.secret))
+    else:
+        task = loop.create_task(main(sdk_server.base, name, "a long password"))
     try:
         bot_id = await user_named(person, name, bot)
         group = await person.create_group("with a bot", [bot_id])

@@ -67,6 +67,18 @@ class AccountApi:
         result = await self._http.call("POST", "/auth/login", AuthResult, json=sent, auth=False)
         return self._http.signed_in(result)
 
+    async def login_with_token(self, token: str) -> Me:
+        """Sign in with an API token (a bot's, or a personal one made in the settings):
+        no password and no refresh; the token's scopes bound what it may do."""
+        self._http.use_api_token(token)
+        try:
+            user = await self.me()
+        except HubbubError:
+            self._http.signed_out()
+            raise
+        self._http.user = user
+        return user
+
     async def login_or_register(self, username: str, password: str) -> Me:
         """Sign in; the first time, sign up with that name (and `<name>@example.com`):
         for bots and scripts that bring their own account."""

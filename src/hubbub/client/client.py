@@ -1,9 +1,9 @@
 """`AsyncClient`: one user's session with a hubbub server, over HTTP and the live socket.
 
-Every HTTP endpoint a user calls is a typed method (`AccountApi`, `ChatApi`); `connect`
-opens the live connection (`hubbub.client.live`), after which `send` goes over it and
-the server's events come out, typed and ordered, through `events()` and the handlers
-registered with `on`.
+Every HTTP endpoint a user calls is a typed method (`AccountApi`, `BotsApi`, `ChatApi`,
+`IntegrationsApi`); `connect` opens the live connection (`hubbub.client.live`), after
+which `send` goes over it and the server's events come out, typed and ordered, through
+`events()` and the handlers registered with `on`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any, Self, TypeVar
 from pydantic import BaseModel
 
 from hubbub.client.account import AccountApi
+from hubbub.client.bots import BotsApi
 from hubbub.client.chat import ChatApi, Id
 from hubbub.client.events import Event, PresenceState
 from hubbub.client.integrations import IntegrationsApi
@@ -35,7 +36,7 @@ E = TypeVar("E", bound=BaseModel)
 Handler = Callable[[E], Awaitable[object]]
 
 
-class AsyncClient(AccountApi, ChatApi, IntegrationsApi):
+class AsyncClient(AccountApi, BotsApi, ChatApi, IntegrationsApi):
     """`AsyncClient(url, *more_urls)`: more addresses are other nodes of the same
     deployment, tried in turn when one does not answer."""
 

@@ -75,6 +75,7 @@ class Live:
         self._tasks: set[asyncio.Task[None]] = set()
         self._hello: ConnectionSuccessPayload | None = None
         self._lost = asyncio.Event()
+        self._refusal: str | None = None  # the server's reason for refusing a handshake
 
     # The connection loop ----------------------------------------------------------------
 
@@ -138,16 +139,24 @@ class Live:
             if self.sio is sio:
                 self._lost.set()
 
+        async def on_connect_error(data: Any = None) -> None:
+            # python-socketio raises "One or more namespaces failed to connect" whatever
+            # the reason: the server's reason comes here, as `{"message": ...}`.
+            reason = data.get("message") if isinstance(data, dict) else data
+            self._refusal = str(reason)
+
         sio.on("*", on_any, namespace=NAMESPACE)
         sio.on("disconnect", on_disconnect, namespace=NAMESPACE)
+        sio.on("connect_error", on_connect_error, namespace=NAMESPACE)
         return sio
 
     async def _connect(self, sio: socketio.AsyncClient) -> None:
         token = await self._http.access_token()
+        self._refusal = None
         try:
             await self._dial(sio, token)
-        except socketio.exceptions.ConnectionError as exc:
-            if "unauthorized" not in str(exc):
+        except socketio.exceptions.ConnectionError:
+            if self._refusal != "unauthorized":
                 raise
             # The token was refused (revoked meanwhile, or expired in flight): one
             # refresh, then one more try; a refused refresh ends the session.

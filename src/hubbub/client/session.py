@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -102,6 +103,9 @@ class HttpSession:
         self.tokens: Tokens | None = None
         self.user: Me | None = None
         self.refreshes = 0
+        # Signed in with an API token (a bot's, or a personal one): it is not refreshed,
+        # and a 401 means it was revoked or ran out.
+        self.api_token = False
         self._auto_refresh = auto_refresh
         self._refreshing = asyncio.Lock()
         self._refresher: asyncio.Task[None] | None = None
@@ -119,6 +123,10 @@ class HttpSession:
         self.user = result.user
         self._set_tokens(Tokens.of(result.token, result.refresh_token))
         return result.user
+
+    def use_api_token(self, token: str) -> None:
+        self.api_token = True
+        self.tokens = Tokens(token, "", expires_at=math.inf, issued_at=0.0)
 
     def _set_tokens(self, tokens: Tokens | None) -> None:
         self.tokens = tokens
@@ -140,6 +148,10 @@ class HttpSession:
     async def refresh(self, stale: str | None = None) -> TokenPair:
         """A new token pair. `stale`: refresh only if this is still the access token
         (another call may have refreshed it meanwhile)."""
+        if self.api_token:
+            raise HubbubError(
+                401, "token_refused", "this API token was refused: revoked, or past its expiry"
+            )
         async with self._refreshing:
             tokens = self._need_tokens()
             if stale is not None and tokens.access != stale:
@@ -167,6 +179,7 @@ class HttpSession:
                 await asyncio.sleep(5)
 
     def signed_out(self) -> None:
+        self.api_token = False
         self.tokens = None
         self.user = None
         if self._refresher is not None:
@@ -197,7 +210,7 @@ class HttpSession:
         for attempt in range(RATE_LIMIT_RETRIES + 1):
             token = await self.access_token() if auth else None
             response = await self._send(method, path, token, **kwargs)
-            if response.status_code == 401 and auth and not refreshed:
+            if response.status_code == 401 and auth and not refreshed and not self.api_token:
                 refreshed = True
                 await self.refresh(token)
                 continue
