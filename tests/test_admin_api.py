@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from hubbub.app import Node
+from tests.chat import create_group, create_private, send
 from tests.conftest import Account, RegisterFn, assert_error, count_rows
 from tests.test_files import upload_ok
 
@@ -81,6 +82,42 @@ async def test_everyone_but_an_active_administrator_finds_nothing_at_admin(
     # An administrator is let in.
     allowed = await _call(client, method, path.format(id=ben.id), boss.headers)
     assert allowed.status_code == 200, allowed.text
+
+
+async def test_an_administrator_sees_nothing_of_conversations_they_are_not_in(
+    client: httpx.AsyncClient, node: Node, register: RegisterFn
+) -> None:
+    boss, ann, ben = await register("boss"), await register("ann"), await register("ben")
+    await _make_admin(node, boss)
+    group = await create_group(client, ann, ben, name="private plans")
+    private = await create_private(client, ann, ben)
+    said = await send(client, ann, group, "the secret word is quartz")
+    await send(client, ben, private, "quartz again")
+    for cid in (group, private):
+        for path in (
+            f"/conversations/{cid}",
+            f"/conversations/{cid}/messages",
+            f"/conversations/{cid}/messages/{said['id']}",
+            f"/conversations/{cid}/messages/{said['id']}/thread",
+            f"/conversations/{cid}/changes?since=0",
+        ):
+            assert_error(await client.get(path, headers=boss.headers), 404)
+        joined = await client.post(
+            f"/conversations/{cid}/participants",
+            headers=boss.headers,
+            json={"userIds": [str(boss.id)]},
+        )
+        assert joined.status_code == 404, joined.text
+    found = await client.get("/search/messages", params={"q": "quartz"}, headers=boss.headers)
+    assert found.status_code == 200, found.text
+    assert found.json()["messages"] == []
+    listed = await client.get("/conversations", headers=boss.headers)
+    assert listed.json()["conversations"] == []
+    # The administration shows counts, never a message.
+    for path in ("/admin/stats", f"/admin/users/{ann.id}", "/admin/audit"):
+        shown = await client.get(path, headers=boss.headers)
+        assert shown.status_code == 200, shown.text
+        assert "quartz" not in shown.text
 
 
 @pytest.mark.parametrize(("method", "path"), [e for e in ENDPOINTS if "{id}" in e[1]])
