@@ -39,6 +39,10 @@ from hubbub.wire.models import (
     UserList,
     UserPublic,
 )
+from hubbub.wire.notifications import (
+    NotificationPreferencesView,
+    UpdateNotificationPreferences,
+)
 
 
 class AccountApi:
@@ -157,6 +161,20 @@ class AccountApi:
 
     async def logout_others(self) -> SessionsEnded:
         return await self._http.call("POST", "/users/me/sessions/logout-others", SessionsEnded)
+
+    async def notification_preferences(self) -> NotificationPreferencesView:
+        """The caller's notification defaults by conversation type, pause, quiet hours,
+        time zone and digests (a conversation's own: `conversation_settings`)."""
+        path = "/users/me/notifications"
+        return await self._http.call("GET", path, NotificationPreferencesView)
+
+    async def update_notification_preferences(self, **fields: Any) -> NotificationPreferencesView:
+        """Change some of them (`private`, `group`, `space`: `all`, `mentions` or
+        `nothing`; `paused_until`, `quiet_hours_start`, `quiet_hours_end` as "HH:MM",
+        `timezone`, `digests`); the others stay."""
+        sent = body(UpdateNotificationPreferences, **fields)
+        path = "/users/me/notifications"
+        return await self._http.call("PATCH", path, NotificationPreferencesView, json=sent)
 
     async def end_session(self, session_id: uuid.UUID | str) -> Success:
         return await self._http.call("DELETE", f"/users/me/sessions/{session_id}", Success)

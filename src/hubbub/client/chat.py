@@ -7,6 +7,7 @@ import asyncio
 import io
 import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -113,11 +114,17 @@ class ChatApi:
         conversation_id: Id,
         *,
         notifications_enabled: bool | None = None,
+        notification_level: str | None = None,
+        muted_until: datetime | None = None,
         is_archived: bool | None = None,
     ) -> ConversationPublic:
+        """The caller's own settings of one conversation: its notification level there
+        (`all`, `mentions`, `nothing`), muted until a time, archived; None leaves one."""
         sent = body(
             ConversationSettings,
             notifications_enabled=notifications_enabled,
+            notification_level=notification_level,
+            muted_until=muted_until,
             is_archived=is_archived,
         )
         path = f"/conversations/{conversation_id}/settings"

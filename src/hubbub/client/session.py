@@ -18,6 +18,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -256,8 +257,13 @@ def _error(response: httpx.Response) -> HubbubError:
 
 def body(model: type[BaseModel], **fields: Any) -> dict[str, Any]:
     """A request body checked against the server's own input model (a bad value is a
-    `pydantic.ValidationError` here, before anything is sent); None fields are left out."""
-    given = {to_camel(name): value for name, value in fields.items() if value is not None}
+    `pydantic.ValidationError` here, before anything is sent); None fields are left out,
+    and a datetime is sent as RFC 3339 text (a naive one is refused: it names no zone)."""
+    given = {
+        to_camel(name): value.isoformat() if isinstance(value, datetime) else value
+        for name, value in fields.items()
+        if value is not None
+    }
     checked = model.model_validate(given)
     dumped: dict[str, Any] = checked.model_dump(mode="json", by_alias=True, exclude_unset=True)
     return dumped
