@@ -1,14 +1,21 @@
 """The SDK's integrations calls against a real `hubbub serve`: a bot made and given a
 token, signed in with it (no password, no refresh) to hear and answer over the live
 socket; its token revoked; a personal token bounded by its scopes; an incoming webhook
-made, posted to, rotated and deleted."""
+made, posted to, rotated and deleted; a bot's event subscriptions; Web Push
+subscriptions."""
 
 from __future__ import annotations
 
+import base64
+import secrets
+
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from hubbub.client import AsyncClient, HubbubError, NewMessage, NotLoggedIn
+from tests.conftest import Backend
 from tests.gw import Server
 from tests.sdk import signed_up
 
@@ -106,3 +113,59 @@ async def test_an_incoming_webhook_made_rotated_and_deleted(sdk_server: Server) 
         assert await owner.bots() == []
     finally:
         await owner.close()
+
+
+async def test_a_bots_event_subscriptions_through_its_owner(sdk_server: Server) -> None:
+    owner = await signed_up(sdk_server.base)
+    try:
+        bot = await owner.create_bot(f"hook_{owner.user.username[4:]}")
+        # A public address, never reached here: only a ping is ever sent to it.
+        made = await owner.subscribe_events("https://1.1.1.1/hook", ["direct"], bot_id=bot.user.id)
+        assert made.secret
+        listed = await owner.event_subscriptions(bot_id=bot.user.id)
+        assert [(s.id, s.events) for s in listed] == [(made.subscription.id, ["direct"])]
+        assert await owner.event_subscriptions() == []  # the owner's own are apart
+        ping = await owner.ping_endpoint(made.subscription.id, bot_id=bot.user.id)
+        assert ping.event == "ping"
+        log = await owner.deliveries(made.subscription.id, bot_id=bot.user.id)
+        assert [d.id for d in log] == [ping.id]
+        # Private addresses are refused at once, and nothing is kept.
+        with pytest.raises(HubbubError) as refused:
+            await owner.subscribe_events("http://127.0.0.1:9/hook", ["direct"], bot_id=bot.user.id)
+        assert refused.value.status == 422
+        await owner.unsubscribe_events(made.subscription.id, bot_id=bot.user.id)
+        assert await owner.event_subscriptions(bot_id=bot.user.id) == []
+    finally:
+        await owner.close()
+
+
+async def test_web_push_subscriptions(sdk_server: Server, backend: Backend) -> None:
+    user = await signed_up(sdk_server.base)
+    point = ec.generate_private_key(ec.SECP256R1()).public_key()
+    p256dh = b64(point.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint))
+    auth = b64(secrets.token_bytes(16))
+    try:
+        if backend.is_postgres:
+            # Several nodes (Redis) and no key given: push is off, and says so.
+            with pytest.raises(HubbubError) as off:
+                await user.vapid_public_key()
+            assert (off.value.status, off.value.code) == (404, "push_disabled")
+            with pytest.raises(HubbubError) as refused:
+                await user.push_subscribe("https://push.example.com/x", p256dh, auth)
+            assert refused.value.code == "push_disabled"
+            return
+        key = await user.vapid_public_key()
+        assert len(base64.urlsafe_b64decode(key + "==")) == 65
+        made = await user.push_subscribe("https://push.example.com/x", p256dh, auth)
+        assert [s.id for s in await user.push_subscriptions()] == [made.id]
+        with pytest.raises(HubbubError) as plain:  # only https:// endpoints
+            await user.push_subscribe("http://push.example.com/x", p256dh, auth)
+        assert plain.value.status == 422
+        await user.push_unsubscribe(made.id)
+        assert await user.push_subscriptions() == []
+    finally:
+        await user.close()
+
+
+def b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()

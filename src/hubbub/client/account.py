@@ -43,6 +43,13 @@ from hubbub.wire.notifications import (
     NotificationPreferencesView,
     UpdateNotificationPreferences,
 )
+from hubbub.wire.push import (
+    PushSubscriptionEnvelope,
+    PushSubscriptionList,
+    PushSubscriptionRequest,
+    PushSubscriptionView,
+    VapidPublicKey,
+)
 
 
 class AccountApi:
@@ -175,6 +182,28 @@ class AccountApi:
         sent = body(UpdateNotificationPreferences, **fields)
         path = "/users/me/notifications"
         return await self._http.call("PATCH", path, NotificationPreferencesView, json=sent)
+
+    async def vapid_public_key(self) -> str:
+        """The key a Web Push subscription is made with (404 `push_disabled` when off)."""
+        return (await self._http.call("GET", "/push/vapid-public-key", VapidPublicKey)).public_key
+
+    async def push_subscribe(self, endpoint: str, p256dh: str, auth: str) -> PushSubscriptionView:
+        """Keep a Web Push subscription (an https:// endpoint and its keys)."""
+        sent = body(
+            PushSubscriptionRequest, endpoint=endpoint, keys={"p256dh": p256dh, "auth": auth}
+        )
+        path = "/users/me/push-subscriptions"
+        return (
+            await self._http.call("POST", path, PushSubscriptionEnvelope, json=sent)
+        ).subscription
+
+    async def push_subscriptions(self) -> list[PushSubscriptionView]:
+        path = "/users/me/push-subscriptions"
+        return (await self._http.call("GET", path, PushSubscriptionList)).subscriptions
+
+    async def push_unsubscribe(self, subscription_id: uuid.UUID | str) -> Success:
+        path = f"/users/me/push-subscriptions/{subscription_id}"
+        return await self._http.call("DELETE", path, Success)
 
     async def end_session(self, session_id: uuid.UUID | str) -> Success:
         return await self._http.call("DELETE", f"/users/me/sessions/{session_id}", Success)

@@ -30,32 +30,44 @@ from hubbub.wire.webhooks import (
 SUBSCRIPTIONS = "/users/me/event-subscriptions"
 
 
+def _subscriptions(bot_id: Id | None) -> str:
+    return SUBSCRIPTIONS if bot_id is None else f"/bots/{bot_id}/event-subscriptions"
+
+
 class IntegrationsApi:
     """Mixed into `AsyncClient`; `_http` is its HTTP session."""
 
     _http: HttpSession
 
-    async def subscribe_events(self, url: str, events: Sequence[EventName]) -> NewEventSubscription:
-        """Deliver these events to `url`; the answer's `secret` (shown once) signs them."""
+    async def subscribe_events(
+        self, url: str, events: Sequence[EventName], *, bot_id: Id | None = None
+    ) -> NewEventSubscription:
+        """Deliver these events to `url` (the account's, or with `bot_id` a bot's it
+        owns); the answer's `secret` (shown once) signs them."""
         sent = body(EventSubscriptionRequest, url=url, events=list(events))
-        return await self._http.call("POST", SUBSCRIPTIONS, NewEventSubscription, json=sent)
+        return await self._http.call(
+            "POST", _subscriptions(bot_id), NewEventSubscription, json=sent
+        )
 
-    async def event_subscriptions(self) -> list[EventSubscriptionView]:
-        return (await self._http.call("GET", SUBSCRIPTIONS, EventSubscriptionList)).subscriptions
+    async def event_subscriptions(self, *, bot_id: Id | None = None) -> list[EventSubscriptionView]:
+        path = _subscriptions(bot_id)
+        return (await self._http.call("GET", path, EventSubscriptionList)).subscriptions
 
-    async def unsubscribe_events(self, subscription_id: Id) -> Success:
-        return await self._http.call("DELETE", f"{SUBSCRIPTIONS}/{subscription_id}", Success)
+    async def unsubscribe_events(self, subscription_id: Id, *, bot_id: Id | None = None) -> Success:
+        return await self._http.call(
+            "DELETE", f"{_subscriptions(bot_id)}/{subscription_id}", Success
+        )
 
     async def deliveries(
-        self, subscription_id: Id, *, status: str | None = None
+        self, subscription_id: Id, *, status: str | None = None, bot_id: Id | None = None
     ) -> list[DeliveryView]:
         """The delivery log, newest first."""
         params = {} if status is None else {"status": status}
-        path = f"{SUBSCRIPTIONS}/{subscription_id}/deliveries"
+        path = f"{_subscriptions(bot_id)}/{subscription_id}/deliveries"
         return (await self._http.call("GET", path, DeliveryList, params=params)).deliveries
 
-    async def ping_endpoint(self, subscription_id: Id) -> DeliveryView:
-        path = f"{SUBSCRIPTIONS}/{subscription_id}/test"
+    async def ping_endpoint(self, subscription_id: Id, *, bot_id: Id | None = None) -> DeliveryView:
+        path = f"{_subscriptions(bot_id)}/{subscription_id}/test"
         return (await self._http.call("POST", path, PingSent)).delivery
 
     async def register_command(
