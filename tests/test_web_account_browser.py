@@ -253,8 +253,44 @@ def test_someone_not_an_admin_has_no_admin_page_and_can_leave(server: str, brows
         assert (kept["quietHoursStart"], kept["quietHoursEnd"]) == ("22:00", "07:00")
         assert kept["timezone"] == "Europe/Paris"
         assert kept["pausedUntil"] is not None
+        page.get_by_test_id("digests").uncheck()
+        expect(page.get_by_test_id("notify-note")).to_have_text("Saved.")
+        prefs = httpx.get(server + "/users/me/notifications", headers=auth).json()
+        assert prefs["digests"] is False
+
+        # One conversation's own level and mute, from its details panel.
+        friend = httpx.post(server + "/auth/register", json={
+            "username": f"f{name}", "email": f"f{name}@example.com", "password": PASSWORD,
+        }).json()["user"]  # fmt: skip
+        made = httpx.post(server + "/conversations", headers=auth, json={
+            "type": "GROUP", "name": "standup", "participantIds": [friend["id"]],
+        })  # fmt: skip
+        assert made.status_code == 201, made.text
+        cid = made.json()["conversation"]["id"]
+
+        def mine() -> dict[str, Any]:
+            shown: dict[str, Any] = httpx.get(
+                server + f"/conversations/{cid}", headers=auth
+            ).json()["conversation"]
+            return shown
+
+        page.goto(server + f"/c/{cid}")
+        page.get_by_test_id("open-info").click()
+        page.get_by_test_id("conversation-level").select_option("nothing")
+        expect(page.get_by_test_id("conversation-level")).to_have_value("nothing")
+        assert mine()["notificationLevel"] == "nothing"
+        page.get_by_test_id("conversation-level").select_option("")
+        expect(page.get_by_test_id("conversation-level")).to_have_value("")
+        assert mine()["notificationLevel"] is None
+        page.get_by_test_id("mute-for").select_option("3600")
+        expect(page.get_by_test_id("muted-until")).to_contain_text("Muted until")
+        assert mine()["mutedUntil"] is not None
+        page.get_by_test_id("unmute").click()
+        expect(page.get_by_test_id("mute-for")).to_be_visible()
+        assert mine()["mutedUntil"] is None
 
         # My data, then the account itself.
+        page.goto(server + "/settings")
         page.get_by_test_id("start-export").click()
         download = page.get_by_test_id("export-download")
         expect(download).to_be_visible()

@@ -6,6 +6,13 @@ import type { Me } from "./types";
 
 export type NotifyLevel = "all" | "mentions" | "nothing";
 
+/** The levels, as a select shows them. */
+export const LEVELS: [NotifyLevel, string][] = [
+  ["all", "Every message"],
+  ["mentions", "Mentions only"],
+  ["nothing", "Nothing"],
+];
+
 export interface SessionInfo {
   id: string;
   userAgent: string | null;
@@ -30,6 +37,8 @@ export interface NotificationDefaults {
   quietHoursStart: string | null;
   quietHoursEnd: string | null;
   timezone: string;
+  /** An email digest of unread mentions and direct messages (when the server sends mail). */
+  digests: boolean;
 }
 
 export interface AdminUser {

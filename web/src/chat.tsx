@@ -4,6 +4,7 @@
 
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { useChat, useClient } from "./hooks";
+import { LevelOptions } from "./settings";
 import { buildRows, mentionedIds, type Row } from "./rows";
 import { conversationTitle, displayName, otherParticipant, seenBy, type PendingMessage } from "./store";
 import type { Conversation, Message, Role } from "./types";
@@ -780,6 +781,7 @@ function InfoPanel(props: { conv: Conversation; onClose: () => void }) {
             <button type="submit">Rename</button>
           </form>
         )}
+        <NotifySettings conv={conv} act={act} />
         <h4>
           Members <span class="muted">({members.length})</span>
         </h4>
@@ -930,6 +932,67 @@ export function UserPicker(props: { exclude?: string[]; single?: boolean; action
         >
           {props.action}
         </button>
+      )}
+    </div>
+  );
+}
+
+const MUTE_FOR: [number, string][] = [
+  [3600, "For 1 hour"],
+  [8 * 3600, "For 8 hours"],
+  [24 * 3600, "For 1 day"],
+  [7 * 24 * 3600, "For 1 week"],
+];
+
+/** The caller's own notification settings of one conversation: its level (or the
+ * default for its type, set in Settings) and a mute until a time. */
+function NotifySettings(props: { conv: Conversation; act: (p: Promise<unknown>) => void }) {
+  const client = useClient();
+  const { conv } = props;
+  const until = conv.mutedUntil && Date.parse(conv.mutedUntil) > Date.now() ? conv.mutedUntil : null;
+  return (
+    <div class="notify-settings" data-testid="conversation-notify">
+      <h4>Notifications</h4>
+      <label class="field">
+        Notify me of
+        <select
+          value={conv.notificationLevel ?? ""}
+          data-testid="conversation-level"
+          onChange={(e) => {
+            const v = (e.currentTarget as HTMLSelectElement).value;
+            props.act(client.settings(conv.id, { notificationLevel: v === "" ? null : (v as "all" | "mentions" | "nothing") }));
+          }}
+        >
+          <option value="">My default for {conv.type === "PRIVATE" ? "private chats" : conv.type === "GROUP" ? "groups" : "space channels"}</option>
+          <LevelOptions />
+        </select>
+      </label>
+      {until ? (
+        <p class="muted small" data-testid="muted-until">
+          Muted until {new Date(until).toLocaleString()}{" "}
+          <button type="button" data-testid="unmute" onClick={() => props.act(client.settings(conv.id, { mutedUntil: null }))}>
+            Unmute
+          </button>
+        </p>
+      ) : (
+        <label class="field">
+          Mute
+          <select
+            value=""
+            data-testid="mute-for"
+            onChange={(e) => {
+              const seconds = Number((e.currentTarget as HTMLSelectElement).value);
+              if (seconds > 0) props.act(client.settings(conv.id, { mutedUntil: new Date(Date.now() + seconds * 1000).toISOString() }));
+            }}
+          >
+            <option value="">Not muted</option>
+            {MUTE_FOR.map(([s, text]) => (
+              <option key={s} value={String(s)}>
+                {text}
+              </option>
+            ))}
+          </select>
+        </label>
       )}
     </div>
   );

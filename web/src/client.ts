@@ -658,7 +658,15 @@ export class ChatClient {
     return conversation;
   }
 
-  async settings(id: string, body: { notificationsEnabled?: boolean; isArchived?: boolean }): Promise<void> {
+  async settings(
+    id: string,
+    body: {
+      notificationsEnabled?: boolean;
+      isArchived?: boolean;
+      notificationLevel?: "all" | "mentions" | "nothing" | null;
+      mutedUntil?: string | null;
+    },
+  ): Promise<void> {
     const { conversation } = await this.api.put<{ conversation: Conversation }>(`/conversations/${id}/settings`, body);
     this.store.upsertConversations([conversation]);
   }

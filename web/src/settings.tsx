@@ -11,6 +11,7 @@ import {
   type ExportState,
   isPaused,
   type NotificationDefaults,
+  LEVELS,
   type NotifyLevel,
   pauseEnd,
   quietHours,
@@ -278,11 +279,18 @@ function SessionsCard(props: { account: AccountApi; version: number }) {
   );
 }
 
-const LEVELS: [NotifyLevel, string][] = [
-  ["all", "Every message"],
-  ["mentions", "Mentions only"],
-  ["nothing", "Nothing"],
-];
+/** A select's options for the notification levels. */
+export function LevelOptions() {
+  return (
+    <>
+      {LEVELS.map(([v, text]) => (
+        <option key={v} value={v}>
+          {text}
+        </option>
+      ))}
+    </>
+  );
+}
 
 function NotificationsCard(props: { account: AccountApi }) {
   const [prefs, setPrefs] = useState<NotificationDefaults | null>(null);
@@ -317,11 +325,7 @@ function NotificationsCard(props: { account: AccountApi }) {
           <label class="field" key={kind}>
             {kind === "private" ? "Private chats" : kind === "group" ? "Groups" : "Space channels"}
             <select value={prefs[kind]} data-testid={`level-${kind}`} disabled={busy} onChange={(e) => save({ [kind]: (e.currentTarget as HTMLSelectElement).value as NotifyLevel })}>
-              {LEVELS.map(([v, text]) => (
-                <option key={v} value={v}>
-                  {text}
-                </option>
-              ))}
+              <LevelOptions />
             </select>
           </label>
         ))}
@@ -369,6 +373,20 @@ function NotificationsCard(props: { account: AccountApi }) {
           ))
         )}
       </div>
+      <label class="check-row">
+        <input
+          type="checkbox"
+          checked={prefs.digests}
+          disabled={busy}
+          data-testid="digests"
+          onChange={(e) => {
+            const digests = (e.currentTarget as HTMLInputElement).checked;
+            setPrefs({ ...prefs, digests }); // shown at once; the server's answer follows
+            void save({ digests });
+          }}
+        />
+        Email me a digest of mentions and direct messages I have not seen
+      </label>
       <Note note={note} testid="notify-note" />
     </Card>
   );

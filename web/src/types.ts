@@ -118,6 +118,10 @@ export interface Conversation {
   unreadMentions?: number;
   myRole?: Role | null;
   notificationsEnabled: boolean;
+  /** The caller's own level here; null follows their default for the conversation's type. */
+  notificationLevel?: "all" | "mentions" | "nothing" | null;
+  /** Notifications held until then (an RFC 3339 time), or null. */
+  mutedUntil?: string | null;
 }
 
 export interface Space {
