@@ -125,6 +125,30 @@ async def test_a_bad_body_is_a_clear_error_and_stores_nothing(
     assert await count_rows(node, "messages") == before
 
 
+async def test_a_webhook_is_held_to_its_bots_send_budget(
+    client: httpx.AsyncClient, register: RegisterFn
+) -> None:
+    # A bot gets the budget of anyone who sends (HUBBUB_SEND_RATE_PER_S, burst
+    # HUBBUB_SEND_BURST: 10/s, 30): past it, 429 with Retry-After, and nothing stored.
+    ann, _, cid, hook = await _setup(client, register)
+    path = _path(hook)
+    accepted = 0
+    for i in range(200):
+        r = await client.post(path, json={"text": f"alert {i}"})
+        if r.status_code == 429:
+            break
+        assert r.status_code == 201, r.text
+        accepted += 1
+    else:
+        raise AssertionError("200 posts in a row were all accepted")
+    assert_error(r, 429, "rate_limited")
+    assert int(r.headers["Retry-After"]) >= 1
+    assert accepted >= 30
+    shown = await client.get(f"/conversations/{cid}/messages?limit=100", headers=ann.headers)
+    stored = [m for m in shown.json()["messages"] if m["type"] != "SYSTEM"]
+    assert len(stored) == accepted
+
+
 async def test_a_wrong_secret_a_deleted_webhook_or_a_bot_gone_answers_404(
     node: Node, client: httpx.AsyncClient, register: RegisterFn
 ) -> None:
