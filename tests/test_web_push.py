@@ -269,6 +269,12 @@ async def test_a_user_with_no_socket_is_pushed_what_the_rules_admit(world: World
         await settings("/users/me/notifications", {"group": "mentions"})
         await settings(f"/conversations/{team}/settings", {"notificationLevel": "all"})
         by_choice = await http_send(http, a, team, "all of them, here")
+        # A muted group: nothing, not even a mention; by its level, then for an hour.
+        await settings(f"/conversations/{team}/settings", {"notificationLevel": "nothing"})
+        await http_send(http, a, team, "@b in a muted group", mentions=[b.id])
+        muted = {"notificationLevel": "all", "mutedUntil": soon}
+        await settings(f"/conversations/{team}/settings", muted)
+        await http_send(http, a, team, "@b in a group muted for an hour", mentions=[b.id])
 
         last = await http_send(http, a, direct, "back again")
         got = await push.wait(browser, 6)
