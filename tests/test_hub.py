@@ -31,7 +31,8 @@ from hubbub.events.catalog import (
 from hubbub.events.envelope import Audience, Effect, Envelope
 from hubbub.metrics import Metrics
 from hubbub.realtime import hub as hub_module
-from hubbub.realtime.hub import NAMESPACE, Hub, Packet, Sent, SocketState
+from hubbub.realtime.hub import NAMESPACE, Hub, Packet, Sent
+from hubbub.realtime.sockets import Circle, SocketState
 
 
 class FakeTransport:
@@ -71,19 +72,23 @@ def decode(packet: Packet) -> tuple[str, dict[str, Any]]:
 class Lookups:
     """What the hub asks of the database, answered from dictionaries and counted."""
 
-    contacts: dict[uuid.UUID, set[uuid.UUID]] = field(default_factory=dict)
+    circles: dict[uuid.UUID, Circle] = field(default_factory=dict)
     conversations: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict)
     asked_conversations_of: list[uuid.UUID] = field(default_factory=list)
-    asked_contacts_of: list[uuid.UUID] = field(default_factory=list)
-    asked_contacts_of_many: list[list[uuid.UUID]] = field(default_factory=list)
+    asked_circles_of: list[list[uuid.UUID]] = field(default_factory=list)
 
-    async def contacts_of(self, user_id: uuid.UUID) -> set[uuid.UUID]:
-        self.asked_contacts_of.append(user_id)
-        return set(self.contacts.get(user_id, set()))
+    def knows(
+        self,
+        user_id: uuid.UUID,
+        conversations: Iterable[uuid.UUID] = (),
+        space_contacts: Iterable[uuid.UUID] = (),
+    ) -> None:
+        self.circles[user_id] = Circle(frozenset(conversations), frozenset(space_contacts))
 
-    async def contacts_of_many(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, set[uuid.UUID]]:
-        self.asked_contacts_of_many.append(list(user_ids))
-        return {uid: set(self.contacts.get(uid, set())) for uid in user_ids}
+    async def circles_of(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, Circle]:
+        self.asked_circles_of.append(list(user_ids))
+        empty = Circle(frozenset(), frozenset())
+        return {uid: self.circles.get(uid, empty) for uid in user_ids}
 
     async def conversations_of(self, user_id: uuid.UUID) -> list[uuid.UUID]:
         self.asked_conversations_of.append(user_id)
@@ -133,9 +138,8 @@ def scene() -> Scene:
     hub = Hub(
         transport,
         metrics,
-        contacts_of=lookups.contacts_of,
+        circles_of=lookups.circles_of,
         conversations_of=lookups.conversations_of,
-        contacts_of_many=lookups.contacts_of_many,
     )
     return Scene(hub, transport, metrics, lookups)
 
@@ -175,7 +179,8 @@ async def test_the_audience_is_the_union_of_room_users_and_contacts(scene: Scene
     cat = scene.connect(cat_id)
     dan = scene.connect(dan_id, [other_cid])
     eve = scene.connect(eve_id)
-    scene.lookups.contacts[eve_id] = {cat_id, ann_id, new_id()}  # one of them offline
+    # Eve shares a conversation with Ann, a space with Cat and one who is offline.
+    scene.lookups.knows(eve_id, [cid], [cat_id, new_id()])
 
     everyone = Envelope(
         "probe",
@@ -185,38 +190,69 @@ async def test_the_audience_is_the_union_of_room_users_and_contacts(scene: Scene
     await scene.hub.deliver(everyone)
 
     # Ann is in the room, named and a contact: one packet per socket all the same.
-    for got in (ann, ann_phone, ben, cat):
+    # Eve, whose contacts they are, hears of herself on her other sockets.
+    for got in (ann, ann_phone, ben, cat, eve):
         assert scene.transport.names(got) == ["probe"]
-    # Dan is in another conversation and nobody's contact; Eve is whose contacts they are.
+    # Dan is in another conversation and nobody's contact.
     assert scene.transport.names(dan) == []
-    assert scene.transport.names(eve) == []
-    assert scene.counter("hubbub_deliveries_total") == 4
+    assert scene.counter("hubbub_deliveries_total") == 5
 
 
-async def test_contacts_read_ahead_serve_one_event_each_then_are_dropped(
+async def test_circles_read_ahead_serve_one_event_each_then_are_dropped(
     scene: Scene,
 ) -> None:
     ann_id, ben_id, cat_id, dan_id = (new_id() for _ in range(4))
     ann, ben, cat = scene.connect(ann_id), scene.connect(ben_id), scene.connect(cat_id)
-    scene.lookups.contacts = {dan_id: {ann_id, ben_id}, cat_id: {ben_id}}
+    scene.lookups.knows(dan_id, space_contacts=[ann_id, ben_id])
+    scene.lookups.knows(cat_id, space_contacts=[ben_id])
     at = datetime(2026, 1, 2, tzinfo=UTC)
 
-    async with scene.hub.contacts_read([dan_id, cat_id]):
+    async with scene.hub.circles_read([dan_id, cat_id]):
         await scene.hub.deliver(UserOnline(dan_id, at).envelope())
         await scene.hub.deliver(UserOnline(cat_id, at).envelope())
-    assert scene.lookups.asked_contacts_of_many == [[dan_id, cat_id]]
-    assert scene.lookups.asked_contacts_of == []
+    assert scene.lookups.asked_circles_of == [[dan_id, cat_id]]
     assert scene.transport.names(ann) == ["user_online"]
     assert scene.transport.names(ben) == ["user_online", "user_online"]
-    assert scene.transport.names(cat) == []
+    assert [p["userId"] for _, p in scene.transport.events(cat)] == [str(cat_id)]  # her own
 
     # Read ahead for one event each: a later one about the same user reads again, and
     # sees what changed meanwhile.
-    scene.lookups.contacts[dan_id] = {cat_id}
+    scene.lookups.knows(dan_id, space_contacts=[cat_id])
     await scene.hub.deliver(UserOnline(dan_id, at).envelope())
-    assert scene.lookups.asked_contacts_of == [dan_id]
-    assert scene.transport.names(cat) == ["user_online"]
+    assert scene.lookups.asked_circles_of == [[dan_id, cat_id], [dan_id]]
+    assert [p["userId"] for _, p in scene.transport.events(cat)] == [str(cat_id), str(dan_id)]
     assert scene.transport.names(ann) == ["user_online"]
+
+
+async def test_presence_reaches_members_who_do_not_hear_the_conversation(
+    scene: Scene,
+) -> None:
+    """A user's presence goes to every member of their conversations: those hearing
+    them, those who left the room (`leave_conversation`) and those whose membership was
+    found on demand; a removed member no longer hears it."""
+    cid = new_id()
+    ann_id, ben_id, cat_id, dan_id, eve_id = (new_id() for _ in range(5))
+    ann = scene.connect(ann_id, [cid])
+    ben = scene.connect(ben_id, [cid])
+    scene.hub.unlisten(ben, cid)
+    cat = scene.connect(cat_id)
+    scene.hub.add_member_quietly(cat, [cid])
+    dan = scene.connect(dan_id, [cid])
+    scene.hub.forget_membership(dan_id, cid)
+    scene.lookups.knows(eve_id, [cid])
+
+    await scene.hub.deliver(UserOnline(eve_id, datetime.now(UTC)).envelope())
+    await scene.hub.deliver(Envelope("room", {}, Audience(conversation_id=cid)))
+
+    assert scene.transport.names(ann) == ["user_online", "room"]
+    assert scene.transport.names(ben) == ["user_online"]
+    assert scene.transport.names(cat) == ["user_online"]
+    assert scene.transport.names(dan) == []
+
+    # Hearing it again, or gone, leaves no quiet membership behind.
+    scene.hub.listen(ben, cid)
+    scene.hub.remove(cat.sid)
+    assert scene.hub.members(cid) == {ann.sid, ben.sid}
 
 
 async def test_each_part_of_the_audience_alone(scene: Scene) -> None:
@@ -225,7 +261,7 @@ async def test_each_part_of_the_audience_alone(scene: Scene) -> None:
     ann = scene.connect(ann_id, [cid])
     ben = scene.connect(ben_id)
     cat = scene.connect(cat_id)
-    scene.lookups.contacts[cat_id] = {ben_id}
+    scene.lookups.knows(cat_id, space_contacts=[ben_id])
 
     await scene.hub.deliver(Envelope("room", {}, Audience(conversation_id=cid)))
     await scene.hub.deliver(UnreadCount(cid, ben_id, 3, 3).envelope())
@@ -240,7 +276,7 @@ async def test_each_part_of_the_audience_alone(scene: Scene) -> None:
         "totalUnread": 3,
         "unreadMentions": 0,
     }
-    assert scene.transport.names(cat) == []
+    assert scene.transport.names(cat) == ["user_online"]  # her own presence, on her socket
 
 
 async def test_the_excluded_socket_and_user_are_left_out(scene: Scene) -> None:

@@ -194,11 +194,12 @@ async def test_users_endpoints_require_auth(client: httpx.AsyncClient) -> None:
         assert_error(await client.request(method, path, json={}), 401)
 
 
-async def test_contacts_of_many_read_together_equal_each_read_alone(
+async def test_circles_read_together_reach_exactly_the_contacts(
     client: httpx.AsyncClient, node: Node, register: RegisterFn
 ) -> None:
-    """The handshakes' batched read (one statement for a storm's `user_online`s) finds
-    the same contacts as the one-user read: conversations and spaces, itself included."""
+    """The presence events' batched read (a user's conversations, and who shares a
+    space with them) names the same people as the one-user contacts read:
+    conversations and spaces, itself included."""
     ann, ben, cat, dan, eve = [await register() for _ in range(5)]
     made = await client.post(
         "/conversations",
@@ -206,6 +207,7 @@ async def test_contacts_of_many_read_together_equal_each_read_alone(
         json={"type": "GROUP", "name": "pair", "participantIds": [str(ben.id)]},
     )
     assert made.status_code == 201, made.text
+    pair = uuid.UUID(made.json()["conversation"]["id"])
     space = await client.post("/spaces", headers=ben.headers, json={"name": "the space"})
     assert space.status_code == 201, space.text
     added = await client.post(
@@ -215,11 +217,17 @@ async def test_contacts_of_many_read_together_equal_each_read_alone(
     )
     assert added.status_code == 200, added.text
     users = node.services.user_queries
+    members = {pair: {ann.id, ben.id}}
     ids = [ann.id, ben.id, cat.id, dan.id]
 
-    together = await users.contacts_of_many(ids)
+    circles = await users.circles_of(ids)
 
-    assert together == {uid: await users.contacts_of(uid) for uid in ids}
-    assert together[ben.id] == {ann.id, ben.id, cat.id}
-    assert together[dan.id] == {dan.id}
-    assert eve.id not in set().union(*together.values())
+    for uid in ids:
+        circle = circles[uid]
+        reached = {uid, *circle.space_contacts}.union(*(members[c] for c in circle.conversations))
+        assert reached == await users.contacts_of(uid), uid
+    assert circles[ann.id].conversations == {pair}
+    assert circles[ben.id].space_contacts == {ben.id, cat.id}
+    assert circles[dan.id].conversations == frozenset()
+    assert circles[dan.id].space_contacts == frozenset()
+    assert eve.id not in set().union(*(c.space_contacts for c in circles.values()))

@@ -323,10 +323,9 @@ def build_gateway(
         EngineTransport(sio, max_backlog=settings.max_socket_backlog),
         services.metrics,
         tracing=services.tracing,
-        contacts_of=services.user_queries.contacts_of,
+        circles_of=services.user_queries.circles_of,
         conversations_of=services.conversation_queries.conversation_ids_of,
         interest=services.bus.interest,
-        contacts_of_many=services.user_queries.contacts_of_many,
     )
     # Per socket and per node by design: it guards this node's loop from one socket.
     event_limiter = MemoryRateLimiter()

@@ -15,11 +15,12 @@ from datetime import datetime
 from hubbub.domain.errors import NotFound
 from hubbub.domain.rules import sees_presence
 from hubbub.realtime.presence import Presence
+from hubbub.realtime.sockets import Circle
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.database import Database
 from hubbub.store.models import User
 from hubbub.store.users import (
-    contact_ids_of_many_txn,
+    circles_of_many_txn,
     contact_ids_txn,
     last_seen_txn,
     search_users_txn,
@@ -102,15 +103,14 @@ class UserQueries:
         found.add(user_id)
         return found
 
-    async def contacts_of_many(
-        self, user_ids: Collection[uuid.UUID]
-    ) -> dict[uuid.UUID, set[uuid.UUID]]:
-        """`contacts_of` of several users, read together."""
+    async def circles_of(self, user_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Circle]:
+        """Whom the presence of each of these users reaches (`Circle`), read together."""
         async with self._db.read() as session:
-            found = await contact_ids_of_many_txn(session, user_ids)
-        for user_id, contacts in found.items():
-            contacts.add(user_id)
-        return found
+            found = await circles_of_many_txn(session, user_ids)
+        return {
+            uid: Circle(frozenset(conversations), frozenset(spaces))
+            for uid, (conversations, spaces) in found.items()
+        }
 
     async def presence(
         self, viewer: uuid.UUID, user_ids: list[uuid.UUID]

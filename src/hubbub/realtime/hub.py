@@ -1,8 +1,9 @@
 """The local hub: this node's sockets, the conversations they hear, and fan-out.
 
 The bus hands every committed event's `Envelope` to `Hub.deliver`. The hub keeps its
-own index (socket -> user, session, conversations; conversation -> sockets; user ->
-sockets) rather than python-socketio's rooms, so that delivering an event is: find the
+own index (`hubbub.realtime.sockets`: socket -> user, session, conversations;
+conversation -> sockets; user -> sockets) rather than python-socketio's rooms, so that
+delivering an event is: find the
 audience, encode the Socket.IO packet once, and hand the same packet to the transport
 for each recipient (`Transport`, implemented over python-engineio by
 `hubbub.edge.socket.transport`), which writes the same bytes to each socket. No task
@@ -30,44 +31,29 @@ interleaving and on every node.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import enum
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
 
 import orjson
 
 from hubbub.domain.errors import Unavailable
-from hubbub.domain.token_rules import ALL_SCOPES, Scope
 from hubbub.events.envelope import Effect, Envelope
 from hubbub.metrics import Metrics
 from hubbub.realtime.channels import EVERY_EVENT, Interest
+from hubbub.realtime.sockets import Circle, SocketIndex, SocketState
 from hubbub.tracing import NoTracing, Tracing
 
 log = logging.getLogger("hubbub.realtime")
 
 NAMESPACE = "/messaging"
-
-
-@dataclass
-class SocketState:
-    sid: str
-    eio_sid: str
-    user_id: uuid.UUID
-    username: str
-    session_id: uuid.UUID
-    conversations: set[uuid.UUID] = field(default_factory=set)  # member of (cache)
-    listening: set[uuid.UUID] = field(default_factory=set)  # receiving live events of
-    typing_in: set[uuid.UUID] = field(default_factory=set)
-    # When its handshake began authenticating (`time.monotonic()`): a session or account
-    # ended here after that may have been read as still alive (`Hub.add`).
-    auth_started: float = field(default_factory=time.monotonic)
-    scopes: frozenset[Scope] = ALL_SCOPES  # an API token's; a login's session holds all
 
 
 @dataclass(slots=True)
@@ -98,8 +84,7 @@ class Transport(Protocol):
     async def disconnect(self, sid: str) -> None: ...
 
 
-ContactsOf = Callable[[uuid.UUID], Awaitable[set[uuid.UUID]]]
-ContactsOfMany = Callable[[list[uuid.UUID]], Awaitable[dict[uuid.UUID, set[uuid.UUID]]]]
+CirclesOf = Callable[[list[uuid.UUID]], Awaitable[dict[uuid.UUID, Circle]]]
 ConversationsOf = Callable[[uuid.UUID], Awaitable[list[uuid.UUID]]]
 MembershipRead = Callable[[], Awaitable[Iterable[uuid.UUID]]]
 
@@ -108,39 +93,35 @@ MembershipRead = Callable[[], Awaitable[Iterable[uuid.UUID]]]
 # or a fault, answered as unavailable).
 MAX_MEMBERSHIP_READS = 8
 
+# A delivery to this many sockets or more lets the loop run other work before the next
+# (about 10 ms of writes here): a presence storm in a room of 5,000 members is thousands
+# of such deliveries in a row.
+WRITES_BEFORE_YIELD = 2_000
+
 # How long the hub remembers an ended session or account, for the handshakes that were
 # authenticating when it ended (a handshake lasts at most the socket connect timeout).
 ENDED_MEMORY_S = 300.0
 
 
-class Hub:
+class Hub(SocketIndex):
     def __init__(
         self,
         transport: Transport,
         metrics: Metrics,
         *,
-        contacts_of: ContactsOf,
+        circles_of: CirclesOf,
         conversations_of: ConversationsOf,
         tracing: Tracing | None = None,
         interest: Interest = EVERY_EVENT,
-        contacts_of_many: ContactsOfMany | None = None,
     ) -> None:
+        super().__init__(interest)
         self._transport = transport
         self._metrics = metrics
         self._tracing: Tracing = tracing if tracing is not None else NoTracing()
-        self._contacts_of = contacts_of
-        self._contacts_of_many = contacts_of_many
-        # Contacts read ahead for events about to be published here (`contacts_read`).
-        self._contacts: dict[uuid.UUID, set[uuid.UUID]] = {}
+        self._circles_of = circles_of
+        # Circles read ahead for events about to be published here (`circles_read`).
+        self._circles: dict[uuid.UUID, Circle] = {}
         self._conversations_of = conversations_of
-        # Told when a conversation or a user gains its first socket here or loses its
-        # last: the bus subscribes to their events (hubbub.realtime.channels).
-        self._interest = interest
-        self.sockets: dict[str, SocketState] = {}
-        self._by_conversation: dict[uuid.UUID, set[str]] = {}
-        self._by_user: dict[uuid.UUID, set[str]] = {}
-        # Per connected user: how many of their memberships this hub has removed.
-        self._removals: dict[uuid.UUID, int] = {}
         # Sessions and accounts ended lately -> when the hub applied the end.
         self._ended: dict[uuid.UUID, float] = {}
 
@@ -153,80 +134,8 @@ class Hub:
         for ended in (state.session_id, state.user_id):
             if self._ended.get(ended, -1.0) >= state.auth_started:
                 return False
-        self.sockets[state.sid] = state
-        if state.user_id not in self._by_user:
-            self._by_user[state.user_id] = set()
-            self._interest.user(state.user_id, True)
-        self._by_user[state.user_id].add(state.sid)
+        self.index(state)
         return True
-
-    def remove(self, sid: str) -> SocketState | None:
-        state = self.sockets.pop(sid, None)
-        if state is None:
-            return None
-        for cid in state.listening:
-            self._unlisten(cid, sid)
-        user = self._by_user.get(state.user_id)
-        if user is not None:
-            user.discard(sid)
-            if not user:
-                del self._by_user[state.user_id]
-                self._removals.pop(state.user_id, None)
-                self._interest.user(state.user_id, False)
-        return state
-
-    @property
-    def removal_marks(self) -> int:
-        """Users whose removals this hub counts (each one has a socket here)."""
-        return len(self._removals)
-
-    def user_sockets(self, user_id: uuid.UUID) -> list[SocketState]:
-        return [self.sockets[s] for s in self._by_user.get(user_id, ()) if s in self.sockets]
-
-    def listeners(self, conversation_id: uuid.UUID) -> set[uuid.UUID]:
-        """The users with a socket of this node listening to the conversation."""
-        sids = self._by_conversation.get(conversation_id, ())
-        return {self.sockets[s].user_id for s in sids if s in self.sockets}
-
-    def join_member(self, state: SocketState, conversation_ids: Iterable[uuid.UUID]) -> None:
-        for cid in conversation_ids:
-            state.conversations.add(cid)
-            self.listen(state, cid)
-
-    def listen(self, state: SocketState, conversation_id: uuid.UUID) -> None:
-        state.listening.add(conversation_id)
-        room = self._by_conversation.get(conversation_id)
-        if room is None:
-            room = self._by_conversation[conversation_id] = set()
-            self._interest.conversation(conversation_id, True)
-        room.add(state.sid)
-
-    def unlisten(self, state: SocketState, conversation_id: uuid.UUID) -> None:
-        state.listening.discard(conversation_id)
-        self._unlisten(conversation_id, state.sid)
-
-    def _unlisten(self, conversation_id: uuid.UUID, sid: str) -> None:
-        room = self._by_conversation.get(conversation_id)
-        if room is not None:
-            room.discard(sid)
-            if not room:
-                del self._by_conversation[conversation_id]
-                self._interest.conversation(conversation_id, False)
-
-    def forget_membership(self, user_id: uuid.UUID, conversation_id: uuid.UUID) -> None:
-        if user_id in self._by_user:
-            self._removals[user_id] = self._removals.get(user_id, 0) + 1
-        for state in self.user_sockets(user_id):
-            state.conversations.discard(conversation_id)
-            state.typing_in.discard(conversation_id)
-            self.unlisten(state, conversation_id)
-
-    def reset_memberships(self, state: SocketState, conversation_ids: set[uuid.UUID]) -> None:
-        for cid in list(state.listening - conversation_ids):
-            self.unlisten(state, cid)
-        state.conversations = set(conversation_ids)
-        for cid in conversation_ids:
-            self.listen(state, cid)
 
     async def admit(
         self,
@@ -259,7 +168,7 @@ class Hub:
                 elif listen:
                     self.join_member(state, ids)
                 else:
-                    state.conversations |= ids
+                    self.add_member_quietly(state, ids)
             if subscribed:
                 await self._interest.ready()
             return ids
@@ -315,34 +224,33 @@ class Hub:
         to = envelope.audience
         sids: set[str] = set()
         if to.conversation_id is not None:
-            sids |= self._by_conversation.get(to.conversation_id, set())
+            sids |= self.heard_by(to.conversation_id)
         for uid in to.user_ids:
-            sids |= self._by_user.get(uid, set())
+            sids |= self.sids_of(uid)
         if to.contacts_of is not None and self.sockets:
-            contacts = self._contacts.pop(to.contacts_of, None)
-            if contacts is None:
-                contacts = await self._contacts_of(to.contacts_of)
-            for uid in contacts:
-                sids |= self._by_user.get(uid, set())
+            circle = self._circles.pop(to.contacts_of, None)
+            if circle is None:
+                circle = (await self._circles_of([to.contacts_of]))[to.contacts_of]
+            sids |= self.reached_by(to.contacts_of, circle)
         if to.exclude_socket is not None:
             sids.discard(to.exclude_socket)
         if to.exclude_user is not None:
-            sids -= self._by_user.get(to.exclude_user, set())
+            sids -= self.sids_of(to.exclude_user)
         return sids
 
     @contextlib.asynccontextmanager
-    async def contacts_read(self, user_ids: list[uuid.UUID]) -> AsyncIterator[None]:
-        """Read the contacts of these users in one query for the events published
+    async def circles_read(self, user_ids: list[uuid.UUID]) -> AsyncIterator[None]:
+        """Read the circles of these users in one query for the events published
         within (each used once, by this node's delivery of the first event about the
         user; whatever is left is dropped at the end): a storm's `user_online`s cost
         one query per batch here, not one each."""
-        if self._contacts_of_many is not None and user_ids and self.sockets:
-            self._contacts.update(await self._contacts_of_many(user_ids))
+        if user_ids and self.sockets:
+            self._circles.update(await self._circles_of(user_ids))
         try:
             yield
         finally:
             for uid in user_ids:
-                self._contacts.pop(uid, None)
+                self._circles.pop(uid, None)
 
     async def write(self, sids: Iterable[str], packet: Packet) -> None:
         """One encoded packet to many sockets: a transport write each, no task each."""
@@ -366,6 +274,8 @@ class Hub:
             self._metrics.slow_consumers.inc()
             log.warning("disconnecting slow consumer %s", sid)
             await self._transport.disconnect(sid)
+        if written >= WRITES_BEFORE_YIELD:
+            await asyncio.sleep(0)  # a run of big deliveries must not hold off handshakes
 
     async def emit_to(self, sid: str, name: str, payload: object) -> None:
         await self.write([sid], encode_event(name, payload))

@@ -39,8 +39,9 @@ from hubbub.edge.socket.session_sweep import SessionSweep
 from hubbub.edge.socket.tasks import BackgroundTasks
 from hubbub.edge.socket.typing_timers import TypingTimers
 from hubbub.edge.socket.welcome import Welcomes
-from hubbub.realtime.hub import NAMESPACE, Hub, SocketState
+from hubbub.realtime.hub import NAMESPACE, Hub
 from hubbub.realtime.limits import RateLimiter
+from hubbub.realtime.sockets import SocketState
 from hubbub.wire.fields import iso_utc
 from hubbub.wire.socket import (
     ConversationRef,
@@ -127,6 +128,8 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         started = time.perf_counter()
+        # A storm waits here while the users who came online are being announced.
+        await self.welcomes.room()
         auth_started = time.monotonic()
         principal = await authenticate_handshake(
             self.services.auth, self.config.allowed_origins, environ, auth

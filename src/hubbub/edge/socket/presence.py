@@ -26,8 +26,9 @@ from hubbub.edge.socket.typing_timers import TypingTimers
 from hubbub.events.catalog import UserOffline
 from hubbub.metrics import Metrics
 from hubbub.realtime.bus import EventBus
-from hubbub.realtime.hub import Hub, SocketState
+from hubbub.realtime.hub import Hub
 from hubbub.realtime.presence import Presence
+from hubbub.realtime.sockets import SocketState
 
 # The refresh is spread over its period in this many slices: one pipeline of 10,000
 # commands (5,000 sockets) held the loop for a third of a second every 20 s.

@@ -16,7 +16,8 @@ import uuid
 from hubbub.edge.socket.tasks import BackgroundTasks
 from hubbub.events.catalog import StopTyping, Typing
 from hubbub.realtime.bus import EventBus
-from hubbub.realtime.hub import Hub, SocketState
+from hubbub.realtime.hub import Hub
+from hubbub.realtime.sockets import SocketState
 from hubbub.realtime.typing import TypingState
 
 

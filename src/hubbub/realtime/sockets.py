@@ -1,0 +1,177 @@
+"""The hub's index of this node's sockets: by user, by conversation heard, by membership.
+
+Kept by `hubbub.realtime.hub.Hub` (which is a `SocketIndex`): the handshake adds a
+socket, membership events and database reads change what it is a member of and what
+it hears, a disconnect removes it. Fan-out reads it: a conversation's events go to the
+sockets that hear it (`heard_by`); the presence of a user goes to the sockets of every
+member of that user's conversations, heard or not (`members`), so that a room of 5,000
+members costs a set union per `user_online` rather than a read of 5,000 contacts.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from hubbub.domain.token_rules import ALL_SCOPES, Scope
+from hubbub.realtime.channels import Interest
+
+
+@dataclass
+class SocketState:
+    sid: str
+    eio_sid: str
+    user_id: uuid.UUID
+    username: str
+    session_id: uuid.UUID
+    conversations: set[uuid.UUID] = field(default_factory=set)  # member of (cache)
+    listening: set[uuid.UUID] = field(default_factory=set)  # receiving live events of
+    typing_in: set[uuid.UUID] = field(default_factory=set)
+    # When its handshake began authenticating (`time.monotonic()`): a session or account
+    # ended here after that may have been read as still alive (`Hub.add`).
+    auth_started: float = field(default_factory=time.monotonic)
+    scopes: frozenset[Scope] = ALL_SCOPES  # an API token's; a login's session holds all
+
+
+@dataclass(frozen=True, slots=True)
+class Circle:
+    """Who a user's presence reaches: the members of `conversations` (their ACTIVE
+    ones) and `space_contacts` (who share a space with them), and the user."""
+
+    conversations: frozenset[uuid.UUID]
+    space_contacts: frozenset[uuid.UUID]
+
+
+class SocketIndex:
+    def __init__(self, interest: Interest) -> None:
+        # Told when a conversation or a user gains its first socket here or loses its
+        # last: the bus subscribes to their events (hubbub.realtime.channels).
+        self._interest = interest
+        self.sockets: dict[str, SocketState] = {}
+        self._by_conversation: dict[uuid.UUID, set[str]] = {}
+        # Sockets of members that do not hear the conversation (`leave_conversation`, or
+        # a membership found on demand): rare, so kept apart from the heard index.
+        self._quiet: dict[uuid.UUID, set[str]] = {}
+        self._by_user: dict[uuid.UUID, set[str]] = {}
+        # Per connected user: how many of their memberships this hub has removed.
+        self._removals: dict[uuid.UUID, int] = {}
+
+    def index(self, state: SocketState) -> None:
+        self.sockets[state.sid] = state
+        if state.user_id not in self._by_user:
+            self._by_user[state.user_id] = set()
+            self._interest.user(state.user_id, True)
+        self._by_user[state.user_id].add(state.sid)
+
+    def remove(self, sid: str) -> SocketState | None:
+        state = self.sockets.pop(sid, None)
+        if state is None:
+            return None
+        for cid in state.listening:
+            self._unlisten(cid, sid)
+        for cid in state.conversations:
+            self._unquiet(cid, sid)
+        user = self._by_user.get(state.user_id)
+        if user is not None:
+            user.discard(sid)
+            if not user:
+                del self._by_user[state.user_id]
+                self._removals.pop(state.user_id, None)
+                self._interest.user(state.user_id, False)
+        return state
+
+    @property
+    def removal_marks(self) -> int:
+        """Users whose removals this hub counts (each one has a socket here)."""
+        return len(self._removals)
+
+    def user_sockets(self, user_id: uuid.UUID) -> list[SocketState]:
+        return [self.sockets[s] for s in self._by_user.get(user_id, ()) if s in self.sockets]
+
+    def sids_of(self, user_id: uuid.UUID) -> set[str]:
+        return self._by_user.get(user_id, set())
+
+    def heard_by(self, conversation_id: uuid.UUID) -> set[str]:
+        return self._by_conversation.get(conversation_id, set())
+
+    def members(self, conversation_id: uuid.UUID) -> set[str]:
+        """The sockets here of the conversation's members, hearing it or not."""
+        heard = self._by_conversation.get(conversation_id, set())
+        quiet = self._quiet.get(conversation_id)
+        return heard | quiet if quiet else heard
+
+    def reached_by(self, user_id: uuid.UUID, circle: Circle) -> set[str]:
+        """The sockets here that the presence of `user_id` reaches."""
+        sids = set(self._by_user.get(user_id, ()))
+        for cid in circle.conversations:
+            sids |= self.members(cid)
+        for uid in circle.space_contacts:
+            sids |= self._by_user.get(uid, set())
+        return sids
+
+    def listeners(self, conversation_id: uuid.UUID) -> set[uuid.UUID]:
+        """The users with a socket of this node listening to the conversation."""
+        sids = self._by_conversation.get(conversation_id, ())
+        return {self.sockets[s].user_id for s in sids if s in self.sockets}
+
+    def join_member(self, state: SocketState, conversation_ids: Iterable[uuid.UUID]) -> None:
+        for cid in conversation_ids:
+            state.conversations.add(cid)
+            self.listen(state, cid)
+
+    def add_member_quietly(self, state: SocketState, conversation_ids: Iterable[uuid.UUID]) -> None:
+        """A membership found on demand: known, but its events not heard."""
+        for cid in conversation_ids:
+            state.conversations.add(cid)
+            if cid not in state.listening:
+                self._quiet.setdefault(cid, set()).add(state.sid)
+
+    def listen(self, state: SocketState, conversation_id: uuid.UUID) -> None:
+        state.listening.add(conversation_id)
+        self._unquiet(conversation_id, state.sid)
+        room = self._by_conversation.get(conversation_id)
+        if room is None:
+            room = self._by_conversation[conversation_id] = set()
+            self._interest.conversation(conversation_id, True)
+        room.add(state.sid)
+
+    def unlisten(self, state: SocketState, conversation_id: uuid.UUID) -> None:
+        state.listening.discard(conversation_id)
+        self._unlisten(conversation_id, state.sid)
+        if conversation_id in state.conversations:
+            self._quiet.setdefault(conversation_id, set()).add(state.sid)
+
+    def _unlisten(self, conversation_id: uuid.UUID, sid: str) -> None:
+        room = self._by_conversation.get(conversation_id)
+        if room is not None:
+            room.discard(sid)
+            if not room:
+                del self._by_conversation[conversation_id]
+                self._interest.conversation(conversation_id, False)
+
+    def _unquiet(self, conversation_id: uuid.UUID, sid: str) -> None:
+        quiet = self._quiet.get(conversation_id)
+        if quiet is not None:
+            quiet.discard(sid)
+            if not quiet:
+                del self._quiet[conversation_id]
+
+    def forget_membership(self, user_id: uuid.UUID, conversation_id: uuid.UUID) -> None:
+        if user_id in self._by_user:
+            self._removals[user_id] = self._removals.get(user_id, 0) + 1
+        for state in self.user_sockets(user_id):
+            state.conversations.discard(conversation_id)
+            state.typing_in.discard(conversation_id)
+            self.unlisten(state, conversation_id)
+            self._unquiet(conversation_id, state.sid)
+
+    def reset_memberships(self, state: SocketState, conversation_ids: set[uuid.UUID]) -> None:
+        for cid in state.conversations - conversation_ids:
+            self._unquiet(cid, state.sid)
+        state.conversations = set(conversation_ids)
+        for cid in list(state.listening - conversation_ids):
+            self.unlisten(state, cid)
+        for cid in conversation_ids:
+            self.listen(state, cid)
