@@ -21,7 +21,7 @@ from hubbub.actions import send_batch
 from hubbub.actions.send_batch import SendBatcher
 from hubbub.actions.send_rules import PendingSend
 from hubbub.app import Node
-from hubbub.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hubbub.domain.errors import Conflict, Forbidden, NotFound, RateLimited, ValidationFailed
 from hubbub.store.models import Message
 from hubbub.wire.models import (
     SendMessage,
@@ -329,3 +329,37 @@ async def test_a_senders_pipelined_sends_are_numbered_in_order(
         sent = [int(content) for sender, content in rows if sender == who.id]
         assert sent == sorted(sent)
         assert len(sent) == (40 if who is ann else 20)
+
+
+async def test_a_send_is_shed_once_the_oldest_waiting_has_waited_too_long(
+    client: httpx.AsyncClient, node: Node, register: RegisterFn
+) -> None:
+    """Overload: the queue is bounded in time. A send that finds the oldest one waiting
+    for longer than `max_wait_s` is refused at once (`rate_limited`, its retryAfter about
+    that wait, counted) and nothing of it is stored; what was admitted is stored."""
+    ann, ben = await register("ann"), await register("ben")
+    group = await create_group(client, ann, ben, name="busy")
+    batcher = batcher_of(node)
+    registry = node.services.metrics.registry
+    shed_before = registry.get_sample_value("hubbub_sends_shed_total")
+
+    old = pending(ann.id, group, "waited long")
+    old.queued_at -= send_batch.MAX_QUEUE_WAIT_S + 3  # as if it had waited that long
+    admitted = asyncio.ensure_future(batcher.submit(old))
+    await asyncio.sleep(0)  # queued; the writer has not taken it yet
+    late = pending(ben.id, group, "too late")
+    with pytest.raises(RateLimited) as refused:
+        await batcher.submit(late)
+
+    assert refused.value.code == "rate_limited"
+    assert refused.value.retry_after >= send_batch.MAX_QUEUE_WAIT_S + 3
+    assert registry.get_sample_value("hubbub_sends_shed_total") == (shed_before or 0) + 1
+    view, created = await asyncio.wait_for(admitted, 10)
+    assert created is True
+    assert view.content == "waited long"
+    assert await seqs_of(node, group) == [view.seq]
+
+    # Once the queue has drained, sends are admitted again.
+    view, created = await asyncio.wait_for(batcher.submit(pending(ben.id, group, "later")), 10)
+    assert created is True
+    assert await seqs_of(node, group) == [view.seq - 1, view.seq]

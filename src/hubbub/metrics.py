@@ -41,6 +41,11 @@ class Metrics:
             "hubbub_socket_events_total", "Client events received, by type", ["event"], registry=r
         )
         self.messages_sent = Counter("hubbub_messages_sent_total", "Messages stored", registry=r)
+        self.sends_shed = Counter(
+            "hubbub_sends_shed_total",
+            "Sends refused (rate_limited) because the group commit was too far behind",
+            registry=r,
+        )
         self.send_batch_size = Histogram(
             "hubbub_send_batch_size",
             "Sends stored together in one transaction (group commit)",

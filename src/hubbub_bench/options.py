@@ -93,6 +93,7 @@ COMMON = {
     "message_bytes": 100,
     "distinct_requests": 20_000,
     "placement": "spread",
+    "overload": 0.0,
 }
 
 
@@ -170,6 +171,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ("connect_concurrency", int),
         ("message_bytes", int),
         ("retries", int),
+        ("overload", float),
     ]:
         parser.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None)
     parser.add_argument("--rates", help="fanout: comma-separated send rates per second")

@@ -47,6 +47,7 @@ class Recorder:
     delivered_late: int = 0
     events: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
+    shed: int = 0  # sends refused as rate_limited within the measured window
 
 
 class Worker:
@@ -87,6 +88,8 @@ class Worker:
                 err = payload.get("error", payload)
                 code = str(err.get("code", "unknown")) if isinstance(err, dict) else str(err)
             rec.errors[f"{name}:{code}"] += 1
+            if code == "rate_limited" and rec.measure_from <= now < rec.measure_to:
+                rec.shed += 1
             if name == "message_error" and self.throughput_until:
                 # Rate limited or refused: try again a little later, still closed-loop.
                 asyncio.get_running_loop().call_later(0.1, self._throughput_next, client)
@@ -191,6 +194,7 @@ class Worker:
             "acks_ms": rec.acks,
             "events": dict(rec.events),
             "errors": dict(rec.errors),
+            "shed": rec.shed,
             "alive": alive,
             **extra,
         }

@@ -14,6 +14,7 @@ while the rest go on.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,9 +57,11 @@ class PendingSend:
     origin_socket: str | None = None  # hears `message_sent`, not `new_message`
     trace_parent: object | None = None  # the sender's trace context (`hubbub.tracing`)
     future: asyncio.Future[Stored] = field(init=False)
+    queued_at: float = field(init=False)  # `time.monotonic()` when it was made
 
     def __post_init__(self) -> None:
         self.future = asyncio.get_running_loop().create_future()
+        self.queued_at = time.monotonic()
 
     @property
     def key(self) -> tuple[uuid.UUID, str] | None:

@@ -107,13 +107,17 @@ class Fanout(Scenario):
 
     def sections(self, ctx: Context) -> list[Section]:
         out = []
-        for rate in ctx.p("rates"):
+        rates = [(rate, "") for rate in ctx.p("rates")]
+        if ctx.p("overload") > 0:  # the overload step: past the highest rate asked
+            factor = ctx.p("overload")
+            rates.append((max(ctx.p("rates")) * factor, f" (overload: {factor:g}x)"))
+        for rate, step in rates:
             full = ctx.full_scale and rate == 1000
             out.append(
                 Section(
                     key=f"rate={rate:g}",
                     title=f"fanout: {ctx.p('clients')} clients in groups of "
-                    f"{ctx.p('group_size')}, {rate:g} sends/s"
+                    f"{ctx.p('group_size')}, {rate:g} sends/s{step}"
                     + (", each group's clients on one node" if grouped(ctx) else ""),
                     budget_scale=full,
                     figures=[
@@ -131,6 +135,9 @@ class Fanout(Scenario):
                         ),
                         Figure("lost", "deliveries missing after drain", "", digits=0),
                         Figure("errors", "send errors", "", digits=0),
+                        Figure("sent_per_s", "sends offered/s", "/s", digits=0),
+                        Figure("acked_per_s", "sends acknowledged/s", "/s", digits=0),
+                        Figure("shed", "sends shed (rate_limited)", "", digits=0),
                         Figure(
                             "server_us_per_delivery",
                             "server CPU per delivery",
@@ -195,7 +202,9 @@ class Fanout(Scenario):
         # Every send should reach the other members of its group: the expected count is
         # derived from the group sizes of the senders in round-robin order.
         mean_fanout = sum(state.fanout.values()) / len(state.fanout) if state.fanout else 0.0
-        expected = sent * mean_fanout
+        # A shed send (rate_limited) is refused, not lost: nothing of it is expected.
+        shed = sum(r.get("shed", 0) for r in results)
+        expected = (sent - shed) * mean_fanout
         delivered = len(deliveries) + len(acks)
         figures = summarize(deliveries)
         figures = {k + "_ms": v for k, v in figures.items()}
@@ -204,10 +213,12 @@ class Fanout(Scenario):
             "ack_p50_ms": ack_summary["p50"],
             "ack_p99_ms": ack_summary["p99"],
             "deliveries_per_s": delivered / duration,
-            "lost": max(0.0, expected - len(deliveries)) + max(0, sent - len(acks)),
+            "lost": max(0.0, expected - len(deliveries)) + max(0, sent - shed - len(acks)),
             "errors": float(sum(counted(results, "errors").values())),
             "lag_p99_ms": summarize(lag)["p99"],
             "sent_per_s": sent / duration,
+            "acked_per_s": len(acks) / duration,
+            "shed": float(shed),
             "connected": float(conn["connected"]),
             **batch_figures(batches_before, batches_after),
         }
