@@ -148,9 +148,19 @@ def test_conversations_scenario_on_hubbub(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("scenario", GATEWAY_SCENARIOS)
 def test_gateway_scenario_on_hubbub(tmp_path: Path, scenario: str) -> None:
-    figs = figures(bench(tmp_path, scenario, *backend_args()))
+    extra = ["--overload", "2"] if scenario == "fanout" else []
+    document = bench(tmp_path, scenario, *backend_args(), *extra)
+    figs = figures(document)
     if scenario == "fanout":
         assert_delivered(figs)
+        # The overload step: twice the highest rate asked, its sends counted three ways.
+        sections = document["servers"][0]["sections"]
+        rate = document["params"]["rates"][-1]
+        assert list(sections) == [f"rate={rate:g}", f"rate={2 * rate:g}"]
+        step = sections[f"rate={2 * rate:g}"]["runs"][0]["figures"]
+        assert step["sent_per_s"] > 0
+        assert step["acked_per_s"] > 0
+        assert step["shed"] == 0  # twice a tiny rate is no overload for the server
     elif scenario == "throughput":
         assert figs["acked_per_s"] > 0
     elif scenario == "connections":
