@@ -3,11 +3,12 @@
 The send action of the node that stored a message hands it here (`offer`: a put, no await, no
 query; a full queue drops it, counted in `hubbub_notifications_total{outcome="dropped"}`
 and logged at most once a minute). One worker task takes what is waiting, up to
-`max_batch` messages, and reads every recipient's rules for all of them in one query
-(`RecipientsRead`: each active participant of their conversations with their own level
-and mute, and their defaults). `hubbub.domain.notify_rules.should_notify` decides; each
-user it admits gets a `notification` event on the bus (every node's hub writes it to
-that user's sockets), and a user no socket of any node is connected for (presence) gets
+`max_batch` messages (while more keep coming, in rounds at least `GATHER_S` apart), and
+reads every recipient's rules for all of them in one query (`RecipientsRead`: each
+active participant of their conversations with their own level and mute, and their
+defaults). `hubbub.domain.notify_rules.should_notify` decides; each user it admits gets
+a `notification` event on the bus (every node's hub writes it to that user's sockets),
+and a user no socket of any node is connected for (presence) gets
 a Web Push on each of their subscriptions (`hubbub.realtime.webpush`): pushes run as
 tasks of their own, so a slow push service never holds the queue up. A subscription the
 push service calls gone (404, 410) is deleted.
@@ -55,6 +56,13 @@ Forget = Callable[[Collection[uuid.UUID]], Awaitable[None]]
 
 # A dropped notification is logged at most this often (each one is counted).
 DROP_LOG_INTERVAL_S = 60.0
+# Rounds are at least this far apart while messages keep coming. Each reads the rules
+# of its messages' recipients in one query, whose cost is mostly its own, not its
+# rows': taken as they came, at 1,000 sends/s the rounds were of one to five messages
+# and the notifier took 6 % of the node's CPU for groups where nobody was to be
+# notified (2.7 % with this). A message after a quiet spell is decided at once.
+GATHER_S = 0.05
+
 # Push tasks in flight at once; beyond it a push is counted as failed, not queued.
 MAX_PUSH_TASKS = 1000
 
@@ -108,7 +116,7 @@ class Notifier:
         *,
         push: PushDelivery | None,
         queue_size: int,
-        max_batch: int = 64,
+        max_batch: int = 256,
     ) -> None:
         self._recipients = recipients
         self._events = events
@@ -156,6 +164,8 @@ class Notifier:
             except Exception:  # best effort: these are lost, the next ones go on
                 self._metrics.notifications.labels("failed").inc(len(batch))
                 log.exception("notifier: %d message(s) not notified", len(batch))
+            if not self._queue.empty():  # busy: let the next round's messages gather
+                await asyncio.sleep(GATHER_S)
 
     async def _notify(self, batch: list[Notice]) -> None:
         wanted = Candidates(
