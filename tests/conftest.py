@@ -23,6 +23,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy import delete, text
+from sqlalchemy.exc import DBAPIError
 
 from hubbub.app import Node, create_app
 from hubbub.config import Settings
@@ -141,14 +142,34 @@ def make_settings(backend: Backend, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+# PostgreSQL's code for "deadlock detected".
+DEADLOCK = "40P01"
+TRUNCATE_TRIES = 5
+
+
 async def empty_database(node: Node) -> None:
+    if node.services.db.dialect == "postgresql":
+        await _truncate_everything(node)
+        return
     async with node.services.db.write() as session:
-        if node.services.db.dialect == "postgresql":
-            names = ", ".join(t.name for t in Base.metadata.sorted_tables)
-            await session.execute(text(f"TRUNCATE {names} CASCADE"))
-            return
         for table in reversed(Base.metadata.sorted_tables):
             await session.execute(delete(table))
+
+
+async def _truncate_everything(node: Node) -> None:
+    # The node's own work (digests, deliveries, flushes) may be mid-transaction when a
+    # test ends. TRUNCATE locks its tables one at a time, so PostgreSQL can stop it as a
+    # deadlock's victim (seen once in CI); its advice is to run the transaction again.
+    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    for attempt in range(1, TRUNCATE_TRIES + 1):
+        try:
+            async with node.services.db.write() as session:
+                await session.execute(text(f"TRUNCATE {names} CASCADE"))
+            return
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) != DEADLOCK or attempt == TRUNCATE_TRIES:
+                raise
+            await asyncio.sleep(0.05 * attempt)
 
 
 @pytest.fixture
