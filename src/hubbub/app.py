@@ -99,7 +99,6 @@ def create_app(
         await services.bus.start()
         refresher = asyncio.create_task(namespace.refresh_presence_forever())
         sweeper = asyncio.create_task(namespace.sweep_sessions_forever())
-        lag_probe = asyncio.create_task(namespace.shedder.watch_loop_forever())
         # Email digests: only with SMTP configured and digests on.
         services.digests.start()
         # Outgoing webhooks: deliveries past each subscription's cursor, after commit.
@@ -114,7 +113,6 @@ def create_app(
             stop_gc_timer()
             refresher.cancel()
             sweeper.cancel()
-            lag_probe.cancel()
             await namespace.close()
             await unread.close()
             await services.close()

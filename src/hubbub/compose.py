@@ -44,7 +44,6 @@ from hubbub.config import Settings
 from hubbub.edge.services import Services
 from hubbub.edge.socket.gateway import GatewayServer
 from hubbub.edge.socket.namespace import GatewayConfig, MessagingNamespace
-from hubbub.edge.socket.overload import LoopLag, SendShedder
 from hubbub.edge.socket.transport import EngineTransport
 from hubbub.metrics import Metrics
 from hubbub.queries.admin import AdminQueries
@@ -330,19 +329,10 @@ def build_gateway(
     )
     # Per socket and per node by design: it guards this node's loop from one socket.
     event_limiter = MemoryRateLimiter()
-    lag = LoopLag()
-    services.metrics.loop_lag.set_function(lag.seconds)
-    shedder = SendShedder(
-        lag,
-        services.metrics,
-        max_lag_s=settings.send_shed_lag_s,
-        min_in_flight=settings.send_shed_min_in_flight,
-    )
     namespace = MessagingNamespace(
         services,
         hub,
         event_limiter=event_limiter,
-        shedder=shedder,
         config=GatewayConfig(
             allowed_origins=frozenset(o.lower() for o in settings.origins),
             event_rate_per_s=settings.socket_event_rate_per_s,

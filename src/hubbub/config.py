@@ -156,11 +156,6 @@ class Settings(WebhookSettings):
     # per-user send limit: one noisy socket must not take the loop from the others.
     socket_event_rate_per_s: float = Field(default=50.0, gt=0)
     socket_event_burst: int = Field(default=100, ge=1)
-    # Past saturation: new sends over sockets are refused (`rate_limited`) while the
-    # node's loop runs later than this and this many sends await their answer (`edge/
-    # socket/overload.py`); the group commit's bound (2 s of waiting) holds for all sends.
-    send_shed_lag_s: float = Field(default=0.5, gt=0)
-    send_shed_min_in_flight: int = Field(default=64, ge=0)
 
     budgets: str = ""
     # Distinct reactions one user may put on one message.

@@ -43,13 +43,7 @@ class Metrics:
         self.messages_sent = Counter("hubbub_messages_sent_total", "Messages stored", registry=r)
         self.sends_shed = Counter(
             "hubbub_sends_shed_total",
-            "Sends refused (rate_limited): the group commit or the loop too far behind",
-            registry=r,
-        )
-        self.loop_lag = Gauge(
-            "hubbub_event_loop_lag_seconds",
-            "How late the node's event loop last ran a timer that was due (sends are "
-            "shed past HUBBUB_SEND_SHED_LAG_S)",
+            "Sends refused (rate_limited) because the group commit was too far behind",
             registry=r,
         )
         self.send_batch_size = Histogram(

@@ -34,7 +34,6 @@ from hubbub.domain.token_rules import scope_for_socket_event, scope_refusal
 from hubbub.edge.services import Services
 from hubbub.edge.socket.engine import event_wants_ack
 from hubbub.edge.socket.handshake import authenticate_handshake
-from hubbub.edge.socket.overload import SendShedder
 from hubbub.edge.socket.presence import PresenceLifecycle, PresenceTimings, TooManySockets
 from hubbub.edge.socket.session_sweep import SessionSweep
 from hubbub.edge.socket.tasks import BackgroundTasks
@@ -84,13 +83,11 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         hub: Hub,
         *,
         event_limiter: RateLimiter,
-        shedder: SendShedder,
         config: GatewayConfig,
     ) -> None:
         super().__init__(NAMESPACE)
         self.services = services
         self.hub = hub
-        self.shedder = shedder
         self.metrics = services.metrics
         self.config = config
         self._event_limiter = event_limiter
@@ -213,9 +210,6 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         entry = self._handlers.get(event)
         if entry is None:
             return _error("unknown_event", f"Unknown event {event[:64]!r}")
-        if event == "send_message" and (shed := self.shedder.refusal()) is not None:
-            await self._message_error(state, payload, shed.code, shed.message, shed)
-            return _error(shed.code, shed.message, **shed.extra)
         wait = await self._event_limiter.take_token(
             state.sid, self.config.event_rate_per_s, self.config.event_burst
         )
@@ -253,7 +247,6 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     # Handlers --------------------------------------------------------------------------
 
     async def _send_message(self, state: SocketState, req: SendMessageEvent) -> dict[str, Any]:
-        self.shedder.in_flight += 1  # until answered (`overload.py`)
         try:
             # A SendMessageEvent is a SendMessage: the very same operation as over HTTP.
             outcome = await self.services.commands.post(
@@ -271,8 +264,6 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 state, {"optimisticId": req.optimistic_id}, "unavailable", Unavailable.message
             )
             raise
-        finally:
-            self.shedder.in_flight -= 1
         if isinstance(outcome, CommandAccepted):  # a slash command: nothing was posted
             return {"ok": True, "command": outcome.wire()}
         message = outcome.message.wire()
@@ -342,14 +333,19 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return {"ok": True}
 
     async def _mark_read(self, state: SocketState, req: MessageRef) -> dict[str, Any]:
-        markers = self.services.markers
-        outcome = await markers.mark_read(state.user_id, req.conversation_id, req.message_id)
-        read = {"unreadCount": outcome.unread_count, "lastReadSeq": outcome.last_read_seq}
-        return {"ok": True, **read}
+        outcome = await self.services.markers.mark_read(
+            state.user_id, req.conversation_id, req.message_id
+        )
+        return {
+            "ok": True,
+            "unreadCount": outcome.unread_count,
+            "lastReadSeq": outcome.last_read_seq,
+        }
 
     async def _mark_delivered(self, state: SocketState, req: MessageRef) -> dict[str, Any]:
-        markers = self.services.markers
-        await markers.mark_delivered(state.user_id, req.conversation_id, req.message_id)
+        await self.services.markers.mark_delivered(
+            state.user_id, req.conversation_id, req.message_id
+        )
         return {"ok": True}
 
     async def _sync(self, state: SocketState, req: SyncRequest) -> dict[str, Any]:
