@@ -584,3 +584,33 @@ async def test_the_packet_is_encoded_once_for_every_recipient(
         (packet,) = scene.transport.packets[socket.eio_sid]
         assert packet is encoded[0]
     assert decode(encoded[0])[1]["seq"] == 7
+
+
+async def test_sockets_share_one_id_object_per_conversation_and_no_deaf_set(
+    scene: Scene,
+) -> None:
+    """Memory per idle socket: every socket of a conversation holds the hub's one UUID
+    object for it (each handshake reads its own), and a socket that hears all its
+    conversations keeps no second set of them."""
+    cid = new_id()
+    first = scene.connect(new_id(), [uuid.UUID(str(cid))])
+    second = scene.connect(new_id(), [uuid.UUID(str(cid))])
+    (held_first,) = first.conversations
+    (held_second,) = second.conversations
+    assert held_first == cid
+    assert held_first is held_second
+    assert first.deaf is None
+    assert second.deaf is None
+    assert first.listening == {cid}
+
+    scene.hub.unlisten(second, cid)
+    assert second.deaf == {cid}
+    assert second.listening == set()
+    assert scene.hub.heard_by(cid) == {first.sid}
+    assert scene.hub.members(cid) == {first.sid, second.sid}
+
+    # The last socket hearing it gone, the hub lets go of its id.
+    scene.hub.remove(first.sid)
+    scene.hub.remove(second.sid)
+    assert scene.hub.heard_by(cid) == set()
+    assert scene.hub.members(cid) == set()

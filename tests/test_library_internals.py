@@ -323,7 +323,9 @@ async def test_engineio_internals_the_gateway_guards_rely_on() -> None:
         ["self", "target", "args", "kwargs"],
         "python-engineio",
     )
-    require_attribute(AsyncSocket, "_send_ping", "python-engineio", "cancels it on close")
+    require_attribute(
+        AsyncSocket, "_send_ping", "python-engineio", "puts the socket on the ping wheel instead"
+    )
 
     started: list[Any] = []
 
@@ -345,12 +347,59 @@ async def test_engineio_internals_the_gateway_guards_rely_on() -> None:
                 "python-engineio",
                 "AsyncSocket.schedule_ping()",
                 f"started {target!r}, not the socket's _send_ping",
-                "notes each socket's ping task from start_background_task",
+                "takes each socket's next ping from start_background_task",
             )
     finally:
         for task in asyncio.all_tasks():
             if "_send_ping" in repr(task.get_coro()):
                 task.cancel()
+
+
+def _require_source(function: Any, name: str, needed: tuple[str, ...], relied_on: str) -> None:
+    source = inspect.getsource(function)
+    for text in needed:
+        if text not in source:
+            broken("python-engineio", name, f"no longer has {text!r}", relied_on)
+
+
+def test_engineio_internals_the_keepalive_relies_on() -> None:
+    """edge/socket/keepalive.py serves every socket's pings from the server's service
+    task, and lets a WebSocket session's writer wait without Engine.IO's timeout."""
+    _require_source(
+        engineio.AsyncServer._handle_connect,
+        "AsyncServer._handle_connect",
+        ("self._service_task", "s.schedule_ping()", "async_socket.AsyncSocket(self, sid)"),
+        "replaces the service task; a new session's first ping is scheduled there",
+    )
+    _require_source(
+        engineio.AsyncServer.shutdown,
+        "AsyncServer.shutdown",
+        ("self.service_task_event.set()", "await self.service_task_handle"),
+        "ends its own service task the same way",
+    )
+    _require_source(
+        AsyncSocket.receive,
+        "AsyncSocket.receive",
+        ("packet.PONG", "self.schedule_ping()"),
+        "schedules the next ping on a pong",
+    )
+    _require_source(
+        AsyncSocket._websocket_handler,
+        "AsyncSocket._websocket_handler",
+        ("await self.poll()", "await self.queue.put(None)"),
+        "overrides poll() for sessions opened over WebSocket; None ends the writer",
+    )
+    _require_source(
+        AsyncSocket.poll,
+        "AsyncSocket.poll",
+        ("self.queue.get()", "self.queue.task_done()", "get_nowait()", "QueueEmpty"),
+        "reproduces it without the timeout",
+    )
+    require_parameters(AsyncSocket.poll, ["self"], "python-engineio", "overrides it as")
+    require_parameters(AsyncSocket.check_ping_timeout, ["self"], "python-engineio", "calls it as")
+    server = engineio.AsyncServer(async_mode="asgi")
+    for name in ("ping_interval", "ping_timeout", "service_task_event", "sockets"):
+        require_attribute(server, name, "python-engineio", "reads it")
 
 
 def test_engineio_message_packet_is_4_then_the_text() -> None:

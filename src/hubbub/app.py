@@ -82,6 +82,8 @@ def create_app(
         cors_allowed_origins=[],
         max_http_buffer_size=settings.max_socket_message_bytes,
         connect_timeout_s=settings.socket_connect_timeout_s,
+        ping_interval=settings.socket_ping_interval_s,
+        ping_timeout=settings.socket_ping_timeout_s,
         serializer=JsonPacket,
         logger=library_logger("socketio"),
         engineio_logger=library_logger("engineio"),

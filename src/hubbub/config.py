@@ -183,6 +183,9 @@ class Settings(WebhookSettings):
     # An Engine.IO session that has not connected to /messaging within this time is
     # closed (Socket.IO's own default is 45 s; a client sends its CONNECT at once).
     socket_connect_timeout_s: float = Field(default=10.0, gt=0)
+    # Engine.IO's keep-alive, announced to clients in whole milliseconds of whole seconds.
+    socket_ping_interval_s: int = Field(default=25, ge=1, le=3600)
+    socket_ping_timeout_s: int = Field(default=20, ge=1, le=3600)
     max_socket_backlog: int = Field(default=1000, ge=10)
 
     # Password reset by email: smtp://[user:pass@]host[:port] (STARTTLS when offered) or

@@ -18,16 +18,19 @@ frame is queued.
 The same classes keep sessions in hand: `DirectWebSocket.wait` ends a session whose
 client sends a binary frame or text that is no Engine.IO packet; `DirectEngineIO`
 closes a session from the server side (`close_session`, used by the gateway's guards in
-`gateway.py`) and ends a closed socket's ping task at once rather than after its sleep.
+`gateway.py`) and keeps every socket's Engine.IO keep-alive (pings, timeouts) from one
+task and a ping wheel (`keepalive.py`), not a task per socket.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import json
 import logging
 import struct
+import time
 from typing import Any
 
 import engineio
@@ -35,6 +38,8 @@ import orjson
 import socketio
 from engineio.async_drivers.asgi import WebSocket as AsgiWebSocket
 from engineio.async_socket import AsyncSocket
+
+from hubbub.edge.socket.keepalive import SWEEP_S, TICK_S, OpenedOverWebSocket, PingWheel
 
 log = logging.getLogger("hubbub.edge.socket")
 
@@ -52,6 +57,11 @@ def websocket_text_frame(text: str) -> bytes:
     return header + payload
 
 
+# Engine.IO's PING packet ("2") in its frame, the same for every socket.
+PING_FRAME = websocket_text_frame("2")
+# Pings written before the loop gets a turn (~15 µs each with the syscall).
+PINGS_PER_TURN = 256
+
 # Engine.IO packet types (open, close, ping, pong, message, upgrade, noop): a text frame
 # starts with one of them.
 ENGINEIO_PACKET_TYPES = frozenset("0123456")
@@ -66,6 +76,9 @@ def _sid_of(socket: Any) -> str:
 MAX_PACKETS_PER_POLL = 16
 
 
+_NO_PUTTERS: collections.deque[Any] = collections.deque(maxlen=0)
+
+
 class CountingQueue(asyncio.Queue[Any]):
     """A socket's Engine.IO queue that knows how many packets its writer has taken and
     not yet written (`taken`), and hands out at most `MAX_PACKETS_PER_POLL` per wait
@@ -75,6 +88,9 @@ class CountingQueue(asyncio.Queue[Any]):
         super().__init__()
         self.taken = 0
         self._budget = MAX_PACKETS_PER_POLL
+        # Unbounded: a put never waits, so no putter is ever added. One empty deque for
+        # every socket's queue rather than its own (760 bytes per idle socket).
+        self._putters = _NO_PUTTERS
 
     async def get(self) -> Any:
         self._budget = MAX_PACKETS_PER_POLL
@@ -119,6 +135,9 @@ class DirectWebSocket(AsgiWebSocket):  # type: ignore[misc]
             and hasattr(protocol, "close_sent")
         ):
             self._protocol = protocol
+            if type(self._socket) is AsyncSocket:
+                # Its pings will be written directly: see `OpenedOverWebSocket`.
+                self._socket.__class__ = OpenedOverWebSocket
         if self._socket is not None:
             self._socket.hubbub_ws = self
         try:
@@ -190,33 +209,77 @@ class DirectEngineIO(engineio.AsyncServer):  # type: ignore[misc]
         # A copy: the driver's table is shared by every server of the process.
         drivers: dict[str, Any] = self._async  # type: ignore[has-type]
         self._async = dict(drivers, websocket=DirectWebSocket)
+        # A ping goes out at most a tick late; the client allows the ping timeout.
+        self.pings = PingWheel(self.ping_interval, tick_s=min(TICK_S, self.ping_timeout / 4))
 
     def create_queue(self, *args: Any, **kwargs: Any) -> asyncio.Queue[Any]:
         return CountingQueue()
 
     def start_background_task(self, target: Any, *args: Any, **kwargs: Any) -> Any:
-        """Engine.IO's tasks; a socket's ping task (asleep for the ping interval) is
-        noted on the socket, so that closing the socket can end it at once: asleep, it
-        holds the closed socket and everything it refers to."""
-        task = super().start_background_task(target, *args, **kwargs)
+        """Engine.IO's tasks, except a socket's next ping: that goes on the ping wheel
+        (`keepalive.py`), which the service task below serves for every socket."""
         owner = getattr(target, "__self__", None)
         if isinstance(owner, AsyncSocket) and target.__func__ is AsyncSocket._send_ping:
-            owner.hubbub_ping = task
-        return task
+            self.pings.schedule(owner.sid, owner)
+            return None
+        return super().start_background_task(target, *args, **kwargs)
 
     def forget(self, sid: str, reason: Any) -> None:
-        """The session `sid` is closing: end its ping task (unless that task is the one
-        closing it). Unless the server closed it (a long-polling client then still has
-        the CLOSE packet to fetch), the session leaves the table now: Engine.IO would
-        drop a closed long-polling session only at its next sweep, up to a ping
-        timeout later."""
-        socket = self.sockets.get(sid)
-        task = getattr(socket, "hubbub_ping", None)
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
-            socket.hubbub_ping = None
+        """The session `sid` is closing: it leaves the ping wheel. Unless the server
+        closed it (a long-polling client then still has the CLOSE packet to fetch), the
+        session leaves the table now: Engine.IO would drop a closed long-polling session
+        only at its next sweep, up to a ping timeout later."""
+        self.pings.forget(sid)
         if reason != self.reason.SERVER_DISCONNECT:
             self.sockets.pop(sid, None)
+
+    async def _service_task(self) -> None:
+        """In place of Engine.IO's sweep (one socket at a time, a `wait_for` each): every
+        tick the pings due, every `SWEEP_S` the sockets closed or past their ping
+        timeout. Started by Engine.IO with the first session; `shutdown()` ends it."""
+        self.service_task_event = self.create_event()
+        next_sweep = time.monotonic() + SWEEP_S
+        while not self.service_task_event.is_set():
+            await asyncio.sleep(self.pings.tick_s)
+            try:
+                await self._ping_due()
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + SWEEP_S
+                    await self._sweep_timeouts()
+            except Exception:  # one bad socket must not end every socket's keep-alive
+                log.exception("keep-alive round failed")
+
+    async def _ping_due(self) -> None:
+        for count, socket in enumerate(self.pings.take_due(), start=1):
+            if socket.closing or socket.closed:
+                continue
+            socket.last_ping = time.time()  # Engine.IO's clock for the pong's timeout
+            ws = getattr(socket, "hubbub_ws", None)
+            if ws is not None and ws.can_write_now():
+                ws.write(PING_FRAME)
+            else:
+                await socket.send(engineio.packet.Packet(engineio.packet.PING))
+            if count % PINGS_PER_TURN == 0:
+                await asyncio.sleep(0)
+
+    async def _sweep_timeouts(self) -> None:
+        # The table is walked without a copy and without a tuple per socket: the copy
+        # of 10,000 entries set off a collection of the whole heap each sweep (20 % of an
+        # idle node's profile, all on the copying line).
+        now = time.time()
+        gone: list[str] = []
+        silent: list[Any] = []
+        for socket in self.sockets.values():
+            if socket.closed:
+                gone.append(socket.sid)
+            elif socket.closing or not socket.last_ping:
+                continue
+            elif now - socket.last_ping > self.ping_timeout:
+                silent.append(socket)
+        for sid in gone:
+            self.sockets.pop(sid, None)
+        for socket in silent:
+            await socket.check_ping_timeout()  # closes it
 
     def refuse(self, sid: str) -> None:
         """Read nothing more from the session `sid`'s WebSocket."""

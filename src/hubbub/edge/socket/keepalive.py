@@ -1,0 +1,109 @@
+"""Engine.IO's keep-alive for every socket of the node, from one timer.
+
+Engine.IO pings each socket every ping interval; the client answers with a pong, and a
+socket that has not answered within the ping timeout is closed. python-engineio starts
+a task per socket for each ping (a task, a coroutine and a timer asleep for 25 s, then
+a packet through the socket's queue and writer task) and sweeps every socket for
+timeouts one at a time with a `wait_for` each: at 10,000 idle sockets that is 400 tasks
+and 500 `wait_for`s a second, a quarter of an idle node's CPU in its profile.
+
+Here `PingWheel` keeps the sockets due for a ping in buckets of `TICK_S`; one task (the
+Engine.IO server's service task, `DirectEngineIO._service_task` in `engine.py`) takes
+the due buckets each tick and writes the PING frame straight to each socket's transport
+(through the queue when something waits in it, or for long-polling), and sweeps the
+table for sockets past their timeout every `SWEEP_S`. A ping goes out at most a tick
+after its interval, well inside the client's allowance (interval + timeout).
+
+A session opened over WebSocket becomes an `OpenedOverWebSocket`: its pings no longer
+pass through its queue, so its writer must not give up after interval + timeout
+without a packet, as Engine.IO's does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from typing import Any
+
+from engineio import exceptions as engineio_exceptions
+from engineio.async_socket import AsyncSocket
+
+# Each bucket is a second of due times (~400 pings per tick at 10,000 sockets), or a
+# quarter of the ping timeout when that is shorter: the client expects the next ping
+# within interval + timeout of the last one, and a ping goes out up to a tick late.
+TICK_S = 1.0
+# The timeout sweep walks the whole table (~1.5 ms at 10,000 sockets), a few times per
+# ping timeout (20 s): a silent socket is closed at most this much after its timeout.
+SWEEP_S = 5.0
+
+
+class PingWheel:
+    """Sockets waiting for their next ping, bucketed by the tick their ping is due in."""
+
+    def __init__(self, interval_s: float, tick_s: float = TICK_S) -> None:
+        self._interval_s = interval_s
+        self.tick_s = tick_s
+        self._buckets: dict[int, dict[str, Any]] = {}
+        self._due_in: dict[str, int] = {}  # sid -> its bucket
+
+    def schedule(self, sid: str, socket: Any, *, now: float | None = None) -> None:
+        """`socket` is pinged once `interval_s` has passed (rounded up to a tick)."""
+        at = (time.monotonic() if now is None else now) + self._interval_s
+        bucket = math.ceil(at / self.tick_s)
+        self.forget(sid)
+        self._buckets.setdefault(bucket, {})[sid] = socket
+        self._due_in[sid] = bucket
+
+    def forget(self, sid: str) -> None:
+        """`sid` is closing: it is pinged no more, and not held until its bucket."""
+        bucket = self._due_in.pop(sid, None)
+        if bucket is not None:
+            waiting = self._buckets.get(bucket)
+            if waiting is not None:
+                waiting.pop(sid, None)
+                if not waiting:
+                    del self._buckets[bucket]
+
+    def take_due(self, *, now: float | None = None) -> list[Any]:
+        """The sockets whose ping is due by `now`, removed from the wheel."""
+        current = math.floor((time.monotonic() if now is None else now) / self.tick_s)
+        due: list[Any] = []
+        for bucket in sorted(b for b in self._buckets if b <= current):
+            for sid, socket in self._buckets.pop(bucket).items():
+                self._due_in.pop(sid, None)
+                due.append(socket)
+        return due
+
+    def __len__(self) -> int:
+        return len(self._due_in)
+
+
+class OpenedOverWebSocket(AsyncSocket):  # type: ignore[misc]
+    """An Engine.IO session opened over WebSocket, whose pings the keep-alive writes
+    straight to its transport. Engine.IO's writer waits for its next packet for at most
+    interval + timeout and then closes the socket, a limit that only the pings it queued
+    kept from firing; here the writer waits without one (no `wait_for` and its task
+    while idle, either). A silent client is still closed by the read loop's own limit
+    and the keep-alive's sweep, and the read loop's None still ends the writer."""
+
+    async def poll(self) -> list[Any]:
+        try:
+            first = await self.queue.get()
+        except asyncio.CancelledError:  # as Engine.IO's: the writer then closes
+            raise engineio_exceptions.QueueEmpty() from None
+        self.queue.task_done()
+        if first is None:
+            return []
+        packets = [first]
+        while True:
+            try:
+                more = self.queue.get_nowait()
+            except asyncio.QueueEmpty:
+                break
+            self.queue.task_done()
+            if more is None:
+                self.queue.put_nowait(None)  # for the writer's next poll
+                break
+            packets.append(more)
+        return packets
