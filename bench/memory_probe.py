@@ -133,11 +133,7 @@ def report(before: Path, after: Path, sockets: int, top: int) -> None:
     print(f"\ntraced by Python, per socket: {total / sockets / 1024:.1f} KiB")
     packages: dict[str, int] = {}
     for stat in new.compare_to(old, "filename"):
-        name = stat.traceback[0].filename
-        for marker in ("site-packages/", "/src/", "/lib/python3.11/"):
-            if marker in name:
-                name = name.split(marker, 1)[1]
-                break
+        name = _short(stat.traceback[0].filename)
         package = name.split("/", 1)[0] if "/" in name else name
         packages[package] = packages.get(package, 0) + stat.size_diff
     print("\nby package (bytes per socket):")
@@ -146,11 +142,7 @@ def report(before: Path, after: Path, sockets: int, top: int) -> None:
     print("\nby line (bytes per socket, allocations per socket):")
     for stat in new.compare_to(old, "lineno")[:top]:
         frame = stat.traceback[0]
-        where = frame.filename
-        for marker in ("site-packages/", "/src/", "/lib/python3.11/"):
-            if marker in where:
-                where = where.split(marker, 1)[1]
-                break
+        where = _short(frame.filename)
         size, count = stat.size_diff / sockets, stat.count_diff / sockets
         print(f"  {size:9.0f}  {count:6.1f}  {where}:{frame.lineno}")
     if new.traceback_limit > 1:

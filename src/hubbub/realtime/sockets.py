@@ -146,10 +146,7 @@ class SocketIndex:
                 continue
             shared = self._ids.get(cid, cid)
             state.conversations.add(shared)
-            if state.deaf is None:
-                state.deaf = set()
-            state.deaf.add(shared)
-            self._quiet.setdefault(shared, set()).add(state.sid)
+            self._make_deaf(state, shared)
 
     def listen(self, state: SocketState, conversation_id: uuid.UUID) -> None:
         state.conversations.add(conversation_id)
@@ -166,10 +163,14 @@ class SocketIndex:
     def unlisten(self, state: SocketState, conversation_id: uuid.UUID) -> None:
         self._unlisten(conversation_id, state.sid)
         if conversation_id in state.conversations:
-            if state.deaf is None:
-                state.deaf = set()
-            state.deaf.add(conversation_id)
-            self._quiet.setdefault(conversation_id, set()).add(state.sid)
+            self._make_deaf(state, conversation_id)
+
+    def _make_deaf(self, state: SocketState, conversation_id: uuid.UUID) -> None:
+        """A member that does not hear the conversation: deaf to it, quiet in its room."""
+        if state.deaf is None:
+            state.deaf = set()
+        state.deaf.add(conversation_id)
+        self._quiet.setdefault(conversation_id, set()).add(state.sid)
 
     def _unlisten(self, conversation_id: uuid.UUID, sid: str) -> None:
         room = self._by_conversation.get(conversation_id)
