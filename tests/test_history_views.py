@@ -1,12 +1,14 @@
-"""A history page shows each message exactly as the message alone does.
+"""A history page, and a page of changes, shows each message exactly as the message
+alone does.
 
-History pages are read as rows on the driver (`hubbub.store.page_reads`,
-`hubbub.queries.history`); one message (GET …/messages/:id) through the loaders of
-`hubbub.queries.views`. Both must give the same JSON, byte for byte, for every kind of
-message a page holds: with reactions (several emoji, several users), attachments (an
-image with its thumbnail, a plain file), metadata and mentions, a thread root with its
-reply count and the replies, an edited one, a deleted one (it keeps its place, loses
-its content), and the viewer's own messages as SENT, DELIVERED and READ.
+History pages and pages of changes are read as rows on the driver
+(`hubbub.store.page_reads`, `hubbub.queries.history`, `hubbub.queries.changes`); one
+message (GET …/messages/:id) through the loaders of `hubbub.queries.views`. Both must
+give the same JSON, byte for byte, for every kind of message a page holds: with
+reactions (several emoji, several users), attachments (an image with its thumbnail, a
+plain file), metadata and mentions, a thread root with its reply count and the
+replies, an edited one, a deleted one (it keeps its place, loses its content), and the
+viewer's own messages as SENT, DELIVERED and READ.
 """
 
 from __future__ import annotations
@@ -37,6 +39,26 @@ async def _one_by_one(
         assert r.status_code == 200, r.text
         alone.append(r.json()["message"])
     return alone
+
+
+async def _changes_after(
+    client: httpx.AsyncClient, who: Account, cid: str, *, limit: int
+) -> list[dict[str, Any]]:
+    """Every change from the first, page after page of `limit`."""
+    found: list[dict[str, Any]] = []
+    since = 0
+    while True:
+        r = await client.get(
+            f"/conversations/{cid}/changes",
+            headers=who.headers,
+            params={"since": str(since), "limit": str(limit)},
+        )
+        assert r.status_code == 200, r.text
+        page = r.json()
+        found += page["changes"]
+        since = page["lastSeq"]
+        if not page["hasMore"]:
+            return found
 
 
 async def test_history_pages_show_each_message_as_it_is_alone(
@@ -111,6 +133,13 @@ async def test_history_pages_show_each_message_as_it_is_alone(
             cut = r.json()["messages"]
             assert cut == [page["messages"][ids.index(m["id"])] for m in cut]
             assert len(cut) == int(params["limit"])
+        # Pages of changes (resume) show the same messages, in change order, whole or
+        # cut into pages of three.
+        changes = await _changes_after(client, viewer, cid, limit=100)
+        assert sorted(m["id"] for m in changes) == sorted(ids)
+        assert changes == await _one_by_one(client, viewer, cid, [m["id"] for m in changes])
+        assert [m["changeSeq"] for m in changes] == sorted(m["changeSeq"] for m in changes)
+        assert await _changes_after(client, viewer, cid, limit=3) == changes
         alone = await client.get(
             f"/conversations/{cid}/messages/{root['id']}", headers=viewer.headers
         )

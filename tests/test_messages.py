@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from hubbub.app import Node
+from hubbub.store.page_reads import FEW_CONVERSATIONS
 from tests.chat import Recorder, create_group, create_private, send
 from tests.conftest import RegisterFn, assert_error, count_rows
 
@@ -537,14 +538,16 @@ async def test_send_rate_limit(client: httpx.AsyncClient, register: RegisterFn, 
     ).status_code == 201
 
 
-async def test_resume_across_many_conversations_in_shared_queries(
-    client: httpx.AsyncClient, node: Node, register: RegisterFn
+@pytest.mark.parametrize("count", [FEW_CONVERSATIONS - 1, 55])
+async def test_resume_across_conversations(
+    client: httpx.AsyncClient, node: Node, register: RegisterFn, count: int
 ) -> None:
-    """`sync` over more conversations than one resume query takes: each page holds exactly
-    the changes after its number, a full page says there is more, a conversation without
-    changes costs nothing, and one the user left comes back as removed."""
+    """`sync` over a few conversations (their access read one by one) and over many (the
+    viewer's conversations read at once): each page holds exactly the changes after its
+    number, a full page says there is more, a conversation without changes costs
+    nothing, and one the user left comes back as removed."""
     ann, ben = await register("ann"), await register("ben")
-    groups = [await create_group(client, ann, ben, name=f"g{i}") for i in range(55)]
+    groups = [await create_group(client, ann, ben, name=f"g{i}") for i in range(count)]
     for i, cid in enumerate(groups):
         for n in range(i % 4):
             await send(client, ben, cid, f"{i}.{n}")

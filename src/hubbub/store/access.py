@@ -74,26 +74,6 @@ async def access_conversation(
     return ConversationAccess(conversation=row.Conversation, me=row.Participant)
 
 
-async def access_conversations_of(
-    session: AsyncSession, user_id: uuid.UUID, conversation_ids: Collection[uuid.UUID]
-) -> dict[uuid.UUID, ConversationAccess]:
-    """`access_conversation` for many conversations of one user, in one query: the ones
-    the user is ACTIVE in (a conversation missing from the answer is NotFound)."""
-    if not conversation_ids:
-        return {}
-    rows = await session.execute(
-        select(Participant, Conversation)
-        .join(Conversation, Conversation.id == Participant.conversation_id)
-        .where(Participant.conversation_id.in_(conversation_ids))
-        .where(Participant.user_id == user_id)
-        .where(Participant.status == ParticipantStatus.ACTIVE)
-    )
-    return {
-        row.Conversation.id: ConversationAccess(conversation=row.Conversation, me=row.Participant)
-        for row in rows.all()
-    }
-
-
 @dataclass(frozen=True)
 class SenderAccess:
     """What a send needs of its sender in a conversation, for the group commit of sends:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.orm import InstrumentedAttribute
 
 from hubbub.domain.enums import ParticipantStatus
 from hubbub.store.models import Message, MessageFile, Participant, Reaction, StoredFile, User
@@ -79,72 +79,6 @@ async def thread_page_txn(
     if after_seq is not None:
         conditions.append(Message.seq > after_seq)
     return await _page(session, *conditions, limit=limit)
-
-
-async def changes_page_txn(
-    session: AsyncSession, conversation_id: uuid.UUID, since: int, upto: int, *, limit: int
-) -> tuple[list[Message], bool]:
-    """Up to `limit` messages whose last change is numbered in (since, upto], in order."""
-    return await _page(
-        session,
-        Message.conversation_id == conversation_id,
-        Message.change_seq > since,
-        Message.change_seq <= upto,
-        limit=limit,
-        order=Message.change_seq,
-    )
-
-
-# Conversations whose changes one resume query fetches (SQLite parses an OR of N terms
-# N levels deep, and stops at 1,000).
-SYNC_CONVERSATIONS_PER_QUERY = 50
-
-
-async def changes_of_many_txn(
-    session: AsyncSession, wanted: list[tuple[uuid.UUID, int, int]], *, limit: int
-) -> dict[uuid.UUID, list[Message]]:
-    """The changes numbered in (since, upto] of each (conversation, since, upto), at most
-    `limit + 1` per conversation, in number order: one query per
-    `SYNC_CONVERSATIONS_PER_QUERY` conversations."""
-    found: dict[uuid.UUID, list[Message]] = {}
-    for start in range(0, len(wanted), SYNC_CONVERSATIONS_PER_QUERY):
-        chunk = wanted[start : start + SYNC_CONVERSATIONS_PER_QUERY]
-        for message in await _changes_of_many(session, chunk, limit=limit):
-            found.setdefault(message.conversation_id, []).append(message)
-    return found
-
-
-async def _changes_of_many(
-    session: AsyncSession, wanted: list[tuple[uuid.UUID, int, int]], *, limit: int
-) -> list[Message]:
-    """One query, each range served by the (conversation_id, change_seq) index."""
-    in_range = or_(
-        *(
-            and_(
-                Message.conversation_id == cid,
-                Message.change_seq > since,
-                Message.change_seq <= upto,
-            )
-            for cid, since, upto in wanted
-        )
-    )
-    ranked = (
-        select(
-            Message,
-            func.row_number()
-            .over(partition_by=Message.conversation_id, order_by=Message.change_seq)
-            .label("rank"),
-        )
-        .where(in_range)
-        .subquery()
-    )
-    change = aliased(Message, ranked)
-    rows = await session.scalars(
-        select(change)
-        .where(ranked.c.rank <= limit + 1)
-        .order_by(ranked.c.conversation_id, ranked.c.change_seq)
-    )
-    return list(rows.all())
 
 
 async def is_visible_txn(session: AsyncSession, viewer: uuid.UUID, message: Message) -> bool:

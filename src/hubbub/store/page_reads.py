@@ -17,11 +17,11 @@ the page holds (and so is compiled once), and each is served by an index
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any, Literal, cast
 
-from sqlalchemy import BigInteger, Integer, Table, bindparam, func, select
+from sqlalchemy import BigInteger, Column, Integer, Select, Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hubbub.domain.enums import ParticipantStatus
@@ -79,6 +79,9 @@ SENDER_COLUMNS = (
     "sender_is_bot",
 )
 
+# Which number a page is cut by: history by `seq`, resume by `change_seq`.
+Numbering = Literal["seq", "change_seq"]
+
 # Beyond any message number: "before the newest" is "below this".
 _NO_BOUND = 2**62
 
@@ -102,6 +105,22 @@ def _access() -> Prepared:
     )
 
 
+def _with_senders(*bounds: Any) -> Select[Any]:
+    """The messages of a conversation within `bounds`, with their senders' columns."""
+    columns = [_M.c[name] for name in MESSAGE_COLUMNS] + [
+        _U.c.username.label("sender_username"),
+        _U.c.display_name.label("sender_display_name"),
+        _U.c.avatar_file_id.label("sender_avatar_file_id"),
+        _U.c.is_bot.label("sender_is_bot"),
+    ]
+    return (
+        select(*columns)
+        .select_from(_M.outerjoin(_U, _U.c.id == _M.c.sender_id))
+        .where(_M.c.conversation_id == bindparam("conversation_id", type_=_M.c.id.type))
+        .where(*bounds)
+    )
+
+
 def _page(*, older: bool, inclusive: bool = False) -> Prepared:
     """Up to `limit` messages of a conversation from number `seq` on, with their
     senders: below it, newest first (`older`), or above it (or from it: `inclusive`),
@@ -110,57 +129,92 @@ def _page(*, older: bool, inclusive: bool = False) -> Prepared:
     bound = _M.c.seq >= seq if inclusive else _M.c.seq > seq
     if older:
         bound = _M.c.seq < seq
-    columns = [_M.c[name] for name in MESSAGE_COLUMNS] + [
-        _U.c.username.label("sender_username"),
-        _U.c.display_name.label("sender_display_name"),
-        _U.c.avatar_file_id.label("sender_avatar_file_id"),
-        _U.c.is_bot.label("sender_is_bot"),
-    ]
     return Prepared(
-        select(*columns)
-        .select_from(_M.outerjoin(_U, _U.c.id == _M.c.sender_id))
-        .where(_M.c.conversation_id == bindparam("conversation_id", type_=_M.c.id.type))
-        .where(bound)
+        _with_senders(bound)
         .order_by(_M.c.seq.desc() if older else _M.c.seq.asc())
         .limit(bindparam("limit", type_=Integer))
     )
 
 
-def _in_range() -> list[Any]:
-    """The live messages of a conversation numbered in [low, high]."""
+def _changes() -> Prepared:
+    """Up to `limit` messages of a conversation whose last change is numbered in
+    (since, upto], with their senders, in change order (a resume's page)."""
+    return Prepared(
+        _with_senders(
+            _M.c.change_seq > bindparam("since", type_=BigInteger),
+            _M.c.change_seq <= bindparam("upto", type_=BigInteger),
+        )
+        .order_by(_M.c.change_seq.asc())
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+def _in_range(number: Column[int]) -> list[Any]:
+    """The live messages of a conversation whose `number` (seq, or change_seq) is in
+    [low, high]."""
     return [
         _M.c.conversation_id == bindparam("conversation_id", type_=_M.c.id.type),
-        _M.c.seq >= bindparam("low", type_=BigInteger),
-        _M.c.seq <= bindparam("high", type_=BigInteger),
+        number >= bindparam("low", type_=BigInteger),
+        number <= bindparam("high", type_=BigInteger),
         _M.c.deleted_at.is_(None),
     ]
+
+
+def _reactions(number: Column[int]) -> Prepared:
+    return Prepared(
+        select(_R.c.message_id, _R.c.emoji, _R.c.user_id)
+        .select_from(_R.join(_M, _M.c.id == _R.c.message_id))
+        .where(*_in_range(number))
+        .order_by(_R.c.created_at, _R.c.id)
+    )
+
+
+def _attachments(number: Column[int]) -> Prepared:
+    return Prepared(
+        select(
+            _MF.c.message_id,
+            _F.c.id,
+            _F.c.filename,
+            _F.c.size,
+            _F.c.mime_type,
+            _F.c.width,
+            _F.c.height,
+            _F.c.thumbnail_key,
+        )
+        .select_from(_MF.join(_F, _F.c.id == _MF.c.file_id).join(_M, _M.c.id == _MF.c.message_id))
+        .where(*_in_range(number))
+        .order_by(_MF.c.message_id, _MF.c.position)
+    )
+
+
+def _last_seq(*, every: bool) -> Prepared:
+    """The last change number of the conversations the viewer is ACTIVE in: of one
+    (`conversation_id`), or of every one (`every`) with its id."""
+    columns = [_C.c.last_seq] if not every else [_P.c.conversation_id, _C.c.last_seq]
+    conditions = [
+        _P.c.user_id == bindparam("viewer", type_=_P.c.id.type),
+        _P.c.status == ParticipantStatus.ACTIVE,
+    ]
+    if not every:
+        conditions.append(_P.c.conversation_id == bindparam("conversation_id", type_=_P.c.id.type))
+    return Prepared(
+        select(*columns)
+        .select_from(_P.join(_C, _C.c.id == _P.c.conversation_id))
+        .where(*conditions)
+    )
 
 
 _ACCESS = _access()
 _OLDER = _page(older=True)
 _NEWER = _page(older=False)
 _FROM = _page(older=False, inclusive=True)
-_REACTIONS = Prepared(
-    select(_R.c.message_id, _R.c.emoji, _R.c.user_id)
-    .select_from(_R.join(_M, _M.c.id == _R.c.message_id))
-    .where(*_in_range())
-    .order_by(_R.c.created_at, _R.c.id)
-)
-_ATTACHMENTS = Prepared(
-    select(
-        _MF.c.message_id,
-        _F.c.id,
-        _F.c.filename,
-        _F.c.size,
-        _F.c.mime_type,
-        _F.c.width,
-        _F.c.height,
-        _F.c.thumbnail_key,
-    )
-    .select_from(_MF.join(_F, _F.c.id == _MF.c.file_id).join(_M, _M.c.id == _MF.c.message_id))
-    .where(*_in_range())
-    .order_by(_MF.c.message_id, _MF.c.position)
-)
+_CHANGES = _changes()
+_LAST_SEQ = _last_seq(every=False)
+_LAST_SEQS = _last_seq(every=True)
+# Keyed by the numbers the page is cut by: a history page is a run of `seq`, a page of
+# changes a run of `change_seq`, so either way the range holds exactly the page's messages.
+_REACTIONS = {"seq": _reactions(_M.c.seq), "change_seq": _reactions(_M.c.change_seq)}
+_ATTACHMENTS = {"seq": _attachments(_M.c.seq), "change_seq": _attachments(_M.c.change_seq)}
 _LOWEST_MARKERS = Prepared(
     select(func.min(_P.c.last_read_seq), func.min(_P.c.last_delivered_seq))
     .where(_P.c.conversation_id == bindparam("conversation_id", type_=_P.c.id.type))
@@ -225,23 +279,66 @@ async def page_rows(
     return rows[:limit], len(rows) > limit
 
 
+# Up to this many conversations, a resume reads each one's access on its own; beyond,
+# every conversation of the viewer in one statement (whose cost grows with how many
+# they are in, where the others' grows with how many are asked).
+FEW_CONVERSATIONS = 4
+
+
+async def last_seqs(
+    reads: RawBatch, viewer: uuid.UUID, conversation_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """The last change number of each of these conversations that the viewer is ACTIVE
+    in; the others are left out."""
+    if len(conversation_ids) <= FEW_CONVERSATIONS:
+        found: dict[uuid.UUID, int] = {}
+        for conversation_id in conversation_ids:
+            rows = await reads.rows(
+                _LAST_SEQ, {"conversation_id": conversation_id, "viewer": viewer}
+            )
+            if rows:
+                found[conversation_id] = int(rows[0][0])
+        return found
+    wanted = set(conversation_ids)
+    return {
+        cid: int(last_seq)
+        for cid, last_seq in await reads.rows(_LAST_SEQS, {"viewer": viewer})
+        if cid in wanted
+    }
+
+
+async def changes_rows(
+    reads: RawBatch, conversation_id: uuid.UUID, since: int, upto: int, *, limit: int
+) -> tuple[list[tuple[Any, ...]], bool]:
+    """Up to `limit` rows (`MESSAGE_COLUMNS` + `SENDER_COLUMNS`) whose last change is
+    numbered in (since, upto], in change order, and whether more exist beyond them."""
+    if limit <= 0:
+        return [], False
+    rows = await reads.rows(
+        _CHANGES,
+        {"conversation_id": conversation_id, "since": since, "upto": upto, "limit": limit + 1},
+    )
+    return rows[:limit], len(rows) > limit
+
+
 async def reactions_in_range(
-    reads: RawBatch, conversation_id: uuid.UUID, low: int, high: int
+    reads: RawBatch, conversation_id: uuid.UUID, low: int, high: int, *, by: Numbering = "seq"
 ) -> Sequence[tuple[Any, ...]]:
-    """(message id, emoji, user id) of the reactions to the live messages numbered in
-    [low, high], oldest first."""
+    """(message id, emoji, user id) of the reactions to the live messages whose number
+    `by` is in [low, high], oldest first."""
     return await reads.rows(
-        _REACTIONS, {"conversation_id": conversation_id, "low": low, "high": high}
+        _REACTIONS[by], {"conversation_id": conversation_id, "low": low, "high": high}
     )
 
 
 async def attachments_in_range(
-    reads: RawBatch, conversation_id: uuid.UUID, low: int, high: int
+    reads: RawBatch, conversation_id: uuid.UUID, low: int, high: int, *, by: Numbering = "seq"
 ) -> Sequence[tuple[Any, ...]]:
     """(message id, file id, filename, size, mime type, width, height, thumbnail key) of
-    the attachments of the live messages numbered in [low, high], by message, in order."""
+    the attachments of the live messages whose number `by` is in [low, high], by message,
+    in order."""
     return await reads.rows(
-        _ATTACHMENTS, {"conversation_id": conversation_id, "low": low, "high": high}
+        _ATTACHMENTS[by], {"conversation_id": conversation_id, "low": low, "high": high}
     )
 
 
