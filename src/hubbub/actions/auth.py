@@ -47,13 +47,13 @@ from hubbub.security.tokens import (
 )
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.database import Database
+from hubbub.store.handshake_reads import principal_row
 from hubbub.store.models import RefreshToken, User
 from hubbub.store.sessions import (
     add_revoked_txn,
     claim_refresh_token_txn,
     live_families_txn,
     names_taken_txn,
-    principal_txn,
     refresh_token_txn,
     revoke_family_txn,
     session_key,
@@ -285,8 +285,9 @@ class AuthService:
         return principal
 
     async def _principal(self, claims: AccessClaims) -> Principal:
-        async with self._db.read() as session:
-            row = await principal_txn(session, claims.user_id, claims.jti, claims.session_id)
+        row = await principal_row(
+            self._db.read_engine, claims.user_id, claims.jti, claims.session_id
+        )
         if row is None or not row.is_active or row.revoked:
             raise Unauthorized("Invalid or expired token", code="invalid_token")
         return Principal(

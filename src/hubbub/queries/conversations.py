@@ -26,11 +26,11 @@ from hubbub.queries.views import Views
 from hubbub.store.access import ConversationAccess, access_conversation
 from hubbub.store.conversations import (
     active_participants_txn,
-    conversation_ids_of_txn,
     conversation_page_txn,
     participants_with_users_txn,
 )
 from hubbub.store.database import Database
+from hubbub.store.handshake_reads import conversation_ids_of
 from hubbub.store.markers import unread_counts_of_everyone_txn
 from hubbub.store.models import Conversation, Message
 from hubbub.wire.models import (
@@ -105,8 +105,7 @@ class ConversationQueries:
 
     async def conversation_ids_of(self, user_id: uuid.UUID) -> list[uuid.UUID]:
         """The conversations whose live events the user's sockets receive."""
-        async with self._db.read() as session:
-            return await conversation_ids_of_txn(session, user_id)
+        return await conversation_ids_of(self._db.read_engine, user_id)
 
     async def require_member(self, user_id: uuid.UUID, conversation_id: uuid.UUID) -> None:
         async with self._db.read() as session:

@@ -12,24 +12,11 @@ import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.domain.enums import ParticipantStatus
 from hubbub.store.models import Conversation, Participant, User
-
-# Asked at every handshake: built once.
-_CONVERSATION_IDS_OF = (
-    select(Participant.conversation_id)
-    .where(Participant.user_id == bindparam("user_id"))
-    .where(Participant.status == ParticipantStatus.ACTIVE)
-)
-
-
-async def conversation_ids_of_txn(session: AsyncSession, user_id: uuid.UUID) -> list[uuid.UUID]:
-    """The conversations the user is ACTIVE in."""
-    rows = await session.scalars(_CONVERSATION_IDS_OF, {"user_id": user_id})
-    return list(rows.all())
 
 
 async def conversation_page_txn(

@@ -2,7 +2,8 @@
 
 Actions (`hubbub.actions.auth`) -> here, inside their session. A session is a
 refresh-token family; revoking one marks every token of the family and records the
-family's `sid:` key in `revoked_tokens`, which `principal_txn` checks on every call.
+family's `sid:` key in `revoked_tokens`, which
+`hubbub.store.handshake_reads.principal_row` checks on every call.
 """
 
 from __future__ import annotations
@@ -11,34 +12,15 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Row, bindparam, exists, func, or_, select, update
+from sqlalchemy import Row, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.store.models import RefreshToken, RevokedToken, User
-
-# Every HTTP call and every handshake asks this: built once (building it costs more than
-# running it). The token's own id and its session's mark are the two revocations.
-_PRINCIPAL = select(
-    User.id,
-    User.username,
-    User.is_active,
-    exists().where(RevokedToken.jti.in_([bindparam("jti"), bindparam("sid")])).label("revoked"),
-).where(User.id == bindparam("user_id"))
 
 
 def session_key(family_id: uuid.UUID) -> str:
     """The `revoked_tokens` key that ends every access token of a session."""
     return "sid:" + str(family_id)
-
-
-async def principal_txn(
-    session: AsyncSession, user_id: uuid.UUID, jti: str, family_id: uuid.UUID
-) -> Row[uuid.UUID, str, bool, bool] | None:
-    """(id, username, is_active, revoked) of the token's user, or None."""
-    result = await session.execute(
-        _PRINCIPAL, {"user_id": user_id, "jti": jti, "sid": session_key(family_id)}
-    )
-    return result.first()
 
 
 async def names_taken_txn(
