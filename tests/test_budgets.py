@@ -16,7 +16,11 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from hubbub.actions.budgets import Budgets
 from hubbub.app import Node
+from hubbub.config import Budget
+from hubbub.domain.errors import RateLimited
+from hubbub.realtime.limits import MemoryRateLimiter
 from hubbub.store.models import Base
 from tests.chat import Recorder, create_group, send
 from tests.conftest import Account, RegisterFn, assert_error
@@ -154,6 +158,11 @@ async def change_email(s: Scene, i: int) -> httpx.Response:
     return await s.client.post("/users/me/email", headers=s.owner.headers, json=body)
 
 
+async def create_token(s: Scene, i: int) -> httpx.Response:
+    body = {"name": f"token {i}", "scopes": ["read"]}
+    return await s.client.post("/users/me/tokens", headers=s.owner.headers, json=body)
+
+
 WRITES: dict[str, Write] = {
     "reaction": react,
     "edit": edit,
@@ -168,7 +177,20 @@ WRITES: dict[str, Write] = {
     "upload": upload,
     "read_marker": mark_read,
     "password_change (an email change)": change_email,
+    "integration (an API token)": create_token,
 }
+
+
+@pytest.mark.parametrize("budget", list(Budget), ids=lambda budget: budget.key)
+async def test_every_budget_refuses_in_words_of_its_own(budget: Budget) -> None:
+    """A budget added without the words of its refusal would answer 500 when spent."""
+    budgets = Budgets(MemoryRateLimiter(), {each: (0.01, 1) for each in Budget})
+    await budgets.take(budget, "someone")
+    with pytest.raises(RateLimited) as refused:
+        await budgets.take(budget, "someone")
+    assert refused.value.retry_after > 1
+    assert refused.value.message != "Too many requests"  # the words of no budget
+    assert refused.value.message.endswith("; try again later")
 
 
 @pytest.mark.parametrize("write", WRITES.values(), ids=WRITES.keys())

@@ -37,6 +37,7 @@ _TOO_MANY: dict[Budget, str] = {
     Budget.PASSWORD_RESET_ADDRESS: "Too many password resets from this address",
     Budget.PASSWORD_RESET_ACCOUNT: "Too many password resets for this account",
     Budget.EXPORT: "Too many data exports",
+    Budget.INTEGRATION: "Too many API tokens, bots or webhooks made or changed",
 }
 
 
