@@ -29,6 +29,7 @@ exists at run time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import socket
@@ -36,7 +37,7 @@ import sqlite3
 import struct
 import tomllib
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar
@@ -667,6 +668,7 @@ def test_uvicorn_serves_with_the_options_hubbub_passes() -> None:
         "timeout_graceful_shutdown",
         "ws_max_size",
         "log_config",
+        "interface",
     )
     for option in options:
         if option not in parameters:
@@ -693,7 +695,6 @@ async def test_uvicorn_websocket_gives_engineio_the_transport_hubbub_writes_to()
     ASGI app with its own bound `send`; Engine.IO puts that in the environ it gives its
     WebSocket wrapper, built from the server's driver table with the socket's handler;
     the protocol's transport takes frames written beside the protocol's own."""
-    import uvicorn
     from websockets.asyncio.client import connect
 
     seen: dict[str, Any] = {}
@@ -720,6 +721,65 @@ async def test_uvicorn_websocket_gives_engineio_the_transport_hubbub_writes_to()
             self._async = dict(self._async, websocket=RecordingWebSocket)
 
     eio = Server(async_mode="asgi", monitor_clients=False)
+    async with _serving(eio) as port:
+        url = f"ws://127.0.0.1:{port}/engine.io/?EIO=4&transport=websocket"
+        async with connect(url, compression=None) as client:
+            opened = await client.recv()
+            await _check_direct_path(eio, seen, sent, opened, client)
+
+
+async def test_a_websocket_lets_go_of_its_handshake_once_open() -> None:
+    """hubbub's WebSocket wrapper drops the scope's headers and uvicorn's parsed request
+    and response once the 101 has gone out (4 KiB per idle socket), and the socket
+    still carries frames both ways."""
+    from websockets.asyncio.client import connect
+
+    from hubbub.edge.socket.engine import DirectWebSocket
+
+    seen: dict[str, Any] = {}
+    received: list[str] = []
+
+    class Wrapper(DirectWebSocket):
+        async def __call__(self, environ: dict[str, Any]) -> str:
+            seen["scope"] = environ["asgi.scope"]
+            seen["protocol"] = environ["asgi.send"].__self__
+            seen["request"] = seen["protocol"].request
+            return await super().__call__(environ)
+
+    class Server(engineio.AsyncServer):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._async = dict(self._async, websocket=Wrapper)
+
+    eio = Server(async_mode="asgi", monitor_clients=False)
+
+    @eio.on("message")  # type: ignore[untyped-decorator]
+    async def echo(sid: str, data: str) -> None:
+        received.append(data)
+        await eio.send(sid, "echo " + data)
+
+    async with _serving(eio) as port:
+        url = f"ws://127.0.0.1:{port}/engine.io/?EIO=4&transport=websocket"
+        big = {"X-Big": "x" * 500}
+        async with connect(url, compression=None, additional_headers=big) as client:
+            assert str(await client.recv()).startswith("0")
+            protocol, scope = seen["protocol"], seen["scope"]
+            async with asyncio.timeout(5):
+                while protocol.request is not None:  # noqa: ASYNC110 (no event to wait on)
+                    await asyncio.sleep(0.01)
+            assert protocol.response is None
+            assert scope["headers"] == []
+            assert len(seen["request"].headers) == 0  # the websockets parser holds it
+            await client.send("4hello")
+            assert await client.recv() == "4echo hello"
+    assert received == ["hello"]
+
+
+@contextlib.asynccontextmanager
+async def _serving(eio: Any) -> AsyncIterator[int]:
+    """A real uvicorn serving `eio` over the websockets-sansio protocol; its port."""
+    import uvicorn
+
     config = uvicorn.Config(
         engineio.ASGIApp(eio),
         http="auto",
@@ -741,10 +801,7 @@ async def test_uvicorn_websocket_gives_engineio_the_transport_hubbub_writes_to()
             async with asyncio.timeout(10):
                 while not server.started:  # noqa: ASYNC110 (uvicorn offers a flag only)
                     await asyncio.sleep(0.01)
-                url = f"ws://127.0.0.1:{port}/engine.io/?EIO=4&transport=websocket"
-                async with connect(url, compression=None) as client:
-                    opened = await client.recv()
-                    await _check_direct_path(eio, seen, sent, opened, client)
+            yield port
         finally:
             server.should_exit = True
             await serving
@@ -795,6 +852,14 @@ async def _check_direct_path(
             broken("uvicorn", f"the protocol's transport.{method}", "is gone", use)
     if require_attribute(protocol, "close_sent", "uvicorn", use) is not False:
         broken("uvicorn", "protocol.close_sent", "is not False on an open WebSocket", use)
+    use = "lets go of the handshake's request and response once the socket is open"
+    if require_attribute(protocol, "handshake_complete", "uvicorn", use) is not True:
+        broken("uvicorn", "protocol.handshake_complete", "is not True once open", use)
+    for name in ("request", "response"):
+        if require_attribute(protocol, name, "uvicorn", use) is None:
+            broken("uvicorn", f"protocol.{name}", "is not kept after the handshake", use)
+    if not isinstance(protocol.scope.get("headers"), list):
+        broken("uvicorn", "scope['headers']", "is not a list", "empties it in place")
 
     transport.write(text_frame("4written directly"))
     assert isinstance(transport.get_write_buffer_size(), int)

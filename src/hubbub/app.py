@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import socketio
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hubbub import __version__
 from hubbub.compose import build_gateway, build_services
@@ -163,11 +163,10 @@ def create_app(
         streaming_prefixes=("/files/upload",),
         form_paths=("/digests/unsubscribe",),
     )
+    sio_asgi = socketio.ASGIApp(sio, other_asgi_app=guarded, socketio_path="socket.io")
     # Request ids, HTTP metrics and the access log (long-polling requests too).
     observed = ObserveHttp(
-        socketio.ASGIApp(sio, other_asgi_app=guarded, socketio_path="socket.io"),
-        lambda: http.state.services.metrics,
-        access_log=settings.access_log,
+        sio_asgi, lambda: http.state.services.metrics, access_log=settings.access_log
     )
     cors = CORSMiddleware(
         observed,
@@ -177,10 +176,26 @@ def create_app(
         allow_headers=["Authorization", "Content-Type"],
     )
     # The client's address: the peer's, or what a trusted proxy says (HUBBUB_TRUSTED_PROXIES).
-    asgi = ForwardedFor(cors, settings.trusted_proxy_networks)
+    routed = WebSocketsPast(http=cors, websocket=sio_asgi)
+    asgi = ForwardedFor(routed, settings.trusted_proxy_networks)
     http.state.sio = sio
     http.state.metrics_access = MetricsAccess(settings.metrics_networks, settings.metrics_token)
     return Node(asgi=asgi, http=http, sio=sio)
+
+
+class WebSocketsPast:
+    """WebSocket scopes straight to `websocket` (Socket.IO), past `http`'s middlewares,
+    which only act on HTTP (CORS, the access log and HTTP metrics) and would otherwise
+    keep a coroutine frame each for the life of every socket; everything else to
+    `http`. Not a coroutine either, so it adds no frame of its own."""
+
+    def __init__(self, *, http: ASGIApp, websocket: ASGIApp) -> None:
+        self._http = http
+        self._websocket = websocket
+
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        app = self._websocket if scope["type"] == "websocket" else self._http
+        return app(scope, receive, send)
 
 
 def _tune_gc() -> None:

@@ -184,6 +184,10 @@ def _serve(settings: Settings) -> int:
         print(listening)
     uvicorn.run(
         node.asgi,
+        # Said, not guessed: the app's outer callables return their inner app's
+        # coroutine rather than being coroutines (a frame fewer per open WebSocket),
+        # which uvicorn's guess would take for the old ASGI 2 interface.
+        interface="asgi3",
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

@@ -11,7 +11,7 @@ the client's address; `X-Forwarded-Proto` from a trusted proxy sets the scheme.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -33,7 +33,9 @@ class ForwardedFor:
         address = _address(host)
         return address is not None and any(address in net for net in self._trusted)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine: the app's own is returned, with no frame of this one kept
+        # beside it for the life of every WebSocket.
         peer = scope.get("client")
         if (
             scope["type"] in _SCHEMES
@@ -50,7 +52,7 @@ class ForwardedFor:
             scheme = _SCHEMES[scope["type"]].get(proto[-1].lower()) if proto else None
             if scheme is not None:
                 scope["scheme"] = scheme
-        await self.app(scope, receive, send)
+        return self.app(scope, receive, send)
 
     def client_of(self, forwarded: list[str]) -> str:
         """The rightmost address not a trusted proxy (the leftmost if all are)."""
