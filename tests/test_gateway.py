@@ -497,6 +497,24 @@ async def test_presence_online_offline_and_get_presence(
     assert [d for e, d in s1.events if e.startswith("user_") and d["userId"] == a.id] == []
 
 
+async def test_presence_of_many_at_once_reaches_each_contact_once(
+    http: httpx.AsyncClient, connect: Connect
+) -> None:
+    """Users coming online together: their node holds each socket's presence for a
+    moment and writes it as consecutive frames of one write; every one arrives, once."""
+    watcher = await register(http)
+    others = [await register(http) for _ in range(4)]
+    await group(http, watcher, *others)
+    w1: Client = await connect(watcher)
+    await asyncio.gather(*(connect(user) for user in others))
+    for user in others:
+        await w1.wait_for("user_online", lambda d, uid=user.id: d["userId"] == uid)
+    await w1.barrier()
+    ids = {user.id for user in others}
+    online = sorted(d["userId"] for d in w1.named("user_online") if d["userId"] != watcher.id)
+    assert online == sorted(ids)
+
+
 async def test_quick_reconnect_emits_no_presence_change(
     http: httpx.AsyncClient, connect: Connect
 ) -> None:

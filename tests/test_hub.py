@@ -8,6 +8,7 @@ are the catalog's own where one fits, or an `Envelope` built for the case.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterable
@@ -26,6 +27,7 @@ from hubbub.events.catalog import (
     StopTyping,
     Typing,
     UnreadCount,
+    UserOffline,
     UserOnline,
 )
 from hubbub.events.envelope import Audience, Effect, Envelope
@@ -43,11 +45,20 @@ class FakeTransport:
         self.packets: dict[str, list[Packet]] = {}
         self.answers: dict[str, Sent] = {}
         self.disconnected: list[str] = []
+        # Per session, the sizes of the writes of several packets at once (`write_many`).
+        self.batches: dict[str, list[int]] = {}
 
     def write(self, eio_sid: str, packet: Packet) -> Sent:
         answer = self.answers.get(eio_sid, Sent.DIRECT)
         if answer in (Sent.DIRECT, Sent.QUEUED):
             self.packets.setdefault(eio_sid, []).append(packet)
+        return answer
+
+    def write_many(self, eio_sid: str, packets: list[Packet]) -> Sent:
+        answer = self.answers.get(eio_sid, Sent.DIRECT)
+        if answer in (Sent.DIRECT, Sent.QUEUED):
+            self.packets.setdefault(eio_sid, []).extend(packets)
+            self.batches.setdefault(eio_sid, []).append(len(packets))
         return answer
 
     async def disconnect(self, sid: str) -> None:
@@ -130,8 +141,7 @@ class Scene:
         return value
 
 
-@pytest.fixture
-def scene() -> Scene:
+def new_scene(presence_coalesce_s: float = 0.0) -> Scene:
     transport = FakeTransport()
     metrics = Metrics()
     lookups = Lookups()
@@ -140,8 +150,14 @@ def scene() -> Scene:
         metrics,
         circles_of=lookups.circles_of,
         conversations_of=lookups.conversations_of,
+        presence_coalesce_s=presence_coalesce_s,
     )
     return Scene(hub, transport, metrics, lookups)
+
+
+@pytest.fixture
+def scene() -> Scene:
+    return new_scene()
 
 
 def new_id() -> uuid.UUID:
@@ -614,3 +630,69 @@ async def test_sockets_share_one_id_object_per_conversation_and_no_deaf_set(
     scene.hub.remove(second.sid)
     assert scene.hub.heard_by(cid) == set()
     assert scene.hub.members(cid) == set()
+
+
+# Presence held and written together ----------------------------------------------------
+
+WINDOW_S = 0.05
+
+
+@pytest.fixture
+def held_scene() -> Scene:
+    return new_scene(presence_coalesce_s=WINDOW_S)
+
+
+async def test_presence_is_held_then_written_in_one_write_per_socket(held_scene: Scene) -> None:
+    scene = held_scene
+    cid = new_id()
+    ann_id, ben_id, cat_id, dan_id = (new_id() for _ in range(4))
+    ann = scene.connect(ann_id, [cid])
+    ben = scene.connect(ben_id, [cid])
+    for uid in (cat_id, dan_id):
+        scene.lookups.knows(uid, conversations=[cid])
+    at = datetime.now(UTC)
+    await scene.hub.deliver(UserOnline(cat_id, at).envelope())
+    await scene.hub.deliver(delivered(cid, 1).envelope())  # not presence: at once
+    await scene.hub.deliver(UserOnline(dan_id, at).envelope())
+    await scene.hub.deliver(UserOffline(cat_id, at).envelope())
+    assert scene.transport.names(ann) == ["messages_delivered"]
+    assert scene.hub.held() == 2
+    await asyncio.sleep(WINDOW_S * 3)
+    for socket in (ann, ben):
+        names = scene.transport.names(socket)
+        assert names == ["messages_delivered", "user_online", "user_online", "user_offline"]
+        assert scene.transport.batches[socket.eio_sid] == [3]
+    online = [payload["userId"] for _, payload in scene.transport.events(ann)[1:3]]
+    assert online == [str(cat_id), str(dan_id)]
+    assert scene.hub.held() == 0
+    assert scene.counter("hubbub_deliveries_total") == 2 + 6
+
+
+async def test_held_presence_skips_sockets_gone_and_cuts_slow_ones(held_scene: Scene) -> None:
+    scene = held_scene
+    cid = new_id()
+    ann = scene.connect(new_id(), [cid])
+    ben = scene.connect(new_id(), [cid])
+    cat = scene.connect(new_id(), [cid])
+    dan_id = new_id()
+    scene.lookups.knows(dan_id, conversations=[cid])
+    await scene.hub.deliver(UserOnline(dan_id, datetime.now(UTC)).envelope())
+    scene.hub.remove(ben.sid)
+    scene.transport.answers[cat.eio_sid] = Sent.SLOW
+    await asyncio.sleep(WINDOW_S * 3)
+    assert scene.transport.names(ann) == ["user_online"]
+    assert scene.transport.names(ben) == []
+    assert scene.transport.disconnected == [cat.sid]
+
+
+async def test_presence_still_held_at_close_is_dropped(held_scene: Scene) -> None:
+    scene = held_scene
+    cid = new_id()
+    ann = scene.connect(new_id(), [cid])
+    dan_id = new_id()
+    scene.lookups.knows(dan_id, conversations=[cid])
+    await scene.hub.deliver(UserOnline(dan_id, datetime.now(UTC)).envelope())
+    await scene.hub.close()
+    await asyncio.sleep(WINDOW_S * 3)
+    assert scene.transport.names(ann) == []
+    assert scene.hub.held() == 0

@@ -117,6 +117,7 @@ def create_app(
             sweeper.cancel()
             await namespace.close()
             await unread.close()
+            await hub.close()
             await services.close()
             traces.shutdown()
 

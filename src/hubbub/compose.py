@@ -326,6 +326,7 @@ def build_gateway(
         circles_of=services.user_queries.circles_of,
         conversations_of=services.conversation_queries.conversation_ids_of,
         interest=services.bus.interest,
+        presence_coalesce_s=settings.presence_coalesce_s,
     )
     # Per socket and per node by design: it guards this node's loop from one socket.
     event_limiter = MemoryRateLimiter()
@@ -352,6 +353,7 @@ def build_gateway(
     services.bus.subscribe(unread)
     track_socket_tables(services, sio, namespace, event_limiter)
     services.metrics.track("unread_pending", lambda: len(unread))
+    services.metrics.track("presence_held_sockets", hub.held)
     return hub, namespace, unread
 
 

@@ -166,6 +166,9 @@ class Settings(WebhookSettings):
     # Live unread counts: a node sends a user at most one `unread_count` per conversation
     # per this interval, the last value winning (`hubbub.realtime.unread`).
     unread_coalesce_s: float = Field(default=0.25, gt=0, le=10)
+    # Presence: a socket's `user_online`s and `user_offline`s are held this long and
+    # written together, one write for all (`hubbub.realtime.hub`); 0 writes each at once.
+    presence_coalesce_s: float = Field(default=0.2, ge=0, le=5)
 
     # Typing: a `typing` not refreshed within this time ends by itself (`stop_typing`).
     typing_ttl_s: float = Field(default=6.0, gt=0)

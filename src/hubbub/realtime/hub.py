@@ -10,6 +10,14 @@ for each recipient (`Transport`, implemented over python-engineio by
 per recipient, no per-recipient encode. A socket the transport finds too far behind is
 a slow consumer: it is disconnected (it recovers with `sync`), and nobody else waits.
 
+Presence (`user_online`, `user_offline`) is the exception to "at once": with
+`presence_coalesce_s`, a socket's presence frames are held that long and then written
+together, one transport write for all of them. A reconnect storm is a presence storm:
+every handshake announces its user to every online contact, and one write (one
+syscall, one TCP segment) per frame was 46 % of the server's CPU in a storm's connect
+phase. Presence carries no order with other events: a client reads it as the latest
+state of each user.
+
 Membership changes come as the envelope's typed `Effect`: users join a conversation
 before the event is delivered and leave it after, so a removed participant hears of
 its removal and nothing after it.
@@ -45,6 +53,7 @@ from typing import Protocol
 import orjson
 
 from hubbub.domain.errors import Unavailable
+from hubbub.events.catalog import UserOffline, UserOnline
 from hubbub.events.envelope import Effect, Envelope
 from hubbub.metrics import Metrics
 from hubbub.realtime.channels import EVERY_EVENT, Interest
@@ -81,6 +90,10 @@ class Transport(Protocol):
 
     def write(self, eio_sid: str, packet: Packet) -> Sent: ...
 
+    def write_many(self, eio_sid: str, packets: list[Packet]) -> Sent:
+        """The packets in order, in one write where the transport can."""
+        ...
+
     async def disconnect(self, sid: str) -> None: ...
 
 
@@ -98,6 +111,9 @@ MAX_MEMBERSHIP_READS = 8
 # of such deliveries in a row.
 WRITES_BEFORE_YIELD = 2_000
 
+# Events held per socket for `presence_coalesce_s` and written together.
+PRESENCE_EVENTS = frozenset((UserOnline.name, UserOffline.name))
+
 # How long the hub remembers an ended session or account, for the handshakes that were
 # authenticating when it ended (a handshake lasts at most the socket connect timeout).
 ENDED_MEMORY_S = 300.0
@@ -113,6 +129,7 @@ class Hub(SocketIndex):
         conversations_of: ConversationsOf,
         tracing: Tracing | None = None,
         interest: Interest = EVERY_EVENT,
+        presence_coalesce_s: float = 0.0,
     ) -> None:
         super().__init__(interest)
         self._transport = transport
@@ -124,6 +141,10 @@ class Hub(SocketIndex):
         self._conversations_of = conversations_of
         # Sessions and accounts ended lately -> when the hub applied the end.
         self._ended: dict[uuid.UUID, float] = {}
+        # Presence frames held per socket id, and the task that writes them.
+        self._presence_window = presence_coalesce_s
+        self._held: dict[str, list[Packet]] = {}
+        self._holding: asyncio.Task[None] | None = None
 
     # Index -----------------------------------------------------------------------------
 
@@ -198,7 +219,11 @@ class Hub(SocketIndex):
             await self._interest.sent()
         audience = await self._audience(envelope)
         if audience:
-            await self.write(audience, encode_event(envelope.name, envelope.payload))
+            packet = encode_event(envelope.name, envelope.payload)
+            if self._presence_window > 0 and envelope.name in PRESENCE_EVENTS:
+                self._hold(audience, packet)
+            else:
+                await self.write(audience, packet)
         self._leave(effect)
         self._metrics.event_out(envelope.name)
         self._metrics.fanout_seconds.observe(time.perf_counter() - started)
@@ -268,6 +293,9 @@ class Hub(SocketIndex):
                 written += 1
             elif sent is Sent.SLOW:
                 slow.append(sid)
+        await self._written(written, direct, slow)
+
+    async def _written(self, written: int, direct: int, slow: list[str]) -> None:
         self._metrics.deliveries.inc(written)
         self._metrics.direct_writes.inc(direct)
         for sid in slow:
@@ -276,6 +304,53 @@ class Hub(SocketIndex):
             await self._transport.disconnect(sid)
         if written >= WRITES_BEFORE_YIELD:
             await asyncio.sleep(0)  # a run of big deliveries must not hold off handshakes
+
+    def _hold(self, sids: Iterable[str], packet: Packet) -> None:
+        """Keep a presence packet for each socket until the window's end."""
+        held = self._held
+        for sid in sids:
+            packets = held.get(sid)
+            if packets is None:
+                held[sid] = [packet]
+            else:
+                packets.append(packet)
+        if self._holding is None:
+            self._holding = asyncio.create_task(self._write_held(), name="hubbub-presence")
+
+    async def _write_held(self) -> None:
+        try:
+            await asyncio.sleep(self._presence_window)
+        finally:
+            self._holding = None
+        held, self._held = self._held, {}
+        slow: list[str] = []
+        written = direct = 0
+        for sid, packets in held.items():
+            state = self.sockets.get(sid)
+            if state is None:
+                continue
+            sent = self._transport.write_many(state.eio_sid, packets)
+            if sent is Sent.DIRECT:
+                direct += len(packets)
+                written += len(packets)
+            elif sent is Sent.QUEUED:
+                written += len(packets)
+            elif sent is Sent.SLOW:
+                slow.append(sid)
+        await self._written(written, direct, slow)
+
+    def held(self) -> int:
+        """Sockets with presence frames waiting for the end of the window."""
+        return len(self._held)
+
+    async def close(self) -> None:
+        """At shutdown: drop the presence frames still held."""
+        task, self._holding = self._holding, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._held.clear()
 
     async def emit_to(self, sid: str, name: str, payload: object) -> None:
         await self.write([sid], encode_event(name, payload))

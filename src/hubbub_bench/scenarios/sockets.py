@@ -9,7 +9,7 @@ import math
 import time
 
 from hubbub_bench.fleet import Meter
-from hubbub_bench.procstat import memory_kib, summarize
+from hubbub_bench.procstat import CpuSnapshot, memory_kib, summarize
 from hubbub_bench.results import Figure, RunResult, Section
 from hubbub_bench.scenarios.base import (
     CPU_FIGURES,
@@ -57,6 +57,9 @@ class Connections(Scenario):
                     ),
                     Figure("handshake_p50_ms", "handshake p50", "ms", digits=1),
                     Figure("handshake_p99_ms", "handshake p99", "ms", digits=1),
+                    # Whether the server was the bottleneck, and what one handshake cost it.
+                    Figure("connect_cpu_pct", "server CPU, connect phase", "% of a core"),
+                    Figure("handshake_cpu_ms", "server CPU per handshake", "ms", digits=2),
                     Figure(
                         "kib_per_socket",
                         "server memory per socket",
@@ -91,9 +94,11 @@ class Connections(Scenario):
         await hand_out(fleet, specs_for(server, state.users))
         await asyncio.sleep(ctx.p("settle"))
         rss0 = sum(memory_kib(pid).get("VmRSS", 0) for pid in server.pids)
+        cpu0 = CpuSnapshot.take(server.pids)
         conn = await connect_all(
             fleet, len(state.users), ctx.p("connect_concurrency"), ctx.p("spread")
         )
+        connect_cpu_s = CpuSnapshot.take(server.pids).since(cpu0)
         await asyncio.sleep(max(ctx.p("settle"), 2.0))
         rss1 = sum(memory_kib(pid).get("VmRSS", 0) for pid in server.pids)
         meter = Meter(server, fleet)
@@ -111,6 +116,12 @@ class Connections(Scenario):
             "handshakes_per_s": connected / conn["elapsed_s"] if conn["elapsed_s"] else 0.0,
             "handshake_p50_ms": summary["p50"],
             "handshake_p99_ms": summary["p99"],
+            "connect_cpu_pct": 100 * connect_cpu_s / conn["elapsed_s"]
+            if conn["elapsed_s"] and server.pids
+            else math.nan,
+            "handshake_cpu_ms": 1000 * connect_cpu_s / connected
+            if connected and server.pids
+            else math.nan,
             "kib_per_socket": (rss1 - rss0) / connected if connected and server.pids else math.nan,
             "idle_cpu_pct": 100 * usage["server_cpu_s"] / usage["wall_s"]
             if server.pids

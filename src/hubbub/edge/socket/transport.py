@@ -26,6 +26,9 @@ class EngineTransport:
         self._max_buffered = max_backlog * 1024
 
     def write(self, eio_sid: str, packet: Packet) -> Sent:
+        return self.write_many(eio_sid, [packet])
+
+    def write_many(self, eio_sid: str, packets: list[Packet]) -> Sent:
         socket = self._sessions.get(eio_sid)
         if socket is None or socket.closed:
             return Sent.GONE
@@ -33,13 +36,18 @@ class EngineTransport:
         if ws is not None and ws.can_write_now():
             if ws.buffered() > self._max_buffered:
                 return Sent.SLOW
-            if packet.frame is None:
-                packet.frame = websocket_text_frame("4" + packet.text)  # Engine.IO MESSAGE
-            ws.write(packet.frame)
+            for packet in packets:
+                if packet.frame is None:  # Engine.IO MESSAGE, built once for every socket
+                    packet.frame = websocket_text_frame("4" + packet.text)
+            if len(packets) == 1:
+                ws.write(packets[0].frame)
+            else:  # consecutive frames in one write: one syscall (and TCP segment)
+                ws.write(b"".join([packet.frame for packet in packets if packet.frame]))
             return Sent.DIRECT
-        if socket.queue.qsize() >= self._max_backlog:
+        if socket.queue.qsize() + len(packets) > self._max_backlog:
             return Sent.SLOW
-        socket.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, data=packet.text))
+        for packet in packets:
+            socket.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, data=packet.text))
         return Sent.QUEUED
 
     async def disconnect(self, sid: str) -> None:
