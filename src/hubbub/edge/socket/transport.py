@@ -9,6 +9,9 @@ behind (or as many KiB of unsent frames) is reported slow, and the hub cuts it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import socketio
 from engineio import packet as eio_packet
 
@@ -26,9 +29,7 @@ class EngineTransport:
         self._max_buffered = max_backlog * 1024
 
     def write(self, eio_sid: str, packet: Packet) -> Sent:
-        return self.write_many(eio_sid, [packet])
-
-    def write_many(self, eio_sid: str, packets: list[Packet]) -> Sent:
+        # Every fan-out's path, once per recipient: one packet, nothing allocated.
         socket = self._sessions.get(eio_sid)
         if socket is None or socket.closed:
             return Sent.GONE
@@ -36,14 +37,28 @@ class EngineTransport:
         if ws is not None and ws.can_write_now():
             if ws.buffered() > self._max_buffered:
                 return Sent.SLOW
-            for packet in packets:
-                if packet.frame is None:  # Engine.IO MESSAGE, built once for every socket
-                    packet.frame = websocket_text_frame("4" + packet.text)
-            if len(packets) == 1:
-                ws.write(packets[0].frame)
-            else:  # consecutive frames in one write: one syscall (and TCP segment)
-                ws.write(b"".join([packet.frame for packet in packets if packet.frame]))
+            ws.write(packet.frame or _framed(packet))
             return Sent.DIRECT
+        return self._enqueue(socket, (packet,))
+
+    def write_many(self, eio_sid: str, packets: list[Packet]) -> Sent:
+        # `write`'s checks, repeated rather than shared: a shared helper would add a
+        # call to every recipient of every fan-out for the sake of presence's path.
+        socket = self._sessions.get(eio_sid)
+        if socket is None or socket.closed:
+            return Sent.GONE
+        ws = getattr(socket, "hubbub_ws", None)
+        if ws is not None and ws.can_write_now():
+            if ws.buffered() > self._max_buffered:
+                return Sent.SLOW
+            # Consecutive frames in one write: one syscall (and TCP segment) for all.
+            ws.write(b"".join([packet.frame or _framed(packet) for packet in packets]))
+            return Sent.DIRECT
+        return self._enqueue(socket, packets)
+
+    def _enqueue(self, socket: Any, packets: Sequence[Packet]) -> Sent:
+        """Behind the packets already on the session's queue (long-polling, or a
+        WebSocket whose writer has packets in hand)."""
         if socket.queue.qsize() + len(packets) > self._max_backlog:
             return Sent.SLOW
         for packet in packets:
@@ -52,3 +67,9 @@ class EngineTransport:
 
     async def disconnect(self, sid: str) -> None:
         await self._sio.disconnect(sid, namespace=NAMESPACE)
+
+
+def _framed(packet: Packet) -> bytes:
+    """The packet's Engine.IO MESSAGE frame, built once and kept for every recipient."""
+    packet.frame = websocket_text_frame("4" + packet.text)
+    return packet.frame
