@@ -86,6 +86,8 @@ async def test_the_weather_bot_answers_its_slash_command(server: Server) -> None
             if [c.name for c in await person.commands(group.id)] == ["weather"]:
                 break
             await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the weather bot never registered /weather")
         accepted = await person.run_command(group.id, "/weather Oslo")
         assert (accepted.name, accepted.args) == ("weather", "Oslo")
         answer = await stream.next(NewMessage, lambda e: e.message.sender_id == bot_id)

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 
 from hubbub.actions.budgets import Budgets
+from hubbub.actions.races import once_more_if_raced
 from hubbub.actions.send import SendOutcome, SendService
 from hubbub.config import Budget
 from hubbub.domain.enums import ConversationType
@@ -121,8 +122,14 @@ class SlashCommands:
     async def register(
         self, user_id: uuid.UUID, conversation_id: uuid.UUID, req: SlashCommandRequest
     ) -> SlashCommandView:
-        """Register (or describe again) `/name`, answered by the caller."""
+        """Register (or describe again) `/name`, answered by the caller; the same call
+        twice at once registers it once (`hubbub.actions.races`)."""
         await self._budgets.take(Budget.PROFILE, user_id)
+        return await once_more_if_raced(lambda: self._register(user_id, conversation_id, req))
+
+    async def _register(
+        self, user_id: uuid.UUID, conversation_id: uuid.UUID, req: SlashCommandRequest
+    ) -> SlashCommandView:
         async with self._db.write() as session:
             await access_conversation(session, user_id, conversation_id)
             row = await command_named_txn(session, conversation_id, req.name)

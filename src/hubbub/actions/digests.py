@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from itertools import groupby
 
 from hubbub.actions.mail import Mailer
+from hubbub.actions.races import once_more_if_raced
 from hubbub.domain.digest_rules import (
     Missed,
     digest_due,
@@ -46,7 +47,7 @@ from hubbub.store.digests import (
     release_digest_txn,
 )
 from hubbub.store.models import User
-from hubbub.store.notify_prefs import preferences_txn, save_preferences_txn
+from hubbub.store.notify_prefs import change_preferences_txn, preferences_txn
 from hubbub.tracing import Tracing
 
 log = logging.getLogger("hubbub.digests")
@@ -105,13 +106,18 @@ class Digests:
         user_id = self._tokens.read(token)
         if user_id is None:
             raise _invalid()
+        # The link clicked twice at once saves once (`hubbub.actions.races`).
+        await once_more_if_raced(lambda: self._digests_off(user_id))
+        log.info("digests turned off by the unsubscribe link of user %s", user_id)
+
+    async def _digests_off(self, user_id: uuid.UUID) -> None:
         async with self._db.write() as session:
             user = await session.get(User, user_id)
             if user is None or user.deleted_at is not None:
                 raise _invalid()
-            prefs = (await preferences_txn(session, [user_id]))[user_id]
-            await save_preferences_txn(session, user_id, replace(prefs, digests=False))
-        log.info("digests turned off by the unsubscribe link of user %s", user_id)
+            await change_preferences_txn(
+                session, user_id, lambda prefs: replace(prefs, digests=False)
+            )
 
     # The worker ---------------------------------------------------------------------
 

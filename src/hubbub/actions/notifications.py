@@ -12,12 +12,13 @@ from dataclasses import replace
 from datetime import time
 
 from hubbub.actions.budgets import Budgets
+from hubbub.actions.races import once_more_if_raced
 from hubbub.config import Budget
 from hubbub.domain.notify_rules import NotifyLevel, Preferences
 from hubbub.queries.notifications import preferences_view
 from hubbub.store.database import Database
 from hubbub.store.models import Participant
-from hubbub.store.notify_prefs import preferences_txn, save_preferences_txn
+from hubbub.store.notify_prefs import change_preferences_txn
 from hubbub.wire.notifications import (
     ConversationSettings,
     NotificationPreferencesView,
@@ -57,20 +58,33 @@ class NotificationSettings:
         self, user_id: uuid.UUID, req: UpdateNotificationPreferences
     ) -> NotificationPreferencesView:
         await self._budgets.take(Budget.PROFILE, user_id)
-        given = req.model_fields_set
-        async with self._db.write() as session:
-            prefs = (await preferences_txn(session, [user_id]))[user_id]
-            changes: dict[str, object] = {}
-            for name in ("private", "group", "space", "timezone", "digests"):
-                if name in given:  # null: back to the default
-                    value = getattr(req, name)
-                    changes[name] = value if value is not None else getattr(DEFAULTS, name)
-            if "paused_until" in given:
-                changes["paused_until"] = req.paused_until
-            if "quiet_hours_start" in given:
-                changes["dnd_start"] = _clock(req.quiet_hours_start)
-            if "quiet_hours_end" in given:
-                changes["dnd_end"] = _clock(req.quiet_hours_end)
-            prefs = replace(prefs, **changes)  # type: ignore[arg-type]
-            await save_preferences_txn(session, user_id, prefs)
+        changes = _changes(req)
+        # Two first saves at once insert the row once (`hubbub.actions.races`).
+        prefs = await once_more_if_raced(lambda: self._save(user_id, changes))
         return preferences_view(prefs)
+
+    async def _save(self, user_id: uuid.UUID, changes: dict[str, object]) -> Preferences:
+        async with self._db.write() as session:
+            return await change_preferences_txn(
+                session,
+                user_id,
+                lambda prefs: replace(prefs, **changes),  # type: ignore[arg-type]
+            )
+
+
+def _changes(req: UpdateNotificationPreferences) -> dict[str, object]:
+    """The fields of `Preferences` the request sets; a level, the time zone or `digests`
+    given as null goes back to its default."""
+    given = req.model_fields_set
+    changes: dict[str, object] = {}
+    for name in ("private", "group", "space", "timezone", "digests"):
+        if name in given:
+            value = getattr(req, name)
+            changes[name] = value if value is not None else getattr(DEFAULTS, name)
+    if "paused_until" in given:
+        changes["paused_until"] = req.paused_until
+    if "quiet_hours_start" in given:
+        changes["dnd_start"] = _clock(req.quiet_hours_start)
+    if "quiet_hours_end" in given:
+        changes["dnd_end"] = _clock(req.quiet_hours_end)
+    return changes

@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.actions.budgets import Budgets
+from hubbub.actions.races import once_more_if_raced
 from hubbub.config import Budget
 from hubbub.domain.enums import ParticipantStatus, Role
 from hubbub.domain.errors import NotFound, ValidationFailed
@@ -131,6 +132,18 @@ class ParticipantService:
         targets = set(req.user_ids) - {viewer}
         await self._budgets.take(Budget.PARTICIPANT, viewer)
         await self._budgets.take_each(Budget.ADDED_TO, targets)
+        # Adding someone twice at once adds them once (`hubbub.actions.races`).
+        await once_more_if_raced(lambda: self._add(viewer, conversation_id, req, targets, now))
+        return await self._queries.get(viewer, conversation_id)
+
+    async def _add(
+        self,
+        viewer: uuid.UUID,
+        conversation_id: uuid.UUID,
+        req: AddParticipants,
+        targets: set[uuid.UUID],
+        now: datetime,
+    ) -> None:
         added: list[uuid.UUID] = []
         async with self._db.write() as session:
             access = await access_conversation(session, viewer, conversation_id)
@@ -181,7 +194,6 @@ class ParticipantService:
                 await announce(
                     session, self._queries, ConversationCreated, conversation_id, only=set(added)
                 )
-        return await self._queries.get(viewer, conversation_id)
 
     async def update(
         self,

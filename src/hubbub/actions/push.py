@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Collection
 
 from hubbub.actions.budgets import Budgets
+from hubbub.actions.races import once_more_if_raced
 from hubbub.config import Budget
 from hubbub.domain.errors import NotFound, ValidationFailed
 from hubbub.domain.notify_rules import push_endpoint_problem
@@ -39,6 +40,12 @@ class PushSubscriptions:
         if problem is not None:
             raise ValidationFailed(problem)
         await self._budgets.take(Budget.PROFILE, user_id)
+        # One browser subscribing twice at once keeps one row (`hubbub.actions.races`).
+        return await once_more_if_raced(lambda: self._subscribe(user_id, req))
+
+    async def _subscribe(
+        self, user_id: uuid.UUID, req: PushSubscriptionRequest
+    ) -> PushSubscriptionView:
         async with self._db.write() as session:
             row = await subscribe_txn(
                 session, user_id, req.endpoint, req.keys.p256dh, req.keys.auth

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.actions.budgets import Budgets
 from hubbub.actions.participants import new_participant, reactivate
+from hubbub.actions.races import once_more_if_raced
 from hubbub.config import Budget
 from hubbub.domain.enums import ParticipantStatus, Role
 from hubbub.domain.errors import NotFound
@@ -80,6 +81,13 @@ class SpaceService:
         targets = set(user_ids) - {viewer}
         await self._budgets.take(Budget.PARTICIPANT, viewer)
         await self._budgets.take_each(Budget.ADDED_TO, targets)
+        # Adding someone twice at once adds them once (`hubbub.actions.races`).
+        await once_more_if_raced(lambda: self._add_members(viewer, space_id, targets, now))
+        return await self._queries.get(viewer, space_id)
+
+    async def _add_members(
+        self, viewer: uuid.UUID, space_id: uuid.UUID, targets: set[uuid.UUID], now: datetime
+    ) -> None:
         async with self._db.write() as session:
             _, me = await access_space(session, viewer, space_id)
             require_space_admin(me)
@@ -103,7 +111,6 @@ class SpaceService:
                 for participant in next(iter(views.values())).participants if views else []:
                     if participant.user_id in joined:
                         emit(session, ParticipantAdded(conversation.id, participant))
-        return await self._queries.get(viewer, space_id)
 
     async def _join_conversation(
         self,

@@ -7,7 +7,7 @@ one read per batch of messages (`recipients_txn`, through `hubbub.queries.push`)
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import time
 
 from sqlalchemy import ColumnElement, and_, or_, select
@@ -61,10 +61,16 @@ async def preferences_txn(
     return {user_id: found.get(user_id, Preferences()) for user_id in user_ids}
 
 
-async def save_preferences_txn(
-    session: AsyncSession, user_id: uuid.UUID, prefs: Preferences
-) -> None:
+async def change_preferences_txn(
+    session: AsyncSession, user_id: uuid.UUID, change: Callable[[Preferences], Preferences]
+) -> Preferences:
+    """Apply `change` to one user's preferences and store the result. The row is read
+    once, locked until the end of the transaction, and the same row is written: two
+    changes at once apply one after the other. With no row yet, the result is inserted,
+    and a second insert at once fails on the key (the caller runs it again,
+    `hubbub.actions.races`) rather than overwrite the first."""
     row = await session.get(NotificationPreference, user_id, with_for_update=True)
+    prefs = change(as_rules(row))
     if row is None:
         row = NotificationPreference(user_id=user_id)
         session.add(row)
@@ -76,6 +82,7 @@ async def save_preferences_txn(
     row.quiet_end_minute = minute_of(prefs.dnd_end)
     row.timezone = prefs.timezone
     row.digests = prefs.digests
+    return prefs
 
 
 def _could_be_all(

@@ -1,0 +1,164 @@
+"""The same write several times at once, as a client that retries, or two tabs, or a bot
+that registers on start and on being added, sends it: each call answers as if it had
+come alone, the row is stored once, and what the write announces is announced once.
+
+The writes that add a row under a unique key read first and insert when nothing is
+there; on PostgreSQL two of them at once both read "nothing" and the unique key refuses
+the second insert, which used to be a 500 (`hubbub.actions.races` runs it again). On
+SQLite the single writer never interleaves them; the tests run there all the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from hubbub.client import AsyncClient
+from tests.conftest import Backend
+from tests.gw import Server, serving
+from tests.sdk import FAST, signed_up
+
+T = TypeVar("T")
+
+AT_ONCE = 6  # identical calls in flight together
+ROUNDS = 3  # each on a fresh target, so that each round races the insert again
+
+
+def vapid_pem() -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return pem.decode()
+
+
+@pytest.fixture(scope="module")
+async def server(
+    backend: Backend, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Server]:
+    env = FAST | {
+        "HUBBUB_BUDGETS": "register_address=6000/1000,profile=6000/1000,participant=6000/1000",
+        "HUBBUB_PUSH_VAPID_PRIVATE_KEY": vapid_pem(),
+        "HUBBUB_PUSH_ALLOW_INSECURE_LOOPBACK": "true",
+    }
+    async with serving(backend, tmp_path_factory.mktemp("races"), env) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def people(server: Server) -> AsyncIterator[list[AsyncClient]]:
+    clients = [await signed_up(server.base) for _ in range(3)]
+    yield clients
+    for client in clients:
+        await client.close()
+
+
+async def at_once(call: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> list[T]:
+    """`call(*args, **kwargs)` AT_ONCE times together; every one must succeed."""
+    return list(await asyncio.gather(*(call(*args, **kwargs) for _ in range(AT_ONCE))))
+
+
+def ids(client: AsyncClient) -> Any:
+    assert client.user is not None
+    return client.user.id
+
+
+async def test_a_command_registered_at_once_is_registered_once(
+    people: list[AsyncClient],
+) -> None:
+    owner, other, _ = people
+    for round_ in range(ROUNDS):
+        group = await owner.create_group(f"commands {round_}", [ids(other)])
+        made = await at_once(owner.register_command, group.id, "weather", description="a forecast")
+        assert len({m.id for m in made}) == 1
+        listed = await other.commands(group.id)
+        assert [(c.name, c.user_id) for c in listed] == [("weather", ids(owner))]
+
+
+async def test_a_participant_added_at_once_is_added_once(people: list[AsyncClient]) -> None:
+    owner, other, newcomer = people
+    for round_ in range(ROUNDS):
+        group = await owner.create_group(f"adding {round_}", [ids(other)])
+        answers = await at_once(owner.add_participants, group.id, [ids(newcomer)])
+        for answer in answers:
+            assert sorted(str(p.user_id) for p in answer.participants) == sorted(
+                str(ids(c)) for c in people
+            )
+        # One "added" notice in the history, not one per call.
+        history = (await newcomer.messages(group.id)).messages
+        added = [m for m in history if ids(newcomer) in _added_by(m)]
+        assert len(added) == 1, [m.content for m in history]
+
+
+def _added_by(message: Any) -> list[Any]:
+    metadata = message.metadata or {}
+    if metadata.get("event") != "participants_added":
+        return []
+    return [type(message.sender_id)(u) for u in metadata.get("userIds", [])]
+
+
+async def test_a_space_member_added_at_once_is_added_once(people: list[AsyncClient]) -> None:
+    owner, other, _ = people
+    for round_ in range(ROUNDS):
+        space = await owner.create_space(f"space {round_}")
+        channel = await owner.create_channel(space.id, "general")
+        answers = await at_once(owner.add_space_members, space.id, [ids(other)])
+        assert [a.member_count for a in answers] == [2] * AT_ONCE
+        seen = await other.conversation(channel.id)
+        assert sorted(str(p.user_id) for p in seen.participants) == sorted(
+            str(ids(c)) for c in (owner, other)
+        )
+
+
+async def test_a_push_subscription_made_at_once_is_kept_once(people: list[AsyncClient]) -> None:
+    person = people[0]
+    point = ec.generate_private_key(ec.SECP256R1()).public_key()
+    p256dh = _b64(
+        point.public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+    )
+    auth = _b64(secrets.token_bytes(16))
+    for round_ in range(ROUNDS):
+        endpoint = f"http://127.0.0.1:9/push/{round_}-{secrets.token_hex(4)}"
+        made = await at_once(person.push_subscribe, endpoint, p256dh, auth)
+        assert len({m.id for m in made}) == 1
+    kept = [s.endpoint for s in await person.push_subscriptions()]
+    assert len(kept) == len(set(kept)) == ROUNDS
+
+
+async def test_notification_preferences_saved_at_once_keep_every_change(
+    server: Server,
+) -> None:
+    """The first save makes the row (a race on its key); partial saves at once, each of
+    another field, all stay (none writes back what it read before another saved)."""
+    changes: list[dict[str, Any]] = [
+        {"private": "nothing"},
+        {"group": "all"},
+        {"space": "nothing"},
+        {"timezone": "Europe/Oslo"},
+        {"digests": False},
+        {"quiet_hours_start": "22:00"},
+        {"quiet_hours_end": "07:00"},
+    ]
+    for _ in range(ROUNDS * 2):  # a new account each time: its first saves race the insert
+        person = await signed_up(server.base)
+        try:
+            await asyncio.gather(*(person.update_notification_preferences(**c) for c in changes))
+            saved = await person.notification_preferences()
+        finally:
+            await person.close()
+        assert (saved.private, saved.group, saved.space) == ("nothing", "all", "nothing")
+        assert (saved.timezone, saved.digests) == ("Europe/Oslo", False)
+        assert (saved.quiet_hours_start, saved.quiet_hours_end) == ("22:00", "07:00")
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
