@@ -20,7 +20,7 @@ import hashlib
 import sys
 import uuid
 
-from hubbub.client import AsyncClient, ConversationCreated
+from hubbub.client import AsyncClient, ConversationCreated, HubbubError
 from hubbub.client.webhooks import WebhookEndpoint
 from hubbub.wire.webhooks import WebhookEvent, WebhookReply
 
@@ -63,7 +63,10 @@ async def main(url: str, name: str, password: str, port: str = "8082") -> None:
             # Connected first, so that a conversation it joins meanwhile is heard of.
             await client.connect()
             for conversation in (await client.conversations(limit=100)).conversations:
-                await register(conversation.id)
+                try:
+                    await register(conversation.id)
+                except HubbubError as error:  # e.g. left meanwhile: the others still get it
+                    print(f"/weather not registered in {conversation.id}: {error}", file=sys.stderr)
             try:
                 await client.run_forever()
             finally:
