@@ -16,14 +16,15 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from hubbub.client import AsyncClient
+from hubbub.client import AsyncClient, HubbubError
 from tests.conftest import Backend
-from tests.gw import Server, serving
-from tests.sdk import FAST, signed_up
+from tests.gw import Server, register, serving
+from tests.sdk import FAST, PASSWORD, signed_up
 
 T = TypeVar("T")
 
@@ -158,6 +159,50 @@ async def test_notification_preferences_saved_at_once_keep_every_change(
         assert (saved.private, saved.group, saved.space) == ("nothing", "all", "nothing")
         assert (saved.timezone, saved.digests) == ("Europe/Oslo", False)
         assert (saved.quiet_hours_start, saved.quiet_hours_end) == ("22:00", "07:00")
+
+
+async def test_a_session_ended_at_once_from_elsewhere_ends_once(server: Server) -> None:
+    """One session ended six times at once from another device: each call answers as if
+    alone (ended, or already gone: 404), and the session's token is refused after."""
+    here = await signed_up(server.base)
+    assert here.user is not None
+    there = AsyncClient(server.base)
+    try:
+        await there.login(here.user.username, PASSWORD)
+        (theirs,) = [s.id for s in await here.sessions() if not s.current]
+        outcomes = await asyncio.gather(
+            *(here.end_session(theirs) for _ in range(AT_ONCE)), return_exceptions=True
+        )
+        ended = [o for o in outcomes if not isinstance(o, BaseException)]
+        gone = [o for o in outcomes if isinstance(o, HubbubError) and o.code == "session_not_found"]
+        assert ended, outcomes
+        assert len(ended) + len(gone) == AT_ONCE, outcomes
+        with pytest.raises(HubbubError) as refused:
+            await there.me()
+        assert refused.value.status == 401
+        assert [s.current for s in await here.sessions()] == [True]
+    finally:
+        await here.close()
+        await there.close()
+
+
+async def test_a_logout_sent_twice_at_once_logs_out_once(server: Server) -> None:
+    """The same logout, sent six times at once over HTTP (the SDK sends one): each
+    answers 200, or 401 once another had ended the session; the tokens are dead after."""
+    async with httpx.AsyncClient(base_url=server.base, timeout=10) as http:
+        for _ in range(ROUNDS):
+            who = await register(http)
+            body = {"refreshToken": who.refresh_token}
+            answers = await asyncio.gather(
+                *(http.post("/auth/logout", headers=who.headers, json=body) for _ in range(AT_ONCE))
+            )
+            codes = sorted(r.status_code for r in answers)
+            assert 200 in codes, codes
+            assert set(codes) <= {200, 401}, [r.text for r in answers]
+            after = await http.get("/users/me", headers=who.headers)
+            assert after.status_code == 401
+            refreshed = await http.post("/auth/refresh", json=body)
+            assert refreshed.status_code == 401
 
 
 def _b64(raw: bytes) -> str:

@@ -11,11 +11,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy import Row, Table, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hubbub.store.dialect import insert_ignoring_duplicates
 from hubbub.store.models import RefreshToken, RevokedToken, User
+
+REVOKED_TOKENS = cast(Table, RevokedToken.__table__)
 
 
 def session_key(family_id: uuid.UUID) -> str:
@@ -79,13 +83,16 @@ async def revoke_family_txn(session: AsyncSession, family_id: uuid.UUID, now: da
 async def add_revoked_txn(
     session: AsyncSession, key: str, user_id: uuid.UUID, expires_at: datetime
 ) -> None:
-    if await session.get(RevokedToken, key) is None:
-        session.add(
-            RevokedToken(
-                jti=key, user_id=user_id, expires_at=expires_at, revoked_at=datetime.now(UTC)
-            )
+    """Revoke a token id or a session key. Revoking one already revoked changes nothing,
+    also when two requests revoke it at once (a logout clicked twice, a session ended
+    from two devices): one statement that skips a key already there, where a read
+    and then an insert would let both insert and the second fail on the key."""
+    dialect = session.get_bind().dialect.name
+    await session.execute(
+        insert_ignoring_duplicates(REVOKED_TOKENS, dialect).values(
+            jti=key, user_id=user_id, expires_at=expires_at, revoked_at=datetime.now(UTC)
         )
-        await session.flush()
+    )
 
 
 async def live_families_txn(session: AsyncSession, user_id: uuid.UUID) -> list[uuid.UUID]:
