@@ -207,3 +207,40 @@ async def test_a_logout_sent_twice_at_once_logs_out_once(server: Server) -> None
 
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+async def test_a_channel_made_while_members_join_has_every_member(
+    people: list[AsyncClient],
+) -> None:
+    """Channels created while members are added to their space: every channel ends with
+    every member of the space (neither write misses what the other adds)."""
+    owner, other, newcomer = people
+    for round_ in range(ROUNDS):
+        space = await owner.create_space(f"joining {round_}")
+        made = await asyncio.gather(
+            owner.add_space_members(space.id, [ids(other)]),
+            *(owner.create_channel(space.id, f"channel {n}") for n in range(AT_ONCE)),
+            owner.add_space_members(space.id, [ids(newcomer)]),
+        )
+        members = sorted(str(ids(c)) for c in people)
+        for channel in made[1:-1]:
+            seen = await owner.conversation(channel.id)
+            assert sorted(str(p.user_id) for p in seen.participants) == members, channel.name
+
+
+async def test_a_member_removed_twice_at_once_is_removed_once(people: list[AsyncClient]) -> None:
+    owner, other, _ = people
+    space = await owner.create_space("leaving")
+    channel = await owner.create_channel(space.id, "general")
+    await owner.add_space_members(space.id, [ids(other)])
+    outcomes = await asyncio.gather(
+        *(owner.remove_space_member(space.id, ids(other)) for _ in range(AT_ONCE)),
+        return_exceptions=True,
+    )
+    removed = [o for o in outcomes if not isinstance(o, BaseException)]
+    gone = [o for o in outcomes if isinstance(o, HubbubError) and o.code == "member_not_found"]
+    assert len(removed) == 1, outcomes
+    assert len(gone) == AT_ONCE - 1, outcomes
+    assert (await owner.space(space.id)).member_count == 1
+    seen = await owner.conversation(channel.id)
+    assert [str(p.user_id) for p in seen.participants] == [str(ids(owner))]

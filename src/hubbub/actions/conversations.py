@@ -30,7 +30,7 @@ from hubbub.store.conversations import private_conversation_id_txn
 from hubbub.store.database import Database
 from hubbub.store.models import Conversation, User
 from hubbub.store.sequence import write_system_message
-from hubbub.store.spaces import space_members_txn
+from hubbub.store.spaces import lock_space_txn, space_members_txn
 from hubbub.store.unit import emit
 from hubbub.store.users import active_users_txn
 from hubbub.wire.models import (
@@ -150,6 +150,7 @@ class ConversationService:
         now = utcnow()
         async with self._db.write() as session:
             await access_space(session, viewer, req.space_id)
+            await lock_space_txn(session, req.space_id)
             members = await space_members_txn(session, req.space_id)
             conversation = self._new_conversation(ConversationType.SPACE, viewer, req, now)
             conversation.space_id = req.space_id

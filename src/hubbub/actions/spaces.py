@@ -34,6 +34,7 @@ from hubbub.store.conversations import participant_rows_txn
 from hubbub.store.database import Database
 from hubbub.store.models import Conversation, Space, SpaceMember
 from hubbub.store.spaces import (
+    lock_space_txn,
     locked_space_conversations_txn,
     member_ids_among_txn,
     space_participations_txn,
@@ -91,6 +92,7 @@ class SpaceService:
         async with self._db.write() as session:
             _, me = await access_space(session, viewer, space_id)
             require_space_admin(me)
+            await lock_space_txn(session, space_id)
             if len(await active_users_txn(session, targets)) != len(targets):
                 raise NotFound("User not found", code="user_not_found")
             present = await member_ids_among_txn(session, space_id, targets)
@@ -138,6 +140,7 @@ class SpaceService:
         await self._budgets.take(Budget.PARTICIPANT, viewer)
         async with self._db.write() as session:
             _, me = await access_space(session, viewer, space_id)
+            await lock_space_txn(session, space_id)
             if user_id != viewer:
                 # Before the lookup: only an admin learns whether someone is a member.
                 require_space_admin(me)

@@ -41,6 +41,15 @@ async def member_counts_txn(
     return {sid: int(n) for sid, n in rows.all()}
 
 
+async def lock_space_txn(session: AsyncSession, space_id: uuid.UUID) -> None:
+    """Hold the space's row until the end of the transaction. Whatever changes who is
+    in the space, or which conversations it has, takes this first: a channel created
+    while a member joins or leaves then sees the member list after the change, or the
+    change sees the channel (each would otherwise miss what the other adds, on
+    PostgreSQL). SQLite's single writer already runs them one at a time."""
+    await session.execute(select(Space.id).where(Space.id == space_id).with_for_update())
+
+
 async def space_members_txn(session: AsyncSession, space_id: uuid.UUID) -> Sequence[SpaceMember]:
     return (
         await session.scalars(select(SpaceMember).where(SpaceMember.space_id == space_id))
