@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import secrets
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -94,15 +95,16 @@ async def test_a_participant_added_at_once_is_added_once(people: list[AsyncClien
             )
         # One "added" notice in the history, not one per call.
         history = (await newcomer.messages(group.id)).messages
-        added = [m for m in history if ids(newcomer) in _added_by(m)]
+        added = [m for m in history if ids(newcomer) in _users_added(m)]
         assert len(added) == 1, [m.content for m in history]
 
 
-def _added_by(message: Any) -> list[Any]:
+def _users_added(message: Any) -> list[uuid.UUID]:
+    """The users a system "added" notice names (none for any other message)."""
     metadata = message.metadata or {}
     if metadata.get("event") != "participants_added":
         return []
-    return [type(message.sender_id)(u) for u in metadata.get("userIds", [])]
+    return [uuid.UUID(u) for u in metadata.get("userIds", [])]
 
 
 async def test_a_space_member_added_at_once_is_added_once(people: list[AsyncClient]) -> None:

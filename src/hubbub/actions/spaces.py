@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.actions.budgets import Budgets
 from hubbub.actions.participants import new_participant, reactivate
-from hubbub.actions.races import once_more_if_raced
 from hubbub.config import Budget
 from hubbub.domain.enums import ParticipantStatus, Role
 from hubbub.domain.errors import NotFound
@@ -82,8 +81,7 @@ class SpaceService:
         targets = set(user_ids) - {viewer}
         await self._budgets.take(Budget.PARTICIPANT, viewer)
         await self._budgets.take_each(Budget.ADDED_TO, targets)
-        # Adding someone twice at once adds them once (`hubbub.actions.races`).
-        await once_more_if_raced(lambda: self._add_members(viewer, space_id, targets, now))
+        await self._add_members(viewer, space_id, targets, now)
         return await self._queries.get(viewer, space_id)
 
     async def _add_members(
@@ -92,6 +90,8 @@ class SpaceService:
         async with self._db.write() as session:
             _, me = await access_space(session, viewer, space_id)
             require_space_admin(me)
+            # Before reading who is in: the same addition twice at once, or a channel
+            # created meanwhile, waits here and then sees this one's members.
             await lock_space_txn(session, space_id)
             if len(await active_users_txn(session, targets)) != len(targets):
                 raise NotFound("User not found", code="user_not_found")
