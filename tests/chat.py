@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import insert
 
+from hubbub.app import Node
+from hubbub.domain.enums import ParticipantStatus, Role
+from hubbub.domain.ids import new_id, utcnow
 from hubbub.events.envelope import Envelope
+from hubbub.store.models import Participant, User
 from tests.conftest import Account
 
 
@@ -62,3 +69,43 @@ class Recorder:
 
     def clear(self) -> None:
         self.events.clear()
+
+
+async def insert_members(node: Node, conversation_id: str, count: int) -> None:
+    """`count` new users as MEMBERs of a conversation, straight into the database (for
+    big groups, which the API would make slowly), joined a second apart in order."""
+    now = utcnow()
+    users = [new_id() for _ in range(count)]
+    async with node.services.db.write() as session:
+        await session.execute(
+            insert(User),
+            [
+                {
+                    "id": uid,
+                    "username": f"m{i}_{uid.hex[-8:]}",
+                    "username_key": f"m{i}_{uid.hex[-8:]}",
+                    "email": f"m{i}_{uid.hex[-8:]}@example.com",
+                    "password_hash": "x",
+                    "is_active": True,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i, uid in enumerate(users)
+            ],
+        )
+        await session.execute(
+            insert(Participant),
+            [
+                {
+                    "id": new_id(),
+                    "conversation_id": uuid.UUID(conversation_id),
+                    "user_id": uid,
+                    "role": Role.MEMBER,
+                    "status": ParticipantStatus.ACTIVE,
+                    "joined_at": now + timedelta(seconds=i + 1),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i, uid in enumerate(users)
+            ],
+        )

@@ -8,13 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import event
 
 from hubbub.app import Node
-from hubbub.domain.enums import ParticipantStatus, Role
-from hubbub.domain.ids import new_id, utcnow
-from hubbub.store.models import Participant, User
-from tests.chat import Recorder, create_group, create_private, send
+from tests.chat import Recorder, create_group, create_private, insert_members, send
 from tests.conftest import RegisterFn, assert_error, count_rows
 
 
@@ -332,41 +329,7 @@ async def test_a_send_writes_the_same_few_rows_whatever_the_group_size(
     ann, ben = await register("ann"), await register("ben")
     small = await create_group(client, ann, ben, name="small")
     big = await create_group(client, ann, ben, name="big")
-    now = utcnow()
-    members = [new_id() for _ in range(498)]
-    async with node.services.db.write() as session:
-        await session.execute(
-            insert(User),
-            [
-                {
-                    "id": uid,
-                    "username": f"m{i}",
-                    "username_key": f"m{i}",
-                    "email": f"m{i}@example.com",
-                    "password_hash": "x",
-                    "is_active": True,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for i, uid in enumerate(members)
-            ],
-        )
-        await session.execute(
-            insert(Participant),
-            [
-                {
-                    "id": new_id(),
-                    "conversation_id": uuid.UUID(big),
-                    "user_id": uid,
-                    "role": Role.MEMBER,
-                    "status": ParticipantStatus.ACTIVE,
-                    "joined_at": now,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for uid in members
-            ],
-        )
+    await insert_members(node, big, 498)
     big_view = (await client.get(f"/conversations/{big}", headers=ann.headers)).json()[
         "conversation"
     ]

@@ -33,6 +33,7 @@ from hubbub.store.database import Database
 from hubbub.store.handshake_reads import conversation_ids_of
 from hubbub.store.markers import unread_counts_of_everyone_txn
 from hubbub.store.models import Conversation, Message
+from hubbub.wire.listing import EncodedConversationList
 from hubbub.wire.models import (
     ConversationList,
     ConversationPublic,
@@ -80,7 +81,7 @@ class ConversationQueries:
         before: datetime | None,
         archived: bool,
         cursor: str | None = None,
-    ) -> ConversationList:
+    ) -> EncodedConversationList:
         """A page of the list: the newest, or those older than `before` (a lastMessageAt,
         as the API has it), or those after `cursor` (a page's `nextCursor`), never both."""
         after = read_cursor(cursor) if cursor is not None else None
@@ -90,13 +91,14 @@ class ConversationQueries:
             rows, total, more = await conversation_page_txn(
                 session, viewer, limit=limit, before=before, after=after, archived=archived
             )
-            views = await self._views.conversations(session, rows, viewer)
+            views, participants = await self._views.conversation_page(session, rows, viewer)
         last = rows[-1][0] if more else None
-        return ConversationList(
+        page = ConversationList(
             conversations=views,
             total=total,
             next_cursor=None if last is None else make_cursor(last.last_message_at, last.id),
         )
+        return EncodedConversationList(page, participants)
 
     async def get(self, viewer: uuid.UUID, conversation_id: uuid.UUID) -> ConversationPublic:
         async with self._db.read() as session:

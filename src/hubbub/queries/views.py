@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.domain.enums import MessageStatus, ParticipantStatus
-from hubbub.domain.ids import utcnow
-from hubbub.domain.notify_rules import notifications_on
+from hubbub.queries.participant_rows import ParticipantJson, ShownParticipants
 from hubbub.queries.presenters import (
     attachment_public,
     conversation_public,
@@ -29,7 +28,7 @@ from hubbub.queries.users import sender_public, shown_online, user_public
 from hubbub.realtime.presence import Presence
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.conversations import participant_counts_txn
-from hubbub.store.markers import lowest_markers_txn, unread_counts_txn
+from hubbub.store.markers import lowest_markers_txn, unread_and_mentions_txn
 from hubbub.store.messages_read import (
     attachments_txn,
     messages_by_ids_txn,
@@ -37,13 +36,12 @@ from hubbub.store.messages_read import (
     senders_txn,
 )
 from hubbub.store.models import Conversation, Message, Participant
-from hubbub.store.participant_reads import PARTICIPANT_VIEW_COLUMNS, participant_view_rows_txn
+from hubbub.store.participant_reads import participant_view_rows_txn
 from hubbub.store.users import users_by_id_txn
 from hubbub.wire.models import (
     AttachmentPublic,
     ConversationPublic,
     MessagePublic,
-    ParticipantPublic,
 )
 
 # Conversation lists and events carry at most this many participants each;
@@ -105,44 +103,29 @@ class Views:
         per_conversation: int | None,
         viewer: uuid.UUID,
         shared: Collection[uuid.UUID],
-    ) -> tuple[dict[uuid.UUID, list[ParticipantPublic]], dict[uuid.UUID, int]]:
+    ) -> tuple[ShownParticipants, dict[uuid.UUID, int]]:
         """ACTIVE participants per conversation (the first `per_conversation` by join
         order, or all), and the full count of each. Their presence is shown to `viewer`
         as `hubbub.domain.rules.sees_presence` says: the participants of the `shared`
         conversations (those the viewer is ACTIVE in) are the viewer's contacts."""
-        if not conversation_ids:
-            return {}, {}
         counts = await participant_counts_txn(session, conversation_ids)
         # Columns, not entities: a page of 100 conversations carries thousands of
         # participant rows but few distinct users, so each user is loaded and made into
         # its view once (ORM entities per row were most of a conversation list's time).
         rows = await participant_view_rows_txn(
-            session, conversation_ids, per_conversation=per_conversation
+            session, conversation_ids, per_conversation=per_conversation, counts=counts
         )
-        user_ids = {row[1] for row in rows}
-        users = await users_by_id_txn(session, user_ids)
+        shown = ShownParticipants(conversation_ids, rows, {})
+        user_ids = shown.user_ids()
         online = await self.presence.online(user_ids)
-        contacts = {row[1] for row in rows if row[0] in shared}
-        user_views = {
+        contacts = shown.members_of(shared)
+        shown.users = {
             u.id: user_public(
                 u, online=shown_online(viewer, u.id, contacts, online), urls=self.urls
             )
-            for u in users
+            for u in await users_by_id_txn(session, user_ids)
         }
-        result: dict[uuid.UUID, list[ParticipantPublic]] = {cid: [] for cid in conversation_ids}
-        now = utcnow()
-        validate = ParticipantPublic.model_validate
-        for row in rows:
-            fields = dict(zip(PARTICIPANT_VIEW_COLUMNS, row, strict=True))
-            conversation_id = fields.pop("conversation_id")
-            fields["notifications_enabled"] = notifications_on(
-                fields.pop("notify_level"), fields.pop("muted_until"), now
-            )
-            user = user_views.get(row[1])
-            if user is not None:  # deleted between the two statements: left out
-                fields["user"] = user
-                result[conversation_id].append(validate(fields))
-        return result, counts
+        return shown, counts
 
     async def conversations(
         self,
@@ -154,32 +137,54 @@ class Views:
     ) -> list[ConversationPublic]:
         if not pairs:
             return []
+        views, shown = await self._conversations(session, pairs, viewer, all_participants)
+        participants = shown.models()
+        return [v.model_copy(update={"participants": participants[v.id]}) for v in views]
+
+    async def conversation_page(
+        self,
+        session: AsyncSession,
+        pairs: Sequence[tuple[Conversation, Participant]],
+        viewer: uuid.UUID,
+    ) -> tuple[list[ConversationPublic], list[list[ParticipantJson]]]:
+        """A list page's conversations without their participants, and those
+        participants as JSON, in the same order (`hubbub.wire.listing`)."""
+        if not pairs:
+            return [], []
+        views, shown = await self._conversations(session, pairs, viewer, False)
+        participants = shown.json_values()
+        return views, [participants[v.id] for v in views]
+
+    async def _conversations(
+        self,
+        session: AsyncSession,
+        pairs: Sequence[tuple[Conversation, Participant]],
+        viewer: uuid.UUID,
+        all_participants: bool,
+    ) -> tuple[list[ConversationPublic], ShownParticipants]:
         ids = [c.id for c, _ in pairs]
-        participants, counts = await self.participants(
+        shown, counts = await self.participants(
             session,
             ids,
             per_conversation=None if all_participants else LIST_PARTICIPANTS,
             viewer=viewer,
             shared={c.id for c, me in pairs if me.status == ParticipantStatus.ACTIVE},
         )
-        unread = await unread_counts_txn(session, viewer, ids)
-        mentions = await unread_counts_txn(session, viewer, ids, mentioned=True)
+        unread = await unread_and_mentions_txn(session, viewer, ids)
         last_ids = [c.last_message_id for c, _ in pairs if c.last_message_id is not None]
         last_rows = await messages_by_ids_txn(session, last_ids)
         last = {m.id: m for m in await self.messages(session, last_rows, viewer)}
-        return [
+        views = [
             conversation_public(
                 c,
                 me,
                 urls=self.urls,
                 last_message=last.get(c.last_message_id) if c.last_message_id else None,
-                participants=participants.get(c.id, []),
+                participants=[],
                 participant_count=counts.get(c.id, 0),
-                unread_count=unread.get(c.id, 0),
-                unread_mentions=mentions.get(c.id, 0),
+                unread_count=unread[c.id][0],
+                unread_mentions=unread[c.id][1],
             )
             for c, me in pairs
         ]
-
-
-# What a participant's view needs of its row (`participant_public`'s fields but `user`).
+        return views, shown

@@ -181,6 +181,8 @@ def open_database(
             pool_size=4,
             max_overflow=0,
             pool_timeout=60,
+            # The connection used last is the one whose page cache is warm.
+            pool_use_lifo=True,
             async_creator=connect,
             query_cache_size=QUERY_CACHE_SIZE,
         )

@@ -11,7 +11,7 @@ read marker, and a message's DELIVERED / READ the lowest marker of the others (d
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -79,6 +79,27 @@ async def unread_counts_txn(
     counts: dict[uuid.UUID, int] = dict.fromkeys(ids, 0)
     for cid, count in rows.all():
         counts[cid] = int(count)
+    return counts
+
+
+async def unread_and_mentions_txn(
+    session: AsyncSession, user_id: uuid.UUID, conversation_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """The caller's (unread count, unread mentions) per conversation, in one query."""
+    counts = dict.fromkeys(conversation_ids, (0, 0))
+    if not conversation_ids:
+        return counts
+    rows = await session.execute(
+        select(
+            Participant.conversation_id,
+            _unread_after_marker(user_id),
+            _unread_after_marker(user_id, mentioned=True),
+        )
+        .where(Participant.user_id == user_id)
+        .where(Participant.conversation_id.in_(conversation_ids))
+    )
+    for cid, unread, mentions in rows.all():
+        counts[cid] = (int(unread), int(mentions))
     return counts
 
 

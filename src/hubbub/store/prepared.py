@@ -112,6 +112,8 @@ class Prepared:
                 column.type.dialect_impl(dialect).result_processor(dialect, None)
                 for column in self.statement.selected_columns
             )
+            if all(process is None for process in results):
+                results = ()  # rows as the driver gives them: no per-value pass
         fixed = {
             name: compiled.binds[name].effective_value
             for name in names

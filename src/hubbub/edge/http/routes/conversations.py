@@ -44,7 +44,7 @@ async def list_conversations(
     page = await services.conversation_queries.list_for(
         principal.user_id, limit=limit, before=before, archived=archived, cursor=cursor
     )
-    return json_response(page)
+    return Response(content=page.json(), media_type="application/json")
 
 
 @router.post(
