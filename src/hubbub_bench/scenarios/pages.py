@@ -207,6 +207,8 @@ class Conversations(Scenario):
                 return cid
 
             await bounded(n_conv, 8, make)
+            if server.database_url:
+                await seeding.analyze(server.database_url)
             requests = []
             for user in users:
                 page = 100
