@@ -19,9 +19,16 @@ _bearer = HTTPBearer(
 )
 
 
-def get_services(request: Request) -> Services:
+def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
+
+
+async def get_services(request: Request) -> Services:
+    # A coroutine, not a plain function: FastAPI runs a plain-function dependency in
+    # its worker threads, and that hop was 11 % of the CPU of a history page
+    # (docs/performance.md, "Seventh round").
+    return _services(request)
 
 
 async def get_principal(
@@ -32,7 +39,7 @@ async def get_principal(
         raise Unauthorized("Missing bearer token", code="missing_token")
     route = request.scope.get("route")
     needed = scope_for_http(request.method, route.path if route is not None else "")
-    principal = await get_services(request).auth.authenticate(credentials.credentials, needed)
+    principal = await _services(request).auth.authenticate(credentials.credentials, needed)
     request.state.principal = principal
     logs.user_id.set(str(principal.user_id))
     return principal

@@ -36,7 +36,7 @@ class LogFilter:
     limit: int
 
 
-def log_filter(
+async def log_filter(
     status: Annotated[
         DeliveryStatus | None, Query(description="only deliveries in this state")
     ] = None,
