@@ -24,9 +24,9 @@ from hubbub.queries.presenters import participant_public
 from hubbub.queries.users import shown_online
 from hubbub.queries.views import Views
 from hubbub.store.access import ConversationAccess, access_conversation
+from hubbub.store.conversation_page import conversation_page_txn
 from hubbub.store.conversations import (
     active_participants_txn,
-    conversation_page_txn,
     participants_with_users_txn,
 )
 from hubbub.store.database import Database

@@ -18,7 +18,8 @@ from hubbub.domain.notify_rules import notifications_on
 from hubbub.queries.users import user_public
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.access import SenderAccess
-from hubbub.store.models import Conversation, Message, Participant, StoredFile, User
+from hubbub.store.conversation_page import ShownConversation, ShownMembership
+from hubbub.store.models import Message, Participant, StoredFile, User
 from hubbub.store.new_message import NewMessageRecord
 from hubbub.wire.models import (
     AttachmentPublic,
@@ -176,8 +177,8 @@ def participant_public(
 
 
 def conversation_public(
-    c: Conversation,
-    me: Participant,
+    c: ShownConversation,
+    me: ShownMembership,
     *,
     urls: FileUrlSigner,
     last_message: MessagePublic | None,

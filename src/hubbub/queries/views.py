@@ -27,6 +27,7 @@ from hubbub.queries.presenters import (
 from hubbub.queries.users import sender_public, shown_online, user_public
 from hubbub.realtime.presence import Presence
 from hubbub.security.urls import FileUrlSigner
+from hubbub.store.conversation_page import ShownConversation, ShownMembership
 from hubbub.store.conversations import participant_counts_txn
 from hubbub.store.markers import lowest_markers_txn, unread_and_mentions_txn
 from hubbub.store.messages_read import (
@@ -135,16 +136,18 @@ class Views:
         *,
         all_participants: bool = False,
     ) -> list[ConversationPublic]:
+        """Views of stored conversations, each with the viewer's participant row."""
         if not pairs:
             return []
-        views, shown = await self._conversations(session, pairs, viewer, all_participants)
+        shown_pairs = [(ShownConversation.of(c), ShownMembership.of(me)) for c, me in pairs]
+        views, shown = await self._conversations(session, shown_pairs, viewer, all_participants)
         participants = shown.models()
         return [v.model_copy(update={"participants": participants[v.id]}) for v in views]
 
     async def conversation_page(
         self,
         session: AsyncSession,
-        pairs: Sequence[tuple[Conversation, Participant]],
+        pairs: Sequence[tuple[ShownConversation, ShownMembership]],
         viewer: uuid.UUID,
     ) -> tuple[list[ConversationPublic], list[list[ParticipantJson]]]:
         """A list page's conversations without their participants, and those
@@ -158,7 +161,7 @@ class Views:
     async def _conversations(
         self,
         session: AsyncSession,
-        pairs: Sequence[tuple[Conversation, Participant]],
+        pairs: Sequence[tuple[ShownConversation, ShownMembership]],
         viewer: uuid.UUID,
         all_participants: bool,
     ) -> tuple[list[ConversationPublic], ShownParticipants]:

@@ -10,56 +10,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
-from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.domain.enums import ParticipantStatus
 from hubbub.store.models import Conversation, Participant, User
-
-
-async def conversation_page_txn(
-    session: AsyncSession,
-    viewer: uuid.UUID,
-    *,
-    limit: int,
-    before: datetime | None,
-    after: tuple[datetime, uuid.UUID] | None = None,
-    archived: bool,
-) -> tuple[list[tuple[Conversation, Participant]], int, bool]:
-    """A page of the viewer's conversations, latest message first (on the same instant,
-    the larger id first), with the viewer's own participant rows; how many there are in
-    all (`before` aside); and whether more follow. `before`: only those whose last
-    message is older; `after`: only those after this (lastMessageAt, id) in that order."""
-    base = (
-        select(Conversation, Participant)
-        .join(Participant, Participant.conversation_id == Conversation.id)
-        .where(Participant.user_id == viewer)
-        .where(Participant.status == ParticipantStatus.ACTIVE)
-    )
-    base = base.where(Participant.is_archived.is_(archived))
-    total = await session.scalar(select(func.count()).select_from(base.subquery()))
-    page = base
-    if before is not None:
-        page = page.where(Conversation.last_message_at < before)
-    if after is not None:
-        at, after_id = after
-        page = page.where(
-            or_(
-                Conversation.last_message_at < at,
-                and_(Conversation.last_message_at == at, Conversation.id < after_id),
-            )
-        )
-    rows = (
-        await session.execute(
-            page.order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(
-                limit + 1
-            )
-        )
-    ).all()
-    found = [(r.Conversation, r.Participant) for r in rows[:limit]]
-    return found, total or 0, len(rows) > limit
 
 
 async def private_conversation_id_txn(session: AsyncSession, key: str) -> uuid.UUID | None:
