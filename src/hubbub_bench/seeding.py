@@ -17,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 BASE_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
@@ -61,8 +63,9 @@ async def seed_history(
     if database_url.startswith("sqlite"):
         if kind not in ("hubbub", "target"):
             raise ValueError("only hubbub runs on SQLite")
-        path = database_url.split("///", 1)[1]
-        await asyncio.to_thread(_seed_hubbub_sqlite, path, user_ids, conv_ids, per_conv)
+        await asyncio.to_thread(
+            _seed_hubbub_sqlite, _sqlite_path(database_url), user_ids, conv_ids, per_conv
+        )
     elif kind == "seed-node":
         await _seed_postgres(database_url, user_ids, conv_ids, per_conv, seed_schema=True)
     else:
@@ -76,37 +79,39 @@ async def analyze(database_url: str) -> None:
     runs): measured right after the load, a conversation list page on PostgreSQL took
     41 ms with the empty tables' statistics and 31 ms with fresh ones."""
     if database_url.startswith("sqlite"):
-        path = database_url.split("///", 1)[1]
-        await asyncio.to_thread(_analyze_sqlite, path)
+        await asyncio.to_thread(_analyze_sqlite, _sqlite_path(database_url))
         return
-    import asyncpg
-
-    conn = await asyncpg.connect(database_url.replace("postgresql://", "postgres://", 1))
+    conn = await _pg_connect(database_url)
     try:
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
 
 
+def _sqlite_path(database_url: str) -> str:
+    return database_url.split("///", 1)[1]
+
+
+async def _pg_connect(database_url: str) -> Any:
+    import asyncpg
+
+    return await asyncpg.connect(database_url.replace("postgresql://", "postgres://", 1))
+
+
 def _analyze_sqlite(path: str) -> None:
-    db = sqlite3.connect(path, timeout=60)
-    try:
+    with closing(sqlite3.connect(path, timeout=60)) as db:
         db.execute("ANALYZE")
-    finally:
-        db.close()
 
 
 async def _seed_postgres(
     url: str, user_ids: list[str], conv_ids: list[str], per_conv: int, *, seed_schema: bool
 ) -> None:
-    import asyncpg
-
     # hubbub's own full-text index statements (dropped for the bulk insert, built again
     # after it), imported only here: the bench is a client of the server and loads none
     # of its modules otherwise.
     from hubbub.store.dialect import POSTGRES_FTS_DDL, POSTGRES_FTS_DROP
 
-    conn = await asyncpg.connect(url.replace("postgresql://", "postgres://", 1))
+    conn = await _pg_connect(url)
     try:
         await conn.execute("SET synchronous_commit = off")
         await conn.execute("SET maintenance_work_mem = '512MB'")
