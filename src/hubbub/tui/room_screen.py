@@ -110,13 +110,22 @@ class RoomScreen(Screen[None]):
         chosen = rooms.highlighted_child
         chosen_id = chosen.room_id if isinstance(chosen, RoomItem) else None
         async with self._drawing:
-            await rooms.clear()
             ordered = self.state.ordered()
+            ids = [r.conversation.id for r in ordered]
+            shown = list(rooms.query(RoomItem))
+            if [item.room_id for item in shown] == ids:
+                # The same rooms in the same order (a presence change, a reconnect): each
+                # line is written again in place. Clearing the list here would drop an
+                # Enter pressed while it is empty, and make the list flicker.
+                for item, r in zip(shown, ordered, strict=True):
+                    line = view.room_line(self.state, r, is_open=r is self.open)
+                    item.query_one(Label).update(line)
+                return
+            await rooms.clear()
             await rooms.extend(
                 RoomItem(r.conversation.id, view.room_line(self.state, r, is_open=r is self.open))
                 for r in ordered
             )
-            ids = [r.conversation.id for r in ordered]
             rooms.index = ids.index(chosen_id) if chosen_id in ids else (0 if ids else None)
 
     async def draw_log(self, *, keep: bool = True) -> None:
