@@ -1,8 +1,9 @@
-"""A history page, and a page of changes, shows each message exactly as the message
-alone does.
+"""A history page, a page of changes, and the conversation list's last messages show
+each message exactly as the message alone does.
 
-History pages and pages of changes are read as rows on the driver
-(`hubbub.store.page_reads`, `hubbub.queries.history`, `hubbub.queries.changes`); one
+History pages, pages of changes and a list page's last messages are read as rows on
+the driver (`hubbub.store.page_reads`, `hubbub.queries.history`,
+`hubbub.queries.changes`, `hubbub.store.last_message_reads`); one
 message (GET …/messages/:id) through the loaders of `hubbub.queries.views`. Both must
 give the same JSON, byte for byte, for every kind of message a page holds: with
 reactions (several emoji, several users), attachments (an image with its thumbnail, a
@@ -14,13 +15,14 @@ viewer's own messages as SENT, DELIVERED and READ.
 from __future__ import annotations
 
 import io
+import uuid
 from typing import Any
 
 import httpx
 from PIL import Image
 
-from tests.chat import create_group, send
-from tests.conftest import Account, RegisterFn
+from tests.chat import create_group, create_private, send
+from tests.conftest import Account, Node, RegisterFn
 from tests.test_files import upload_ok
 
 
@@ -152,3 +154,80 @@ async def test_history_pages_show_each_message_as_it_is_alone(
             b'{"messages":[' + alone.content[len(b'{"message":') : -1] + b'],"hasMore":true,'
             b'"totalCount":' + str(page["totalCount"]).encode() + b"}"
         )
+
+
+async def _react(client: httpx.AsyncClient, who: Account, cid: str, mid: str, emoji: str) -> None:
+    r = await client.post(
+        f"/conversations/{cid}/messages/{mid}/reactions", headers=who.headers, json={"emoji": emoji}
+    )
+    assert r.status_code in (200, 201), r.text
+
+
+async def test_listed_last_messages_show_each_as_it_is_alone(
+    client: httpx.AsyncClient, node: Node, register: RegisterFn
+) -> None:
+    ann, ben, cat = await register("ann"), await register("ben"), await register("cat")
+    # One conversation per kind of last message.
+    reacted = await create_group(client, ann, ben, cat, name="reacted")
+    last_reacted = await send(
+        client, ann, reacted, "hey @ben", mentions=[str(ben.id)], metadata={"k": [1, None]}
+    )
+    for who, emoji in ((ben, "🎉"), (cat, "👍"), (cat, "🎉")):
+        await _react(client, who, reacted, last_reacted["id"], emoji)
+    with_files = await create_group(client, ann, ben, cat, name="files")
+    image = await upload_ok(client, ann, _png(), filename="red dot.png")
+    plain = await upload_ok(client, ann, b"just bytes", filename="notes.bin")
+    files_last = await send(
+        client, ann, with_files, "files", attachments=[image["id"], plain["id"]]
+    )
+    for who in (ben, cat):  # read by both others: READ for ann
+        r = await client.put(
+            f"/conversations/{with_files}/messages/{files_last['id']}/read", headers=who.headers
+        )
+        assert r.status_code == 200, r.text
+    delivered = await create_private(client, ann, ben)
+    delivered_last = await send(client, ann, delivered, "on its way")
+    await node.services.markers.mark_delivered(
+        ben.id, uuid.UUID(delivered), uuid.UUID(delivered_last["id"])
+    )
+    deleted = await create_group(client, ben, ann, name="deleted")
+    gone = await send(client, ben, deleted, "oops")
+    await _react(client, ann, deleted, gone["id"], "👀")
+    r = await client.delete(f"/conversations/{deleted}/messages/{gone['id']}", headers=ben.headers)
+    assert r.status_code == 200, r.text
+    edited = await create_group(client, ben, ann, cat, name="edited")
+    draft = await send(client, ben, edited, "draft")
+    r = await client.patch(
+        f"/conversations/{edited}/messages/{draft['id']}",
+        headers=ben.headers,
+        json={"content": "ok"},
+    )
+    assert r.status_code == 200, r.text
+    empty = await create_group(client, ann, ben, name="empty")
+
+    for viewer in (ann, ben):
+        r = await client.get("/conversations", headers=viewer.headers, params={"limit": "100"})
+        assert r.status_code == 200, r.text
+        listed = {c["id"]: c["lastMessage"] for c in r.json()["conversations"]}
+        assert set(listed) == {reacted, with_files, delivered, deleted, edited, empty}
+        assert listed.pop(empty) is None
+        for cid, last in listed.items():
+            (alone,) = await _one_by_one(client, viewer, cid, [last["id"]])
+            assert last == alone
+        if viewer is ann:
+            statuses = {cid: last["status"] for cid, last in listed.items()}
+            assert statuses == {
+                reacted: "SENT",
+                with_files: "READ",
+                delivered: "DELIVERED",
+                deleted: "DELETED",
+                edited: "SENT",
+            }
+            assert [(x["emoji"], x["count"]) for x in listed[reacted]["reactions"]] == [
+                ("🎉", 2),
+                ("👍", 1),
+            ]
+            files = listed[with_files]["attachments"]
+            assert [f["filename"] for f in files] == ["red dot.png", "notes.bin"]
+            assert listed[deleted]["reactions"] == []
+            assert listed[edited]["content"] == "ok"

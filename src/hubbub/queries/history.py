@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hubbub.domain.enums import MessageStatus
 from hubbub.domain.errors import BadRequest
 from hubbub.domain.rules import conversation_not_found
+from hubbub.queries.presenters import own_status
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.database import Database
 from hubbub.store.page_reads import (
@@ -115,11 +117,26 @@ async def message_fields(
     reactions: dict[uuid.UUID, list[dict[str, Any]]] = {}
     attachments: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
     if any(row[_DELETED_AT] is None for row in rows):
-        reactions = _reactions(await reactions_in_range(reads, conversation_id, low, high, by=by))
+        reactions = reactions_by_message(
+            await reactions_in_range(reads, conversation_id, low, high, by=by)
+        )
         stored_files = await attachments_in_range(reads, conversation_id, low, high, by=by)
         for message_id, *stored in stored_files:
-            attachments[message_id].append(_attachment(stored, urls))
+            attachments[message_id].append(attachment_fields(stored, urls))
     statuses = await _own_statuses(reads, conversation_id, rows, viewer)
+    return message_views(rows, reactions, attachments, statuses, urls)
+
+
+def message_views(
+    rows: Sequence[tuple[Any, ...]],
+    reactions: Mapping[uuid.UUID, list[dict[str, Any]]],
+    attachments: Mapping[uuid.UUID, list[dict[str, Any]]],
+    statuses: Mapping[uuid.UUID, MessageStatus],
+    urls: FileUrlSigner,
+) -> list[dict[str, Any]]:
+    """Each row's (`MESSAGE_COLUMNS` + `SENDER_COLUMNS`) view as a dict of
+    `MessagePublic`'s fields, with its reactions and attachments (`reactions_by_message`,
+    `attachment_fields`) and the viewer's status of it when DELIVERED or READ."""
     senders: dict[uuid.UUID, dict[str, Any] | None] = {}
     views = []
     for row in rows:
@@ -161,7 +178,7 @@ def _sender(
     }
 
 
-def _reactions(rows: Any) -> dict[uuid.UUID, list[dict[str, Any]]]:
+def reactions_by_message(rows: Any) -> dict[uuid.UUID, list[dict[str, Any]]]:
     """One per emoji, in the order each emoji was first used (`reactions_public`)."""
     grouped: dict[uuid.UUID, dict[str, list[uuid.UUID]]] = defaultdict(dict)
     for message_id, emoji, user_id in rows:
@@ -172,7 +189,7 @@ def _reactions(rows: Any) -> dict[uuid.UUID, list[dict[str, Any]]]:
     }
 
 
-def _attachment(stored: list[Any], urls: FileUrlSigner) -> dict[str, Any]:
+def attachment_fields(stored: list[Any], urls: FileUrlSigner) -> dict[str, Any]:
     """`attachment_public`'s fields, from an attachment row."""
     file_id, filename, size, mime_type, width, height, thumbnail_key = stored
     return {
@@ -201,11 +218,9 @@ async def _own_statuses(
     lows = await lowest_markers(reads, conversation_id, viewer)
     if lows is None:
         return {}  # nobody else is there: they stay SENT
-    read, delivered = lows
     statuses: dict[uuid.UUID, MessageStatus] = {}
     for row in own:
-        if read >= row[_SEQ]:
-            statuses[row[_ID]] = MessageStatus.READ
-        elif max(read, delivered) >= row[_SEQ]:
-            statuses[row[_ID]] = MessageStatus.DELIVERED
+        status = own_status(row[_SEQ], *lows)
+        if status is not None:
+            statuses[row[_ID]] = status
     return statuses

@@ -148,12 +148,21 @@ def own_message_statuses(
     for m in own:
         if m.conversation_id not in lows:
             continue  # nobody else is there: it stays SENT
-        read, delivered = lows[m.conversation_id]
-        if read >= m.seq:
-            statuses[m.id] = MessageStatus.READ
-        elif max(read, delivered) >= m.seq:
-            statuses[m.id] = MessageStatus.DELIVERED
+        status = own_status(m.seq, *lows[m.conversation_id])
+        if status is not None:
+            statuses[m.id] = status
     return statuses
+
+
+def own_status(seq: int, read: int, delivered: int) -> MessageStatus | None:
+    """The viewer's own message numbered `seq`, given the others' lowest read and
+    delivered markers: READ once every other has read it, DELIVERED once every other has
+    it, None (SENT) before."""
+    if read >= seq:
+        return MessageStatus.READ
+    if max(read, delivered) >= seq:
+        return MessageStatus.DELIVERED
+    return None
 
 
 def participant_public(

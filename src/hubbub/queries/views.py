@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hubbub.domain.enums import MessageStatus, ParticipantStatus
+from hubbub.queries.last_messages import last_message_views
 from hubbub.queries.participant_rows import ParticipantJson, ShownParticipants
 from hubbub.queries.presenters import (
     attachment_public,
@@ -29,10 +30,10 @@ from hubbub.realtime.presence import Presence
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.conversation_page import ShownConversation, ShownMembership
 from hubbub.store.conversations import participant_counts_txn
+from hubbub.store.last_message_reads import LastMessageReads
 from hubbub.store.markers import lowest_markers_txn, unread_and_mentions_txn
 from hubbub.store.messages_read import (
     attachments_txn,
-    messages_by_ids_txn,
     reactions_txn,
     senders_txn,
 )
@@ -175,8 +176,9 @@ class Views:
         )
         unread = await unread_and_mentions_txn(session, viewer, ids)
         last_ids = [c.last_message_id for c, _ in pairs if c.last_message_id is not None]
-        last_rows = await messages_by_ids_txn(session, last_ids)
-        last = {m.id: m for m in await self.messages(session, last_rows, viewer)}
+        last = await last_message_views(
+            await LastMessageReads.of(session), self.urls, last_ids, viewer
+        )
         views = [
             conversation_public(
                 c,

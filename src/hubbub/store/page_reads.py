@@ -105,17 +105,21 @@ def _access() -> Prepared:
     )
 
 
-def _with_senders(*bounds: Any) -> Select[Any]:
-    """The messages of a conversation within `bounds`, with their senders' columns."""
+def messages_with_senders() -> Select[Any]:
+    """Messages (`MESSAGE_COLUMNS`) with their senders' columns (`SENDER_COLUMNS`)."""
     columns = [_M.c[name] for name in MESSAGE_COLUMNS] + [
         _U.c.username.label("sender_username"),
         _U.c.display_name.label("sender_display_name"),
         _U.c.avatar_file_id.label("sender_avatar_file_id"),
         _U.c.is_bot.label("sender_is_bot"),
     ]
+    return select(*columns).select_from(_M.outerjoin(_U, _U.c.id == _M.c.sender_id))
+
+
+def _with_senders(*bounds: Any) -> Select[Any]:
+    """The messages of a conversation within `bounds`, with their senders' columns."""
     return (
-        select(*columns)
-        .select_from(_M.outerjoin(_U, _U.c.id == _M.c.sender_id))
+        messages_with_senders()
         .where(_M.c.conversation_id == bindparam("conversation_id", type_=_M.c.id.type))
         .where(*bounds)
     )
@@ -169,19 +173,25 @@ def _reactions(number: Column[int]) -> Prepared:
     )
 
 
+def message_attachments() -> Select[Any]:
+    """(message id, file id, filename, size, mime type, width, height, thumbnail key) of
+    attachments (`hubbub.queries.history.attachment_fields` reads them so)."""
+    return select(
+        _MF.c.message_id,
+        _F.c.id,
+        _F.c.filename,
+        _F.c.size,
+        _F.c.mime_type,
+        _F.c.width,
+        _F.c.height,
+        _F.c.thumbnail_key,
+    ).select_from(_MF.join(_F, _F.c.id == _MF.c.file_id))
+
+
 def _attachments(number: Column[int]) -> Prepared:
     return Prepared(
-        select(
-            _MF.c.message_id,
-            _F.c.id,
-            _F.c.filename,
-            _F.c.size,
-            _F.c.mime_type,
-            _F.c.width,
-            _F.c.height,
-            _F.c.thumbnail_key,
-        )
-        .select_from(_MF.join(_F, _F.c.id == _MF.c.file_id).join(_M, _M.c.id == _MF.c.message_id))
+        message_attachments()
+        .join(_M, _M.c.id == _MF.c.message_id)
         .where(*_in_range(number))
         .order_by(_MF.c.message_id, _MF.c.position)
     )

@@ -1,0 +1,71 @@
+"""The last messages a page of conversations shows: rows from the driver into views.
+
+`hubbub.queries.views.Views` -> here -> `hubbub.store.last_message_reads`. Each row
+becomes a view as a history page's does (`hubbub.queries.history.message_views`), and
+pydantic validates them all in one call; `tests/test_history_views.py` holds each
+listed last message to the same message alone (GET …/messages/:id, which goes through
+the ORM), byte for byte.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from hubbub.domain.enums import MessageStatus
+from hubbub.queries.history import attachment_fields, message_views, reactions_by_message
+from hubbub.queries.presenters import own_status
+from hubbub.security.urls import FileUrlSigner
+from hubbub.store.last_message_reads import LastMessageReads
+from hubbub.store.page_reads import MESSAGE_COLUMNS
+from hubbub.wire.models import MessagePublic
+
+_ID, _CONVERSATION_ID, _SENDER_ID, _SEQ, _DELETED_AT = (
+    MESSAGE_COLUMNS.index(name)
+    for name in ("id", "conversation_id", "sender_id", "seq", "deleted_at")
+)
+_MESSAGES = TypeAdapter(list[MessagePublic])
+
+
+async def last_message_views(
+    reads: LastMessageReads,
+    urls: FileUrlSigner,
+    message_ids: Sequence[uuid.UUID],
+    viewer: uuid.UUID,
+) -> dict[uuid.UUID, MessagePublic]:
+    """The views of these messages (of different conversations) as `viewer` sees them,
+    by id; a message that is gone is left out."""
+    rows = await reads.messages(message_ids)
+    if not rows:
+        return {}
+    live = [row[_ID] for row in rows if row[_DELETED_AT] is None]
+    reactions = reactions_by_message(await reads.reactions(live)) if live else {}
+    attachments: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+    for message_id, *stored in await reads.attachments(live):
+        attachments[message_id].append(attachment_fields(stored, urls))
+    statuses = await _own_statuses(reads, rows, viewer)
+    views = _MESSAGES.validate_python(message_views(rows, reactions, attachments, statuses, urls))
+    return {view.id: view for view in views}
+
+
+async def _own_statuses(
+    reads: LastMessageReads, rows: list[tuple[Any, ...]], viewer: uuid.UUID
+) -> dict[uuid.UUID, MessageStatus]:
+    """DELIVERED / READ of the viewer's own live messages, from the others' lowest
+    markers in each one's conversation (`own_message_statuses`; SENT is left out)."""
+    own = [row for row in rows if row[_SENDER_ID] == viewer and row[_DELETED_AT] is None]
+    if not own:
+        return {}
+    lows = await reads.lowest_markers([row[_CONVERSATION_ID] for row in own], viewer)
+    statuses: dict[uuid.UUID, MessageStatus] = {}
+    for row in own:
+        if row[_CONVERSATION_ID] not in lows:
+            continue  # nobody else is there: it stays SENT
+        status = own_status(row[_SEQ], *lows[row[_CONVERSATION_ID]])
+        if status is not None:
+            statuses[row[_ID]] = status
+    return statuses
