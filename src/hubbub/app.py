@@ -21,7 +21,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hubbub import __version__
-from hubbub.compose import build_gateway, build_services
+from hubbub.compose import build_services
+from hubbub.compose_gateway import build_gateway
 from hubbub.config import Settings
 from hubbub.edge.http.apidocs import install_apidocs
 from hubbub.edge.http.observe import MetricsAccess, ObserveHttp
