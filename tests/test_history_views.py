@@ -3,7 +3,7 @@ each message exactly as the message alone does.
 
 History pages, pages of changes and a list page's last messages are read as rows on
 the driver (`hubbub.store.page_reads`, `hubbub.queries.history`,
-`hubbub.queries.changes`, `hubbub.store.last_message_reads`); one
+`hubbub.queries.changes`, `hubbub.store.view_reads`); one
 message (GET …/messages/:id) through the loaders of `hubbub.queries.views`. Both must
 give the same JSON, byte for byte, for every kind of message a page holds: with
 reactions (several emoji, several users), attachments (an image with its thumbnail, a

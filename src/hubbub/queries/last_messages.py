@@ -1,6 +1,6 @@
 """The last messages a page of conversations shows: rows from the driver into views.
 
-`hubbub.queries.views.Views` -> here -> `hubbub.store.last_message_reads`. Each row
+`hubbub.queries.views.Views` -> here -> `hubbub.store.view_reads`. Each row
 becomes a view as a history page's does (`hubbub.queries.history.message_views`), and
 pydantic validates them all in one call; `tests/test_history_views.py` holds each
 listed last message to the same message alone (GET …/messages/:id, which goes through
@@ -20,8 +20,8 @@ from hubbub.domain.enums import MessageStatus
 from hubbub.queries.history import attachment_fields, message_views, reactions_by_message
 from hubbub.queries.presenters import own_status
 from hubbub.security.urls import FileUrlSigner
-from hubbub.store.last_message_reads import LastMessageReads
 from hubbub.store.page_reads import MESSAGE_COLUMNS
+from hubbub.store.view_reads import ViewReads
 from hubbub.wire.models import MessagePublic
 
 _ID, _CONVERSATION_ID, _SENDER_ID, _SEQ, _DELETED_AT = (
@@ -32,7 +32,7 @@ _MESSAGES = TypeAdapter(list[MessagePublic])
 
 
 async def last_message_views(
-    reads: LastMessageReads,
+    reads: ViewReads,
     urls: FileUrlSigner,
     message_ids: Sequence[uuid.UUID],
     viewer: uuid.UUID,
@@ -53,7 +53,7 @@ async def last_message_views(
 
 
 async def _own_statuses(
-    reads: LastMessageReads, rows: list[tuple[Any, ...]], viewer: uuid.UUID
+    reads: ViewReads, rows: list[tuple[Any, ...]], viewer: uuid.UUID
 ) -> dict[uuid.UUID, MessageStatus]:
     """DELIVERED / READ of the viewer's own live messages, from the others' lowest
     markers in each one's conversation (`own_message_statuses`; SENT is left out)."""

@@ -29,9 +29,7 @@ from hubbub.queries.users import sender_public, shown_online, user_public
 from hubbub.realtime.presence import Presence
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.conversation_page import ShownConversation, ShownMembership
-from hubbub.store.conversations import participant_counts_txn
-from hubbub.store.last_message_reads import LastMessageReads
-from hubbub.store.markers import lowest_markers_txn, unread_and_mentions_txn
+from hubbub.store.markers import lowest_markers_txn
 from hubbub.store.messages_read import (
     attachments_txn,
     reactions_txn,
@@ -40,6 +38,7 @@ from hubbub.store.messages_read import (
 from hubbub.store.models import Conversation, Message, Participant
 from hubbub.store.participant_reads import participant_view_rows_txn
 from hubbub.store.users import users_by_id_txn
+from hubbub.store.view_reads import ViewReads
 from hubbub.wire.models import (
     AttachmentPublic,
     ConversationPublic,
@@ -100,6 +99,7 @@ class Views:
     async def participants(
         self,
         session: AsyncSession,
+        reads: ViewReads,
         conversation_ids: Sequence[uuid.UUID],
         *,
         per_conversation: int | None,
@@ -110,7 +110,7 @@ class Views:
         order, or all), and the full count of each. Their presence is shown to `viewer`
         as `hubbub.domain.rules.sees_presence` says: the participants of the `shared`
         conversations (those the viewer is ACTIVE in) are the viewer's contacts."""
-        counts = await participant_counts_txn(session, conversation_ids)
+        counts = await reads.participant_counts(conversation_ids)
         # Columns, not entities: a page of 100 conversations carries thousands of
         # participant rows but few distinct users, so each user is loaded and made into
         # its view once (ORM entities per row were most of a conversation list's time).
@@ -167,18 +167,18 @@ class Views:
         all_participants: bool,
     ) -> tuple[list[ConversationPublic], ShownParticipants]:
         ids = [c.id for c, _ in pairs]
+        reads = await ViewReads.of(session)
         shown, counts = await self.participants(
             session,
+            reads,
             ids,
             per_conversation=None if all_participants else LIST_PARTICIPANTS,
             viewer=viewer,
             shared={c.id for c, me in pairs if me.status == ParticipantStatus.ACTIVE},
         )
-        unread = await unread_and_mentions_txn(session, viewer, ids)
+        unread = await reads.unread_and_mentions(viewer, ids)
         last_ids = [c.last_message_id for c, _ in pairs if c.last_message_id is not None]
-        last = await last_message_views(
-            await LastMessageReads.of(session), self.urls, last_ids, viewer
-        )
+        last = await last_message_views(reads, self.urls, last_ids, viewer)
         views = [
             conversation_public(
                 c,

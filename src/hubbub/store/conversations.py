@@ -96,20 +96,3 @@ async def participants_with_users_txn(
         )
     ).all()
     return {p.user_id: (p, u) for p, u in rows}
-
-
-async def participant_counts_txn(
-    session: AsyncSession, conversation_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, int]:
-    """The number of ACTIVE participants of each conversation (0 for none)."""
-    counts = dict.fromkeys(conversation_ids, 0)
-    for cid, count in (
-        await session.execute(
-            select(Participant.conversation_id, func.count())
-            .where(Participant.conversation_id.in_(conversation_ids))
-            .where(Participant.status == ParticipantStatus.ACTIVE)
-            .group_by(Participant.conversation_id)
-        )
-    ).all():
-        counts[cid] = int(count)
-    return counts

@@ -11,7 +11,7 @@ read marker, and a message's DELIVERED / READ the lowest marker of the others (d
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -45,7 +45,7 @@ def mentions_participant() -> ColumnElement[bool]:
     )
 
 
-def _unread_after_marker(user: uuid.UUID | Any, *, mentioned: bool = False) -> ScalarSelect[int]:
+def unread_after_marker(user: uuid.UUID | Any, *, mentioned: bool = False) -> ScalarSelect[int]:
     # Correlated per participant row: always an index range scan on (conversation_id, seq)
     # from the marker on, whatever the planner thinks of joining whole conversations.
     query = (
@@ -72,7 +72,7 @@ async def unread_counts_txn(
     if not ids:
         return {}
     rows = await session.execute(
-        select(Participant.conversation_id, _unread_after_marker(user_id, mentioned=mentioned))
+        select(Participant.conversation_id, unread_after_marker(user_id, mentioned=mentioned))
         .where(Participant.user_id == user_id)
         .where(Participant.conversation_id.in_(ids))
     )
@@ -82,33 +82,12 @@ async def unread_counts_txn(
     return counts
 
 
-async def unread_and_mentions_txn(
-    session: AsyncSession, user_id: uuid.UUID, conversation_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, tuple[int, int]]:
-    """The caller's (unread count, unread mentions) per conversation, in one query."""
-    counts = dict.fromkeys(conversation_ids, (0, 0))
-    if not conversation_ids:
-        return counts
-    rows = await session.execute(
-        select(
-            Participant.conversation_id,
-            _unread_after_marker(user_id),
-            _unread_after_marker(user_id, mentioned=True),
-        )
-        .where(Participant.user_id == user_id)
-        .where(Participant.conversation_id.in_(conversation_ids))
-    )
-    for cid, unread, mentions in rows.all():
-        counts[cid] = (int(unread), int(mentions))
-    return counts
-
-
 async def unread_counts_of_everyone_txn(
     session: AsyncSession, conversation_id: uuid.UUID
 ) -> dict[uuid.UUID, int]:
     """Every ACTIVE participant's unread count in one conversation, in one query."""
     rows = await session.execute(
-        select(Participant.user_id, _unread_after_marker(Participant.user_id))
+        select(Participant.user_id, unread_after_marker(Participant.user_id))
         .where(Participant.conversation_id == conversation_id)
         .where(Participant.status == ParticipantStatus.ACTIVE)
     )
@@ -126,8 +105,8 @@ async def unread_counts_of_users_txn(
         select(
             Participant.user_id,
             Participant.conversation_id,
-            _unread_after_marker(Participant.user_id),
-            _unread_after_marker(Participant.user_id, mentioned=True),
+            unread_after_marker(Participant.user_id),
+            unread_after_marker(Participant.user_id, mentioned=True),
         )
         .where(Participant.user_id.in_(list(user_ids)))
         .where(Participant.status == ParticipantStatus.ACTIVE)

@@ -1,0 +1,48 @@
+"""Statements over a list of ids, compiled once per size class and run on the driver.
+
+Store functions that read on the driver (`hubbub.store.view_reads`) -> here ->
+`hubbub.store.prepared`. A list of ids goes into `IN (...)` as one bound parameter
+each, so a statement compiled for one length does not serve another. The list is
+padded to the next power of two by repeating its last id (a repeated id in `IN (...)`
+changes nothing), so a statement is compiled at most once per size class: eight for
+lists of up to 128.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Column, Select, bindparam
+
+from hubbub.store.prepared import Prepared, RawBatch
+
+# A statement, given the bound parameters that stand for the ids.
+Shape = Callable[[list[Any]], Select[Any]]
+
+
+class ByIds:
+    """`shape`'s statement over ids of `column`'s type."""
+
+    def __init__(self, shape: Shape, column: Column[Any]) -> None:
+        self._shape = shape
+        self._type = column.type
+        self._by_size: dict[int, Prepared] = {}
+
+    async def rows(
+        self, reads: RawBatch, ids: Sequence[uuid.UUID], **values: Any
+    ) -> list[tuple[Any, ...]]:
+        """Its rows for these ids (none for no id), with `values` for its other
+        parameters."""
+        if not ids:
+            return []
+        size = 1
+        while size < len(ids):
+            size *= 2
+        padded = [*ids, *([ids[-1]] * (size - len(ids)))]
+        statement = self._by_size.get(size)
+        if statement is None:
+            binds = [bindparam(f"i{n}", type_=self._type) for n in range(size)]
+            statement = self._by_size[size] = Prepared(self._shape(binds))
+        return await reads.rows(statement, {f"i{n}": v for n, v in enumerate(padded)} | values)
