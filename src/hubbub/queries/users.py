@@ -25,10 +25,11 @@ from hubbub.store.users import (
     last_seen_txn,
     search_users_txn,
 )
+from hubbub.store.view_reads import ShownUser
 from hubbub.wire.models import Me, SenderPublic, UserList, UserPublic
 
 
-def user_public(user: User, *, online: bool | None, urls: FileUrlSigner) -> UserPublic:
+def user_public(user: User | ShownUser, *, online: bool | None, urls: FileUrlSigner) -> UserPublic:
     """`online` None: the viewer may not see this user's presence (`shown_online`), and
     isOnline and lastSeen are both null."""
     return UserPublic(

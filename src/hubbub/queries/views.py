@@ -37,7 +37,6 @@ from hubbub.store.messages_read import (
 )
 from hubbub.store.models import Conversation, Message, Participant
 from hubbub.store.participant_reads import participant_view_rows_txn
-from hubbub.store.users import users_by_id_txn
 from hubbub.store.view_reads import ViewReads
 from hubbub.wire.models import (
     AttachmentPublic,
@@ -125,7 +124,7 @@ class Views:
             u.id: user_public(
                 u, online=shown_online(viewer, u.id, contacts, online), urls=self.urls
             )
-            for u in await users_by_id_txn(session, user_ids)
+            for u in await reads.users(user_ids)
         }
         return shown, counts
 

@@ -113,12 +113,6 @@ async def search_users_txn(
     return rows, total or 0
 
 
-async def users_by_id_txn(session: AsyncSession, user_ids: Collection[uuid.UUID]) -> list[User]:
-    if not user_ids:
-        return []
-    return list((await session.scalars(select(User).where(User.id.in_(user_ids)))).all())
-
-
 async def mark_seen_txn(session: AsyncSession, user_id: uuid.UUID, when: datetime) -> None:
     await session.execute(update(User).where(User.id == user_id).values(last_seen=when))
 

@@ -1,5 +1,6 @@
 """What the views of a page of conversations read beside the page itself, as rows on the
-driver: their last messages, their participant counts, the viewer's unread counts.
+driver: their last messages, their participant counts, the viewer's unread counts, the
+participants' users.
 
 `hubbub.queries.views.Views` and `hubbub.queries.last_messages` -> here -> the
 database driver, inside the caller's session (its connection and, on PostgreSQL, its
@@ -16,7 +17,9 @@ views the same way (`hubbub.queries.history.message_views`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, bindparam, func, select
@@ -25,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hubbub.domain.enums import ParticipantStatus
 from hubbub.store.id_lists import ByIds
 from hubbub.store.markers import unread_after_marker
-from hubbub.store.models import Message, MessageFile, Participant, Reaction
+from hubbub.store.models import Message, MessageFile, Participant, Reaction, User
 from hubbub.store.page_reads import message_attachments, messages_with_senders
 from hubbub.store.participant_reads import session_reads
 from hubbub.store.prepared import RawBatch
@@ -34,6 +37,24 @@ _M = cast(Table, Message.__table__)
 _P = cast(Table, Participant.__table__)
 _R = cast(Table, Reaction.__table__)
 _MF = cast(Table, MessageFile.__table__)
+_U = cast(Table, User.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class ShownUser:
+    """The columns of a user its view shows (`hubbub.queries.users.user_public`)."""
+
+    id: uuid.UUID
+    username: str
+    display_name: str | None
+    avatar_file_id: uuid.UUID | None
+    bio: str | None
+    last_seen: datetime | None
+    created_at: datetime
+    is_bot: bool
+
+
+_USER_COLUMNS = tuple(ShownUser.__dataclass_fields__)
 
 
 def _messages(ids: list[Any]) -> Select[Any]:
@@ -98,12 +119,17 @@ def _unread(ids: list[Any]) -> Select[Any]:
     )
 
 
+def _users(ids: list[Any]) -> Select[Any]:
+    return select(*(_U.c[name] for name in _USER_COLUMNS)).where(_U.c.id.in_(ids))
+
+
 _MESSAGES = ByIds(_messages, _M.c.id)
 _REACTIONS = ByIds(_reactions, _R.c.message_id)
 _ATTACHMENTS = ByIds(_attachments, _MF.c.message_id)
 _LOWEST_MARKERS = ByIds(_lowest_markers, _P.c.conversation_id)
 _PARTICIPANT_COUNTS = ByIds(_participant_counts, _P.c.conversation_id)
 _UNREAD = ByIds(_unread, _P.c.conversation_id)
+_USERS = ByIds(_users, _U.c.id)
 
 
 class ViewReads:
@@ -153,3 +179,7 @@ class ViewReads:
         ):
             counts[cid] = (int(unread), int(mentions))
         return counts
+
+    async def users(self, user_ids: Collection[uuid.UUID]) -> list[ShownUser]:
+        """The users there are of these ids, in no particular order."""
+        return [ShownUser(*row) for row in await _USERS.rows(self._reads, list(user_ids))]
