@@ -6,6 +6,7 @@ sessions they end), with `--json` parsed; bad input exits non-zero and changes n
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -35,15 +36,24 @@ def hubbub(
     server: Server, *args: str, cwd: Path | None = None, extra: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in server.env.items() if k.startswith("HUBBUB_")} | (extra or {})
-    return subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "hubbub", *args],
-        env={"PATH": "/usr/bin:/bin", **env},
+    command = [sys.executable, "-m", "hubbub", *args]
+    with subprocess.Popen(  # noqa: S603
+        command,
+        # faulthandler: a command that hangs is stopped with SIGABRT and prints where
+        # each of its threads was.
+        env={"PATH": "/usr/bin:/bin", "PYTHONFAULTHANDLER": "1", **env},
         cwd=cwd or server.log.parent,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=60,
-        check=False,
-    )
+    ) as proc:
+        try:
+            out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)
+            out, err = proc.communicate()
+            raise AssertionError(f"{args} hung for 60 s; its output: {out}{err}") from None
+    return subprocess.CompletedProcess(command, proc.returncode, out, err)
 
 
 def ok(server: Server, *args: str) -> Any:
