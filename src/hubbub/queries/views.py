@@ -36,7 +36,6 @@ from hubbub.store.messages_read import (
     senders_txn,
 )
 from hubbub.store.models import Conversation, Message, Participant
-from hubbub.store.participant_reads import participant_view_rows_txn
 from hubbub.store.view_reads import ViewReads
 from hubbub.wire.models import (
     AttachmentPublic,
@@ -97,7 +96,6 @@ class Views:
 
     async def participants(
         self,
-        session: AsyncSession,
         reads: ViewReads,
         conversation_ids: Sequence[uuid.UUID],
         *,
@@ -113,8 +111,8 @@ class Views:
         # Columns, not entities: a page of 100 conversations carries thousands of
         # participant rows but few distinct users, so each user is loaded and made into
         # its view once (ORM entities per row were most of a conversation list's time).
-        rows = await participant_view_rows_txn(
-            session, conversation_ids, per_conversation=per_conversation, counts=counts
+        rows = await reads.participants(
+            conversation_ids, per_conversation=per_conversation, counts=counts
         )
         shown = ShownParticipants(conversation_ids, rows, {})
         user_ids = shown.user_ids()
@@ -168,7 +166,6 @@ class Views:
         ids = [c.id for c, _ in pairs]
         reads = await ViewReads.of(session)
         shown, counts = await self.participants(
-            session,
             reads,
             ids,
             per_conversation=None if all_participants else LIST_PARTICIPANTS,

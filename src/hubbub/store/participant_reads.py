@@ -1,7 +1,8 @@
 """The participants a page of conversations shows, as rows on the driver.
 
-`hubbub.queries.views.Views.participants` -> here -> the database driver, inside the
-caller's session (its connection and, on PostgreSQL, its transaction). A conversation
+`hubbub.queries.views.Views.participants` -> `hubbub.store.view_reads` -> here -> the
+database driver, inside the caller's session (its connection and, on PostgreSQL, its
+transaction; `session_reads`, taken once for all of a page's reads). A conversation
 list page of 100 conversations carries 2,000 participants and more; through
 SQLAlchemy's result objects (a `Row` per participant, its `_asdict`) that was a third
 of the page's time. Here the statement is compiled once per number of conversations
@@ -122,8 +123,8 @@ class ParticipantRows:
     processors: Sequence[Processor]
 
 
-async def participant_view_rows_txn(
-    session: AsyncSession,
+async def participant_view_rows(
+    reads: RawBatch,
     conversation_ids: Sequence[uuid.UUID],
     *,
     per_conversation: int | None,
@@ -132,7 +133,6 @@ async def participant_view_rows_txn(
     """ACTIVE participants, per conversation in join order (the first `per_conversation`
     of each, or all). `counts`: how many each has, so the cap is applied only when one of
     them is over it."""
-    reads = await session_reads(session)
     processors = [
         _P.c[name].type.dialect_impl(reads.dialect).result_processor(reads.dialect, None)
         for name in PARTICIPANT_VIEW_COLUMNS

@@ -17,7 +17,7 @@ views the same way (`hubbub.queries.history.message_views`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -30,7 +30,7 @@ from hubbub.store.id_lists import ByIds
 from hubbub.store.markers import unread_after_marker
 from hubbub.store.models import Message, MessageFile, Participant, Reaction, User
 from hubbub.store.page_reads import message_attachments, messages_with_senders
-from hubbub.store.participant_reads import session_reads
+from hubbub.store.participant_reads import ParticipantRows, participant_view_rows, session_reads
 from hubbub.store.prepared import RawBatch
 
 _M = cast(Table, Message.__table__)
@@ -179,6 +179,18 @@ class ViewReads:
         ):
             counts[cid] = (int(unread), int(mentions))
         return counts
+
+    async def participants(
+        self,
+        conversation_ids: Sequence[uuid.UUID],
+        *,
+        per_conversation: int | None,
+        counts: Mapping[uuid.UUID, int],
+    ) -> ParticipantRows:
+        """`hubbub.store.participant_reads.participant_view_rows`, on this connection."""
+        return await participant_view_rows(
+            self._reads, conversation_ids, per_conversation=per_conversation, counts=counts
+        )
 
     async def users(self, user_ids: Collection[uuid.UUID]) -> list[ShownUser]:
         """The users there are of these ids, in no particular order."""
