@@ -215,10 +215,24 @@ async def test_a_user_with_no_socket_is_pushed_what_the_rules_admit(world: World
         direct = await private(http, a, b)
         team = await group(http, a, b)
         decided = await metric(http, 'hubbub_notifications_total{outcome="socket"}')
+        sent = 0
+        decided_before = await metric(http, "hubbub_notifier_decided_total")
+
+        async def send(conversation: str, text: str, **fields: Any) -> dict[str, Any]:
+            """Send, and wait until the notifier has decided on it: the rules are read
+            when it decides, so a setting changed sooner could apply to this message."""
+            nonlocal sent
+            message = await http_send(http, a, conversation, text, **fields)
+            sent += 1
+            deadline = time.monotonic() + 10
+            while await metric(http, "hubbub_notifier_decided_total") < decided_before + sent:
+                assert time.monotonic() < deadline, f"not decided: {text!r}"
+                await asyncio.sleep(0.01)
+            return message
 
         # A direct message: pushed, signed, encrypted, with ids and a preview only.
         long = "hello " + "x" * 300
-        first = await http_send(http, a, direct, long)
+        first = await send(direct, long)
         [pushed] = await push.wait(browser, 1)
         assert pushed == {
             "type": "notification",
@@ -234,10 +248,10 @@ async def test_a_user_with_no_socket_is_pushed_what_the_rules_admit(world: World
         assert len(pushed["body"]) == 140
 
         # A group message without a mention: nothing (groups notify of mentions).
-        await http_send(http, a, team, "for everyone, quietly")
+        await send(team, "for everyone, quietly")
         # A mention by name, and @all: pushed, titled with the group's name.
-        named = await http_send(http, a, team, "@b look", mentions=[b.id])
-        everyone = await http_send(http, a, team, "@all look", metadata={"mentionAll": True})
+        named = await send(team, "@b look", mentions=[b.id])
+        everyone = await send(team, "@all look", metadata={"mentionAll": True})
 
         async def settings(path: str, body: dict[str, Any]) -> None:
             r = await http.request(
@@ -248,7 +262,7 @@ async def test_a_user_with_no_socket_is_pushed_what_the_rules_admit(world: World
         soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
         # Muted conversation, quiet hours now, paused: nothing each time.
         await settings(f"/conversations/{direct}/settings", {"mutedUntil": soon})
-        await http_send(http, a, direct, "while muted")
+        await send(direct, "while muted")
         await settings(f"/conversations/{direct}/settings", {"mutedUntil": None})
         now = datetime.now(UTC)
         quiet = {
@@ -257,26 +271,26 @@ async def test_a_user_with_no_socket_is_pushed_what_the_rules_admit(world: World
             "timezone": "UTC",
         }
         await settings("/users/me/notifications", quiet)
-        await http_send(http, a, direct, "in quiet hours")
+        await send(direct, "in quiet hours")
         await settings("/users/me/notifications", {"quietHoursStart": None, "quietHoursEnd": None})
         await settings("/users/me/notifications", {"pausedUntil": soon})
-        await http_send(http, a, direct, "while paused")
+        await send(direct, "while paused")
         await settings("/users/me/notifications", {"pausedUntil": None})
 
         # Every group message, chosen as a default, then for this group alone.
         await settings("/users/me/notifications", {"group": "all"})
-        by_default = await http_send(http, a, team, "all of them, by default")
+        by_default = await send(team, "all of them, by default")
         await settings("/users/me/notifications", {"group": "mentions"})
         await settings(f"/conversations/{team}/settings", {"notificationLevel": "all"})
-        by_choice = await http_send(http, a, team, "all of them, here")
+        by_choice = await send(team, "all of them, here")
         # A muted group: nothing, not even a mention; by its level, then for an hour.
         await settings(f"/conversations/{team}/settings", {"notificationLevel": "nothing"})
-        await http_send(http, a, team, "@b in a muted group", mentions=[b.id])
+        await send(team, "@b in a muted group", mentions=[b.id])
         muted = {"notificationLevel": "all", "mutedUntil": soon}
         await settings(f"/conversations/{team}/settings", muted)
-        await http_send(http, a, team, "@b in a group muted for an hour", mentions=[b.id])
+        await send(team, "@b in a group muted for an hour", mentions=[b.id])
 
-        last = await http_send(http, a, direct, "back again")
+        last = await send(direct, "back again")
         got = await push.wait(browser, 6)
         # The notifier decides in order: when the last is pushed, every earlier message
         # was decided, and exactly these six admitted.

@@ -98,6 +98,12 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.notices_decided = Counter(
+            "hubbub_notifier_decided_total",
+            "New messages whose recipients the notifier has decided on, whether it "
+            "notified anyone or not (its rules are read when it decides, not at the send)",
+            registry=r,
+        )
         self.pushes = Counter(
             "hubbub_web_pushes_total",
             "Web Push requests, by result: `delivered`, `gone` (404/410: the subscription "

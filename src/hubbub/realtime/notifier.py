@@ -13,6 +13,11 @@ a Web Push on each of their subscriptions (`hubbub.realtime.webpush`): pushes ru
 tasks of their own, so a slow push service never holds the queue up. A subscription the
 push service calls gone (404, 410) is deleted.
 
+The rules are those in force when the worker reads them, within a round of the commit
+(`GATHER_S` while busy): a user who mutes a conversation and lifts the mute again at
+once may still be notified of a message sent in between. Each message decided is
+counted in `hubbub_notifier_decided_total`.
+
 Only the node that stored a message notifies of it, so a push leaves once whatever the
 number of nodes. Unlike messages, notifications are not durable: what waits in the
 queue when the process stops is lost.
@@ -164,6 +169,8 @@ class Notifier:
             except Exception:  # best effort: these are lost, the next ones go on
                 self._metrics.notifications.labels("failed").inc(len(batch))
                 log.exception("notifier: %d message(s) not notified", len(batch))
+            else:
+                self._metrics.notices_decided.inc(len(batch))
             if not self._queue.empty():  # busy: let the next round's messages gather
                 await asyncio.sleep(GATHER_S)
 
