@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator, Sequence
+
 import httpx
 import pytest
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute, Route
 
 from hubbub.app import Node
 from tests.conftest import RegisterFn, assert_error
@@ -114,3 +119,23 @@ async def test_metrics_count_messages_and_errors(
         "hubbub_redis_reconnects_total",
     ):
         assert name in text
+
+
+def test_every_route_answers_its_own_path(node: Node) -> None:
+    """Routers are included with the busiest first (`hubbub.app`), and FastAPI takes the
+    first route whose path and method match: no route may stand in front of another's
+    path, or a reorder would send requests to the wrong handler."""
+
+    def in_order(routes: Sequence[BaseRoute]) -> Iterator[BaseRoute]:
+        for route in routes:
+            included = getattr(route, "original_router", None)
+            yield from in_order(included.routes) if included is not None else (route,)
+
+    routes = [r for r in in_order(node.http.routes) if isinstance(r, Route)]
+    api = [r for r in routes if isinstance(r, APIRoute)]
+    assert len(api) > 100
+    for route in api:
+        path = re.sub(r"\{[^}]+\}", "0f0f0f0f-0000-4000-8000-000000000001", route.path)
+        for method in route.methods:
+            first = next(r for r in routes if r.path_regex.match(path) and method in r.methods)
+            assert first is route, f"{method} {route.path} is taken by {first.path}"

@@ -134,7 +134,15 @@ def create_app(
         swagger_ui_oauth2_redirect_url=None,
     )
     install_error_handlers(http)
+    # The routers the clients call most first: FastAPI tries every route of every router
+    # in this order until one matches (no prefix short-cut), at ~1-2 µs a route, and
+    # the history page, 55th of 107 routes when its router came ninth, spent 7 % of its
+    # CPU finding itself. No path of one router matches a route of another
+    # (tests/test_app.py, "every route answers its own path"), so the order changes
+    # nothing else.
     for router in (
+        messages.router,
+        conversations.router,
         admin.router,
         auth.router,
         password_reset.router,
@@ -142,8 +150,6 @@ def create_app(
         account.router,
         integrations.router,
         users.router,
-        conversations.router,
-        messages.router,
         mentions.router,
         spaces.router,
         files.router,

@@ -9,7 +9,7 @@ full-text search DDL and queries, and "lock this row for update".
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -78,6 +78,25 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
+        """`process_result_value` after the dialect's own parsing, as one call per value
+        (TypeDecorator's makes three: a history page reads ~150 times, and the chain
+        was 6 % of the page's CPU on SQLite)."""
+        parse = self.impl_instance.result_processor(dialect, coltype)
+
+        def process(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            if parse is not None:
+                value = parse(value)
+            if value.tzinfo is None:
+                return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+            if value.tzinfo is UTC:
+                return value  # type: ignore[no-any-return]
+            return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+        return process
 
 
 # JSONB on PostgreSQL (indexable with GIN), JSON text on SQLite.
