@@ -81,8 +81,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
         """`process_result_value` after the dialect's own parsing, as one call per value
-        (TypeDecorator's makes three: a history page reads ~150 times, and the chain
-        was 6 % of the page's CPU on SQLite)."""
+        (TypeDecorator's makes three; a history page reads ~150 of them)."""
         parse = self.impl_instance.result_processor(dialect, coltype)
 
         def process(value: Any) -> datetime | None:
@@ -96,7 +95,20 @@ class UTCDateTime(TypeDecorator[datetime]):
                 return value  # type: ignore[no-any-return]
             return value.astimezone(UTC)  # type: ignore[no-any-return]
 
-        return process
+        if dialect.name != "sqlite":
+            return process
+
+        def from_text(value: Any) -> datetime | None:
+            # SQLite's text ("2026-01-02 03:04:05.678901", no zone: UTC) read as an
+            # aware time in one C call: 5.5x faster than parsing it and `replace`-ing
+            # the zone in, which made this 5 % of a history page's CPU. Anything else
+            # (another stored form) takes the general way.
+            try:
+                return datetime.fromisoformat(value + "+00:00")
+            except (TypeError, ValueError):
+                return process(value)
+
+        return from_text
 
 
 # JSONB on PostgreSQL (indexable with GIN), JSON text on SQLite.
