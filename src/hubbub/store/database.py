@@ -35,6 +35,7 @@ from hubbub.store.dialect import (
     messages_pending_index,
 )
 from hubbub.store.engines import Capabilities, capabilities_of
+from hubbub.store.liveness import ping_unless_recent
 from hubbub.store.prepared import RawWriters
 from hubbub.store.sqlite_driver import Checkpointer, inline_connector
 from hubbub.store.unit import publish_committed, take_emitted
@@ -212,10 +213,10 @@ def open_database(
             driver_url,
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,
             query_cache_size=QUERY_CACHE_SIZE,
             json_deserializer=orjson.loads,
         )
+        ping_unless_recent(write_engine)
         read_engine = write_engine
         batch_engine = create_async_engine(
             driver_url,
