@@ -51,19 +51,23 @@ async def engine_of(backend: Backend) -> AsyncIterator[list[AsyncEngine]]:
         await engine.dispose()
 
 
-def one_connection(backend: Backend, made: list[AsyncEngine], recent_s: float) -> AsyncEngine:
+async def one_connection_cut(
+    backend: Backend, made: list[AsyncEngine], recent_s: float
+) -> tuple[AsyncEngine, int]:
+    """An engine of one pooled connection, used once and then cut by the database; the
+    cut connection's backend pid."""
     engine = create_async_engine(async_url(backend.database_url), pool_size=1, max_overflow=0)
     ping_unless_recent(engine, recent_s=recent_s)
     made.append(engine)
-    return engine
+    first = await backend_pid(engine)
+    await cut(backend.database_url, {first})
+    return engine, first
 
 
 async def test_a_connection_idle_past_the_window_is_pinged_and_replaced_when_cut(
     backend: Backend, engine_of: list[AsyncEngine]
 ) -> None:
-    engine = one_connection(backend, engine_of, recent_s=0.05)
-    first = await backend_pid(engine)
-    await cut(backend.database_url, {first})
+    engine, first = await one_connection_cut(backend, engine_of, recent_s=0.05)
     await asyncio.sleep(0.1)
     second = await backend_pid(engine)  # the ping failed: a new connection answers
     assert second != first
@@ -72,9 +76,7 @@ async def test_a_connection_idle_past_the_window_is_pinged_and_replaced_when_cut
 async def test_a_connection_used_within_the_window_is_handed_out_unpinged(
     backend: Backend, engine_of: list[AsyncEngine]
 ) -> None:
-    engine = one_connection(backend, engine_of, recent_s=60)
-    first = await backend_pid(engine)
-    await cut(backend.database_url, {first})
+    engine, first = await one_connection_cut(backend, engine_of, recent_s=60)
     # No ping: the cut shows only when the statement runs, and the pool then forgets
     # the connection, so the next checkout connects afresh.
     with pytest.raises(DBAPIError):
