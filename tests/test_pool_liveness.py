@@ -26,11 +26,13 @@ pytestmark = pytest.mark.postgres_only
 
 
 async def cut(database_url: str, pids: set[int]) -> None:
-    """The database ends these backends, as a restart or an idle timeout would."""
+    """The database ends these backends, as a restart or an idle timeout would, and
+    answers once each has exited (the timeout argument, in ms), so that the next use
+    of a cut connection meets a closed socket, never a backend still on its way out."""
     admin = await asyncpg.connect(database_url.replace("postgresql://", "postgres://", 1))
     try:
         ended = await admin.fetch(
-            "SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) pid", sorted(pids)
+            "SELECT pg_terminate_backend(pid, 10000) FROM unnest($1::int[]) pid", sorted(pids)
         )
         assert all(row[0] for row in ended)
     finally:
