@@ -124,8 +124,9 @@ async def _with_services(settings: Settings, args: argparse.Namespace, command: 
     from hubbub.startup import prepare_to_serve
 
     await prepare_to_serve(settings)
+    # The bus is not started: a command publishes what it changed for the nodes to
+    # hear, and hears nothing itself (listening, on Redis, held its exit up once).
     services = build_services(settings)
-    await services.bus.start()
     try:
         return await _COMMANDS[command](services, args)
     finally:

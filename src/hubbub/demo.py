@@ -101,8 +101,7 @@ async def _run(settings: Settings, size: tuple[int, int, int], out: TextIO) -> i
     from hubbub.startup import prepare_to_serve
 
     await prepare_to_serve(settings)
-    services = build_services(settings)
-    await services.bus.start()
+    services = build_services(settings)  # the bus publishes without being started
     try:
         if await _exists(services, PEOPLE[0][0]):
             print("The demo organisation is already there; nothing changed.", file=out)

@@ -51,6 +51,9 @@ log = logging.getLogger("hubbub.bus")
 
 # How long a handshake waits for Redis to confirm its new subscriptions at most.
 READY_S = 5.0
+# How long stopping waits for the listener to end, before and after closing its
+# connection.
+STOP_S = 2.0
 # The PINGs that follow each round of subscription changes carry this, to tell them from
 # redis-py's own health checks.
 PING_TAG = b"hubbub-interest"
@@ -135,6 +138,8 @@ class RedisEventBus:
         self._own = node_id.encode() + b"\n"
         self._subscribers: list[BusSubscriber] = []
         self._task: asyncio.Task[None] | None = None
+        self._pubsub: PubSub | None = None  # the listener's connection
+        self._stopping = False
         self._metrics = metrics
         self.connected = asyncio.Event()
         self._outbox = Pipelined(
@@ -182,19 +187,33 @@ class RedisEventBus:
         self._task = asyncio.create_task(self._listen(), name="hubbub-redis-bus")
 
     async def stop(self) -> None:
+        self._stopping = True
         with contextlib.suppress(Exception):
             await self._outbox.flush()
         await self.interest.stop()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        task = self._task
+        if task is None:
+            return
+        task.cancel()
+        if not (await asyncio.wait({task}, timeout=STOP_S))[0]:
+            # redis-py's blocking read once outlived the cancellation (a process's exit
+            # waited for it for twenty minutes): closing its connection ends the read.
+            log.warning("redis bus: the listener outlived its cancellation; closing it")
+            pubsub = self._pubsub
+            if pubsub is not None and pubsub.connection is not None:
+                with contextlib.suppress(Exception):
+                    await pubsub.connection.disconnect(nowait=True)
+            task.cancel()
+            await asyncio.wait({task}, timeout=STOP_S)
+        if task.done() and not task.cancelled():
+            with contextlib.suppress(Exception):
+                task.result()
 
     async def _listen(self) -> None:
         delay = 0.1
         first = True
-        while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=False)
+        while not self._stopping:
+            pubsub = self._pubsub = self._redis.pubsub(ignore_subscribe_messages=False)
             try:
                 await self.interest.attach(pubsub)
                 self.connected.set()
@@ -216,6 +235,8 @@ class RedisEventBus:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                if self._stopping:
+                    return
                 first = False  # whatever was published meanwhile was missed here
                 self.connected.clear()
                 self.interest.detach()
