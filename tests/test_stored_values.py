@@ -18,14 +18,17 @@ from sqlalchemy import text, update
 
 from hubbub.app import Node
 from hubbub.store.models import Message
-from hubbub.wire.fields import iso_utc
 from tests.chat import create_group, send
 from tests.conftest import RegisterFn
 
+# Each time as written, and as the page must show it.
 TIMES = [
-    datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
-    datetime(2026, 1, 2, 3, 4, 5, 678_901, tzinfo=UTC),
-    datetime(2026, 1, 2, 5, 4, 5, 120_000, tzinfo=timezone(timedelta(hours=2))),
+    (datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), "2026-01-02T03:04:05.000Z"),
+    (datetime(2026, 1, 2, 3, 4, 5, 678_901, tzinfo=UTC), "2026-01-02T03:04:05.678Z"),
+    (
+        datetime(2026, 1, 2, 5, 4, 5, 120_000, tzinfo=timezone(timedelta(hours=2))),
+        "2026-01-02T03:04:05.120Z",
+    ),
 ]
 
 
@@ -42,9 +45,9 @@ async def read_back(
     return listed["createdAt"], stored.created_at, listed["metadata"]
 
 
-@pytest.mark.parametrize("written", TIMES)
+@pytest.mark.parametrize(("written", "shown"), TIMES)
 async def test_a_stored_time_reads_back_the_same_on_both_paths(
-    node: Node, client: httpx.AsyncClient, register: RegisterFn, written: datetime
+    node: Node, client: httpx.AsyncClient, register: RegisterFn, written: datetime, shown: str
 ) -> None:
     a, b = await register(), await register()
     room = await create_group(client, a, b)
@@ -57,7 +60,7 @@ async def test_a_stored_time_reads_back_the_same_on_both_paths(
     listed, by_orm, listed_metadata = await read_back(node, client, a.headers, room, mid)
     assert by_orm == written
     assert by_orm.tzinfo is UTC
-    assert listed == iso_utc(written)
+    assert listed == shown
     assert listed_metadata == metadata
 
 

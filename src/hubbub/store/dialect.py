@@ -72,16 +72,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
     def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
-        """`process_result_value` after the dialect's own parsing, as one call per value
-        (TypeDecorator's makes three; a history page reads ~150 of them)."""
+        """The dialect's own parsing, then the time as an aware UTC one, in one call per
+        value (TypeDecorator's chain through `process_result_value` makes three; a
+        history page reads ~150 of them)."""
         parse = self.impl_instance.result_processor(dialect, coltype)
 
         def process(value: Any) -> datetime | None:
@@ -89,11 +83,10 @@ class UTCDateTime(TypeDecorator[datetime]):
                 return None
             if parse is not None:
                 value = parse(value)
-            if value.tzinfo is None:
-                return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
-            if value.tzinfo is UTC:
-                return value  # type: ignore[no-any-return]
-            return value.astimezone(UTC)  # type: ignore[no-any-return]
+            parsed: datetime = value
+            if parsed.tzinfo is None:
+                return parsed.replace(tzinfo=UTC)
+            return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
 
         if dialect.name != "sqlite":
             return process
