@@ -114,13 +114,14 @@ async def test_hot_queries_use_indexes_on_200k_messages(node: Node) -> None:
     event.listen(engine, "before_cursor_execute", capture)
     try:
         newest = await services.message_queries.history(me, big, limit=50)
-        assert [m.seq for m in newest.messages] == list(range(MESSAGES - 49, MESSAGES + 1))
+        assert [m["seq"] for m in newest.messages] == list(range(MESSAGES - 49, MESSAGES + 1))
         assert newest.total_count == MESSAGES
-        middle = newest.messages[0].id
+        middle = uuid.UUID(newest.messages[0]["id"])
         older = await services.message_queries.history(me, big, limit=50, before=middle)
-        assert older.messages[-1].seq == MESSAGES - 50
-        await services.message_queries.history(me, big, limit=50, after=older.messages[0].id)
-        await services.message_queries.history(me, big, limit=50, around=older.messages[10].id)
+        assert older.messages[-1]["seq"] == MESSAGES - 50
+        first, tenth = (uuid.UUID(older.messages[i]["id"]) for i in (0, 10))
+        await services.message_queries.history(me, big, limit=50, after=first)
+        await services.message_queries.history(me, big, limit=50, around=tenth)
         listed = await services.conversation_queries.list_for(
             me, limit=100, before=None, archived=False
         )
@@ -135,9 +136,9 @@ async def test_hot_queries_use_indexes_on_200k_messages(node: Node) -> None:
         )
         assert removed == []
         newest_hundred = list(range(MESSAGES - 99, MESSAGES + 1))
-        assert [m.change_seq for m in pages[big].changes] == newest_hundred
+        assert [m["changeSeq"] for m in pages[big].changes] == newest_hundred
         assert pages[big].has_more is False
-        assert all([m.seq for m in pages[o].changes] == list(range(41, 51)) for o in others)
+        assert all([m["seq"] for m in pages[o].changes] == list(range(41, 51)) for o in others)
         found = await services.search.search(
             me, "topic7", conversation_id=None, limit=20, before=None
         )

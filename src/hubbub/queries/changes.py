@@ -9,7 +9,8 @@ statement whose shape changed with the number of conversations, and loading enti
 Here every statement has one shape, compiled once (the viewer's access with each
 conversation's last change number, then per conversation with changes its page by
 `change_seq` with senders, reactions and attachments), and each message becomes the
-same dict of view fields as a history page's (`hubbub.queries.history.message_fields`).
+same dict of view fields as a history page's (`hubbub.queries.history.message_fields`),
+written as JSON without a model in between (`hubbub.wire.message_json`).
 
 Like a history page, the statements run without a transaction (each reads what is
 committed when it runs). The bound of each page is read first, so a change committed
@@ -19,7 +20,6 @@ meanwhile is numbered above it and comes with the next page or its live event.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from hubbub.domain.rules import conversation_not_found
 from hubbub.queries.history import message_fields
@@ -27,7 +27,7 @@ from hubbub.security.urls import FileUrlSigner
 from hubbub.store.database import Database
 from hubbub.store.page_reads import MESSAGE_COLUMNS, changes_rows, driver_reads, last_seqs
 from hubbub.store.prepared import RawBatch
-from hubbub.wire.models import ChangesPage
+from hubbub.wire.message_json import EncodedChangesPage, messages_json
 
 _CHANGE_SEQ = MESSAGE_COLUMNS.index("change_seq")
 
@@ -40,7 +40,7 @@ async def changes_page(
     *,
     since: int,
     limit: int,
-) -> ChangesPage:
+) -> EncodedChangesPage:
     """Up to `limit` messages changed after number `since`, in change order; a
     conversation the viewer is not ACTIVE in is not found."""
     async with driver_reads(db.read_engine) as reads:
@@ -50,7 +50,7 @@ async def changes_page(
         page = await _page(
             reads, urls, viewer, conversation_id, since=since, upto=upto, limit=limit
         )
-    return ChangesPage.model_validate(page)
+    return page
 
 
 async def sync_pages(
@@ -60,12 +60,12 @@ async def sync_pages(
     known: dict[uuid.UUID, int],
     *,
     limit: int,
-) -> tuple[dict[uuid.UUID, ChangesPage], list[uuid.UUID]]:
+) -> tuple[dict[uuid.UUID, EncodedChangesPage], list[uuid.UUID]]:
     """Per known conversation (id -> the client's last number), the changes after it, in
     the order asked; the conversations the viewer is no longer ACTIVE in, as removed."""
     async with driver_reads(db.read_engine) as reads:
         bounds = await last_seqs(reads, viewer, list(known))
-        pages: dict[uuid.UUID, dict[str, Any]] = {}
+        pages: dict[uuid.UUID, EncodedChangesPage] = {}
         for conversation_id, since in known.items():
             upto = bounds.get(conversation_id)
             if upto is not None:
@@ -73,7 +73,7 @@ async def sync_pages(
                     reads, urls, viewer, conversation_id, since=since, upto=upto, limit=limit
                 )
     removed = [cid for cid in known if cid not in bounds]
-    return {cid: ChangesPage.model_validate(page) for cid, page in pages.items()}, removed
+    return pages, removed
 
 
 async def _page(
@@ -85,12 +85,12 @@ async def _page(
     since: int,
     upto: int,
     limit: int,
-) -> dict[str, Any]:
-    """`ChangesPage`'s fields: the changes in (since, upto], at most `limit`, and the
-    number to ask after next (the last one returned while more remain)."""
+) -> EncodedChangesPage:
+    """The changes in (since, upto], at most `limit`, and the number to ask after next
+    (the last one returned while more remain)."""
     if upto <= since:
-        return {"changes": [], "last_seq": since, "has_more": False}
+        return EncodedChangesPage([], last_seq=since, has_more=False)
     rows, has_more = await changes_rows(reads, conversation_id, since, upto, limit=limit)
     changes = await message_fields(reads, urls, conversation_id, rows, viewer, by="change_seq")
     last_seq = rows[-1][_CHANGE_SEQ] if has_more else upto
-    return {"changes": changes, "last_seq": last_seq, "has_more": has_more}
+    return EncodedChangesPage(messages_json(changes), last_seq=last_seq, has_more=has_more)

@@ -22,7 +22,8 @@ from hubbub.store.database import Database
 from hubbub.store.messages_read import message_in_txn, thread_page_txn
 from hubbub.store.models import Message
 from hubbub.tracing import NoTracing, Tracing
-from hubbub.wire.models import ChangesPage, MessagePage, MessagePublic, ThreadPage
+from hubbub.wire.message_json import EncodedChangesPage, EncodedMessagePage
+from hubbub.wire.models import MessagePublic, ThreadPage
 
 
 class MessageQueries:
@@ -40,7 +41,7 @@ class MessageQueries:
         before: uuid.UUID | None = None,
         after: uuid.UUID | None = None,
         around: uuid.UUID | None = None,
-    ) -> MessagePage:
+    ) -> EncodedMessagePage:
         return await history_page(
             self._db,
             self._views.urls,
@@ -87,14 +88,14 @@ class MessageQueries:
 
     async def changes(
         self, viewer: uuid.UUID, conversation_id: uuid.UUID, *, since: int, limit: int
-    ) -> ChangesPage:
+    ) -> EncodedChangesPage:
         return await changes_page(
             self._db, self._views.urls, viewer, conversation_id, since=since, limit=limit
         )
 
     async def sync(
         self, viewer: uuid.UUID, known: dict[uuid.UUID, int], *, limit: int
-    ) -> tuple[dict[uuid.UUID, ChangesPage], list[uuid.UUID]]:
+    ) -> tuple[dict[uuid.UUID, EncodedChangesPage], list[uuid.UUID]]:
         """Resume (docs/socket-protocol.md): per known conversation, the changes after the
         client's number; conversations the viewer is no longer in come back as `removed`."""
         with self._tracing.span("hubbub.sync", conversations=len(known)):

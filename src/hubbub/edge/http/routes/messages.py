@@ -58,7 +58,7 @@ async def history(
         after=after,
         around=around_id,
     )
-    return json_response(page)
+    return Response(content=page.json(), media_type="application/json")
 
 
 @router.post(
@@ -186,7 +186,7 @@ async def changes(
     page = await services.message_queries.changes(
         principal.user_id, conversation_id, since=since, limit=limit
     )
-    return json_response(page)
+    return Response(content=page.json(), media_type="application/json")
 
 
 @router.get("/search/messages", response_model=SearchPage, responses=raises(400, 404))
