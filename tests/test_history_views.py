@@ -19,6 +19,7 @@ import uuid
 from typing import Any
 
 import httpx
+import orjson
 from PIL import Image
 
 from tests.chat import create_group, create_private, send
@@ -64,7 +65,7 @@ async def _changes_after(
 
 
 async def test_history_pages_show_each_message_as_it_is_alone(
-    client: httpx.AsyncClient, register: RegisterFn
+    client: httpx.AsyncClient, node: Node, register: RegisterFn
 ) -> None:
     ann, ben, cat = await register("ann"), await register("ben"), await register("cat")
     cid = await create_group(client, ann, ben, cat)
@@ -142,6 +143,12 @@ async def test_history_pages_show_each_message_as_it_is_alone(
         assert changes == await _one_by_one(client, viewer, cid, [m["id"] for m in changes])
         assert [m["changeSeq"] for m in changes] == sorted(m["changeSeq"] for m in changes)
         assert await _changes_after(client, viewer, cid, limit=3) == changes
+        # A resume's pages (`sync`: every conversation's in one statement) show them too.
+        resumed, removed = await node.services.message_queries.sync(
+            viewer.id, {uuid.UUID(cid): 0}, limit=100
+        )
+        assert removed == []
+        assert orjson.loads(resumed[uuid.UUID(cid)].json())["changes"] == changes
         alone = await client.get(
             f"/conversations/{cid}/messages/{root['id']}", headers=viewer.headers
         )

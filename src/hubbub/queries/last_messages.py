@@ -1,10 +1,13 @@
-"""The last messages a page of conversations shows: rows from the driver into views.
+"""Messages of many conversations at once, from rows on the driver to views: the last
+messages a page of conversations shows, and the changes a resume returns.
 
-`hubbub.queries.views.Views` -> here -> `hubbub.store.view_reads`. Each row
-becomes a view as a history page's does (`hubbub.queries.history.message_views`), and
-pydantic validates them all in one call; `tests/test_history_views.py` holds each
-listed last message to the same message alone (GET …/messages/:id, which goes through
-the ORM), byte for byte.
+`hubbub.queries.views.Views` and `hubbub.queries.changes.sync_pages` -> here ->
+`hubbub.store.view_reads`. Each row becomes a view's fields as a history page's does
+(`hubbub.queries.history.message_views`), with the reactions, attachments and markers
+of all of them read in one statement each; pydantic validates the last messages in one
+call. `tests/test_history_views.py` holds each listed last message, and each change a
+resume returns, to the same message alone (GET …/messages/:id, which goes through the
+ORM), byte for byte.
 """
 
 from __future__ import annotations
@@ -42,14 +45,24 @@ async def last_message_views(
     rows = await reads.messages(message_ids)
     if not rows:
         return {}
+    views = _MESSAGES.validate_python(await message_fields_across(reads, urls, rows, viewer))
+    return {view.id: view for view in views}
+
+
+async def message_fields_across(
+    reads: ViewReads, urls: FileUrlSigner, rows: list[tuple[Any, ...]], viewer: uuid.UUID
+) -> list[dict[str, Any]]:
+    """Each row's (`MESSAGE_COLUMNS` + `SENDER_COLUMNS`, of any conversations) view as a
+    dict of `MessagePublic`'s fields, in the rows' order: their reactions, attachments
+    and the viewer's statuses each read for all of them at once."""
     live = [row[_ID] for row in rows if row[_DELETED_AT] is None]
     reactions = reactions_by_message(await reads.reactions(live)) if live else {}
     attachments: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-    for message_id, *stored in await reads.attachments(live):
-        attachments[message_id].append(attachment_fields(stored, urls))
+    if live:
+        for message_id, *stored in await reads.attachments(live):
+            attachments[message_id].append(attachment_fields(stored, urls))
     statuses = await _own_statuses(reads, rows, viewer)
-    views = _MESSAGES.validate_python(message_views(rows, reactions, attachments, statuses, urls))
-    return {view.id: view for view in views}
+    return message_views(rows, reactions, attachments, statuses, urls)
 
 
 async def _own_statuses(
