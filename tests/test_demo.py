@@ -24,6 +24,7 @@ def demo(env: dict[str, str]) -> str:
         capture_output=True,
         text=True,
         check=False,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout

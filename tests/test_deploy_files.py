@@ -268,7 +268,7 @@ def test_systemd_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     unit = tmp_path / "hubbub.service"
     unit.write_text(text)
     result = subprocess.run(  # noqa: S603
-        [analyze, "verify", str(unit)], capture_output=True, text=True, check=False
+        [analyze, "verify", str(unit)], capture_output=True, text=True, check=False, timeout=60
     )
     # A key systemd does not know, or a value it cannot parse, is only a warning.
     assert result.returncode == 0, result.stderr

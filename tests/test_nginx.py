@@ -96,7 +96,11 @@ def nginx(upstreams: list[str], directory: Path) -> Iterator[Proxy]:
     conf.write_text(render(upstreams, f"127.0.0.1:{port}", prefix))
     log = prefix / "nginx.log"
     checked = subprocess.run(  # noqa: S603
-        nginx_command(binary, prefix, conf, "-t"), capture_output=True, text=True, check=False
+        nginx_command(binary, prefix, conf, "-t"),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
     )
     assert checked.returncode == 0, checked.stderr
     assert "test is successful" in checked.stderr

@@ -86,6 +86,7 @@ async def test_every_answer_is_the_documented_one(backend: Backend, tmp_path: Pa
             env=env | server.env,
             capture_output=True,
             check=False,
+            timeout=120,  # a command that never exits fails here, not the whole run
         )
         assert promoted.returncode == 0, promoted.stderr
         run = await asyncio.to_thread(

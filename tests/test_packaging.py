@@ -137,6 +137,7 @@ def test_installed_hubbub_reports_its_version_and_every_command(installed: Insta
         env=env,
         capture_output=True,
         text=True,
+        timeout=60,
     )
     assert chat.returncode == 0, chat.stderr
     assert "HUBBUB_CHAT_PASSWORD" in chat.stdout
@@ -209,6 +210,11 @@ def test_image_health_check_passes_against_the_installed_server(
     # Nothing listening: the check fails.
     silent = env | {"HUBBUB_PORT": str(free_port())}
     result = subprocess.run(  # noqa: S603
-        [python, *arguments], cwd=installed.work, env=silent, capture_output=True, check=False
+        [python, *arguments],
+        cwd=installed.work,
+        env=silent,
+        capture_output=True,
+        check=False,
+        timeout=60,
     )
     assert result.returncode != 0
