@@ -73,7 +73,8 @@ async def _own_statuses(
     own = [row for row in rows if row[_SENDER_ID] == viewer and row[_DELETED_AT] is None]
     if not own:
         return {}
-    lows = await reads.lowest_markers([row[_CONVERSATION_ID] for row in own], viewer)
+    conversations = list(dict.fromkeys(row[_CONVERSATION_ID] for row in own))
+    lows = await reads.lowest_markers(conversations, viewer)
     statuses: dict[uuid.UUID, MessageStatus] = {}
     for row in own:
         if row[_CONVERSATION_ID] not in lows:
