@@ -6,13 +6,12 @@ reconnect storm is thousands of resumes at once, each asking after twenty or mor
 conversations; through the ORM one resume of 20 conversations with 40 changes cost
 13 ms of CPU (in process, SQLite), most of it SQLAlchemy building and keying a
 statement whose shape changed with the number of conversations, and loading entities.
-Here every statement has one shape, compiled once: for a page of changes, the
-viewer's access with the conversation's last change number, then its page by
-`change_seq` with senders, reactions and attachments. A resume reads the last numbers
-of all its conversations in one statement, all their pages in another
+Here a page of changes is a resume of one conversation, and every statement has one
+shape, compiled once: the last change numbers of the conversations asked (the
+viewer's access), all their pages in one more, an arm per conversation
 (`hubbub.store.resume_reads`), and the reactions, attachments and markers of all those
-messages in one each (`hubbub.queries.last_messages.message_fields_across`): a
-statement per conversation made a storm's time mostly statements' fixed costs. Each
+messages in one each (`hubbub.queries.last_messages.message_fields_across`): three
+statements per conversation made a storm's time mostly statements' fixed costs. Each
 message becomes the same dict of view fields as a history page's
 (`hubbub.queries.history.message_views`), written as JSON without a model in between
 (`hubbub.wire.message_json`).
@@ -27,12 +26,10 @@ from __future__ import annotations
 import uuid
 
 from hubbub.domain.rules import conversation_not_found
-from hubbub.queries.history import message_fields
 from hubbub.queries.last_messages import message_fields_across
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.database import Database
-from hubbub.store.page_reads import MESSAGE_COLUMNS, changes_rows, driver_reads, last_seqs
-from hubbub.store.prepared import RawBatch
+from hubbub.store.page_reads import MESSAGE_COLUMNS, driver_reads, last_seqs
 from hubbub.store.resume_reads import changes_of_many
 from hubbub.store.view_reads import ViewReads
 from hubbub.wire.message_json import EncodedChangesPage, messages_json
@@ -50,15 +47,11 @@ async def changes_page(
     limit: int,
 ) -> EncodedChangesPage:
     """Up to `limit` messages changed after number `since`, in change order; a
-    conversation the viewer is not ACTIVE in is not found."""
-    async with driver_reads(db.read_engine) as reads:
-        upto = (await last_seqs(reads, viewer, [conversation_id])).get(conversation_id)
-        if upto is None:
-            raise conversation_not_found()
-        page = await _page(
-            reads, urls, viewer, conversation_id, since=since, upto=upto, limit=limit
-        )
-    return page
+    conversation the viewer is not ACTIVE in is not found. A resume of one."""
+    pages, removed = await sync_pages(db, urls, viewer, {conversation_id: since}, limit=limit)
+    if removed:
+        raise conversation_not_found()
+    return pages[conversation_id]
 
 
 async def sync_pages(
@@ -89,23 +82,3 @@ async def sync_pages(
         pages[conversation_id] = EncodedChangesPage(changes, last_seq=last_seq, has_more=has_more)
     removed = [cid for cid in known if cid not in bounds]
     return pages, removed
-
-
-async def _page(
-    reads: RawBatch,
-    urls: FileUrlSigner,
-    viewer: uuid.UUID,
-    conversation_id: uuid.UUID,
-    *,
-    since: int,
-    upto: int,
-    limit: int,
-) -> EncodedChangesPage:
-    """The changes in (since, upto], at most `limit`, and the number to ask after next
-    (the last one returned while more remain)."""
-    if upto <= since:
-        return EncodedChangesPage([], last_seq=since, has_more=False)
-    rows, has_more = await changes_rows(reads, conversation_id, since, upto, limit=limit)
-    changes = await message_fields(reads, urls, conversation_id, rows, viewer, by="change_seq")
-    last_seq = rows[-1][_CHANGE_SEQ] if has_more else upto
-    return EncodedChangesPage(messages_json(changes), last_seq=last_seq, has_more=has_more)

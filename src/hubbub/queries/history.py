@@ -23,7 +23,6 @@ from hubbub.security.urls import FileUrlSigner
 from hubbub.store.database import Database
 from hubbub.store.page_reads import (
     MESSAGE_COLUMNS,
-    Numbering,
     attachments_in_range,
     driver_reads,
     history_access,
@@ -35,8 +34,8 @@ from hubbub.store.prepared import RawBatch
 from hubbub.wire.message_json import EncodedMessagePage, messages_json
 
 _FIELDS = len(MESSAGE_COLUMNS)
-_ID, _SENDER_ID, _SEQ, _CHANGE_SEQ, _DELETED_AT = (
-    MESSAGE_COLUMNS.index(name) for name in ("id", "sender_id", "seq", "change_seq", "deleted_at")
+_ID, _SENDER_ID, _SEQ, _DELETED_AT = (
+    MESSAGE_COLUMNS.index(name) for name in ("id", "sender_id", "seq", "deleted_at")
 )
 
 
@@ -90,33 +89,30 @@ async def history_page(
                 reads, conversation_id, cursor_seq, limit=limit, older=True
             )
             rows = newest_first[::-1]
-        messages = await message_fields(reads, urls, conversation_id, rows, viewer)
+        messages = await _message_fields(reads, urls, conversation_id, rows, viewer)
     return EncodedMessagePage(messages_json(messages), has_more, total)
 
 
-async def message_fields(
+async def _message_fields(
     reads: RawBatch,
     urls: FileUrlSigner,
     conversation_id: uuid.UUID,
     rows: list[tuple[Any, ...]],
     viewer: uuid.UUID,
-    *,
-    by: Numbering = "seq",
 ) -> list[dict[str, Any]]:
     """Each row's view as a dict of `MessagePublic`'s fields (`message_public`'s rules:
     a deleted message keeps its place and loses its content). The rows are a run of
-    consecutive numbers `by` (`seq` for history, `change_seq` for changes)."""
+    consecutive `seq`, oldest first."""
     if not rows:
         return []
-    number = _CHANGE_SEQ if by == "change_seq" else _SEQ
-    low, high = rows[0][number], rows[-1][number]
+    low, high = rows[0][_SEQ], rows[-1][_SEQ]
     reactions: dict[uuid.UUID, list[dict[str, Any]]] = {}
     attachments: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
     if any(row[_DELETED_AT] is None for row in rows):
         reactions = reactions_by_message(
-            await reactions_in_range(reads, conversation_id, low, high, by=by)
+            await reactions_in_range(reads, conversation_id, low, high)
         )
-        stored_files = await attachments_in_range(reads, conversation_id, low, high, by=by)
+        stored_files = await attachments_in_range(reads, conversation_id, low, high)
         for message_id, *stored in stored_files:
             attachments[message_id].append(attachment_fields(stored, urls))
     statuses = await _own_statuses(reads, conversation_id, rows, viewer)

@@ -58,9 +58,8 @@ async def message_fields_across(
     live = [row[_ID] for row in rows if row[_DELETED_AT] is None]
     reactions = reactions_by_message(await reads.reactions(live)) if live else {}
     attachments: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-    if live:
-        for message_id, *stored in await reads.attachments(live):
-            attachments[message_id].append(attachment_fields(stored, urls))
+    for message_id, *stored in await reads.attachments(live):
+        attachments[message_id].append(attachment_fields(stored, urls))
     statuses = await _own_statuses(reads, rows, viewer)
     return message_views(rows, reactions, attachments, statuses, urls)
 

@@ -28,6 +28,15 @@ Shape = Callable[[list[Any]], Select[Any]]
 MOST_IDS = 1024
 
 
+def size_class(count: int) -> int:
+    """The power of two a list of `count` is padded to, so that statements are compiled
+    once per size class rather than once per length."""
+    size = 1
+    while size < count:
+        size *= 2
+    return size
+
+
 class ByIds:
     """`shape`'s statement over ids of `column`'s type."""
 
@@ -44,9 +53,7 @@ class ByIds:
         rows: list[tuple[Any, ...]] = []
         for start in range(0, len(ids), MOST_IDS):
             part = ids[start : start + MOST_IDS]
-            size = 1
-            while size < len(part):
-                size *= 2
+            size = size_class(len(part))
             padded = [*part, *([part[-1]] * (size - len(part)))]
             statement = self._by_size.get(size)
             if statement is None:

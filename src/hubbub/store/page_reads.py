@@ -19,9 +19,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Literal, cast
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, Column, Integer, Select, Table, bindparam, func, select
+from sqlalchemy import BigInteger, Integer, Select, Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hubbub.domain.enums import ParticipantStatus
@@ -78,9 +78,6 @@ SENDER_COLUMNS = (
     "sender_avatar_file_id",
     "sender_is_bot",
 )
-
-# Which number a page is cut by: history by `seq`, resume by `change_seq`.
-Numbering = Literal["seq", "change_seq"]
 
 # Beyond any message number: "before the newest" is "below this".
 _NO_BOUND = 2**62
@@ -140,35 +137,22 @@ def _page(*, older: bool, inclusive: bool = False) -> Prepared:
     )
 
 
-def _changes() -> Prepared:
-    """Up to `limit` messages of a conversation whose last change is numbered in
-    (since, upto], with their senders, in change order (a resume's page)."""
-    return Prepared(
-        _with_senders(
-            _M.c.change_seq > bindparam("since", type_=BigInteger),
-            _M.c.change_seq <= bindparam("upto", type_=BigInteger),
-        )
-        .order_by(_M.c.change_seq.asc())
-        .limit(bindparam("limit", type_=Integer))
-    )
-
-
-def _in_range(number: Column[int]) -> list[Any]:
-    """The live messages of a conversation whose `number` (seq, or change_seq) is in
-    [low, high]."""
+def _in_range() -> list[Any]:
+    """The live messages of a conversation whose `seq` is in [low, high] (a history
+    page's, which are a run of numbers)."""
     return [
         _M.c.conversation_id == bindparam("conversation_id", type_=_M.c.id.type),
-        number >= bindparam("low", type_=BigInteger),
-        number <= bindparam("high", type_=BigInteger),
+        _M.c.seq >= bindparam("low", type_=BigInteger),
+        _M.c.seq <= bindparam("high", type_=BigInteger),
         _M.c.deleted_at.is_(None),
     ]
 
 
-def _reactions(number: Column[int]) -> Prepared:
+def _reactions() -> Prepared:
     return Prepared(
         select(_R.c.message_id, _R.c.emoji, _R.c.user_id)
         .select_from(_R.join(_M, _M.c.id == _R.c.message_id))
-        .where(*_in_range(number))
+        .where(*_in_range())
         .order_by(_R.c.created_at, _R.c.id)
     )
 
@@ -188,11 +172,11 @@ def message_attachments() -> Select[Any]:
     ).select_from(_MF.join(_F, _F.c.id == _MF.c.file_id))
 
 
-def _attachments(number: Column[int]) -> Prepared:
+def _attachments() -> Prepared:
     return Prepared(
         message_attachments()
         .join(_M, _M.c.id == _MF.c.message_id)
-        .where(*_in_range(number))
+        .where(*_in_range())
         .order_by(_MF.c.message_id, _MF.c.position)
     )
 
@@ -218,13 +202,10 @@ _ACCESS = _access()
 _OLDER = _page(older=True)
 _NEWER = _page(older=False)
 _FROM = _page(older=False, inclusive=True)
-_CHANGES = _changes()
 _LAST_SEQ = _last_seq(every=False)
 _LAST_SEQS = _last_seq(every=True)
-# Keyed by the numbers the page is cut by: a history page is a run of `seq`, a page of
-# changes a run of `change_seq`, so either way the range holds exactly the page's messages.
-_REACTIONS = {"seq": _reactions(_M.c.seq), "change_seq": _reactions(_M.c.change_seq)}
-_ATTACHMENTS = {"seq": _attachments(_M.c.seq), "change_seq": _attachments(_M.c.change_seq)}
+_REACTIONS = _reactions()
+_ATTACHMENTS = _attachments()
 _LOWEST_MARKERS = Prepared(
     select(func.min(_P.c.last_read_seq), func.min(_P.c.last_delivered_seq))
     .where(_P.c.conversation_id == bindparam("conversation_id", type_=_P.c.id.type))
@@ -317,38 +298,24 @@ async def last_seqs(
     }
 
 
-async def changes_rows(
-    reads: RawBatch, conversation_id: uuid.UUID, since: int, upto: int, *, limit: int
-) -> tuple[list[tuple[Any, ...]], bool]:
-    """Up to `limit` rows (`MESSAGE_COLUMNS` + `SENDER_COLUMNS`) whose last change is
-    numbered in (since, upto], in change order, and whether more exist beyond them."""
-    if limit <= 0:
-        return [], False
-    rows = await reads.rows(
-        _CHANGES,
-        {"conversation_id": conversation_id, "since": since, "upto": upto, "limit": limit + 1},
-    )
-    return rows[:limit], len(rows) > limit
-
-
 async def reactions_in_range(
-    reads: RawBatch, conversation_id: uuid.UUID, low: int, high: int, *, by: Numbering = "seq"
+    reads: RawBatch, conversation_id: uuid.UUID, low: int, high: int
 ) -> Sequence[tuple[Any, ...]]:
-    """(message id, emoji, user id) of the reactions to the live messages whose number
-    `by` is in [low, high], oldest first."""
+    """(message id, emoji, user id) of the reactions to the live messages whose `seq`
+    is in [low, high], oldest first."""
     return await reads.rows(
-        _REACTIONS[by], {"conversation_id": conversation_id, "low": low, "high": high}
+        _REACTIONS, {"conversation_id": conversation_id, "low": low, "high": high}
     )
 
 
 async def attachments_in_range(
-    reads: RawBatch, conversation_id: uuid.UUID, low: int, high: int, *, by: Numbering = "seq"
+    reads: RawBatch, conversation_id: uuid.UUID, low: int, high: int
 ) -> Sequence[tuple[Any, ...]]:
     """(message id, file id, filename, size, mime type, width, height, thumbnail key) of
-    the attachments of the live messages whose number `by` is in [low, high], by message,
-    in order."""
+    the attachments of the live messages whose `seq` is in [low, high], by message, in
+    order."""
     return await reads.rows(
-        _ATTACHMENTS[by], {"conversation_id": conversation_id, "low": low, "high": high}
+        _ATTACHMENTS, {"conversation_id": conversation_id, "low": low, "high": high}
     )
 
 

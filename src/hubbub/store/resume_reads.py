@@ -20,6 +20,7 @@ from typing import Any, cast
 
 from sqlalchemy import BigInteger, Integer, Select, Table, bindparam, select, union_all
 
+from hubbub.store.id_lists import size_class
 from hubbub.store.models import Message
 from hubbub.store.page_reads import MESSAGE_COLUMNS, messages_with_senders
 from hubbub.store.prepared import Prepared, RawBatch
@@ -70,9 +71,7 @@ async def changes_of_many(
     found: dict[uuid.UUID, list[tuple[Any, ...]]] = {}
     for start in range(0, len(asks), MOST_ARMS):
         part = asks[start : start + MOST_ARMS]
-        size = 1
-        while size < len(part):
-            size *= 2
+        size = size_class(len(part))
         spare = (part[-1][0], 0, 0)  # (0, 0]: no change is numbered there
         values: dict[str, Any] = {}
         for n, (conversation_id, since, upto) in enumerate([*part, *[spare] * (size - len(part))]):
