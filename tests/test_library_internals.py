@@ -443,6 +443,18 @@ def test_socketio_override_points() -> None:
         "python-socketio",
         "maps a socket to its Engine.IO sid",
     )
+    # The gateway's manager (edge/socket/manager.py) overrides these;
+    # tests/test_socket_manager.py holds its disconnects to python-socketio's own.
+    manager_methods = {
+        "basic_disconnect": ["self", "sid", "namespace", "kwargs"],
+        "basic_enter_room": ["self", "sid", "namespace", "room", "eio_sid"],
+        "basic_leave_room": ["self", "sid", "namespace", "room"],
+    }
+    for name, parameters in manager_methods.items():
+        method = require_attribute(
+            socketio.base_manager.BaseManager, name, "python-socketio", "overrides or calls it"
+        )
+        require_parameters(method, parameters, "python-socketio", "overrides or calls it as")
 
 
 async def test_socketio_internals_the_gateway_guards_rely_on() -> None:

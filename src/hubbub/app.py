@@ -51,6 +51,7 @@ from hubbub.edge.http.webui import install_web
 from hubbub.edge.services import Services
 from hubbub.edge.socket.engine import JsonPacket
 from hubbub.edge.socket.gateway import GatewayServer, library_logger
+from hubbub.edge.socket.manager import OwnRoomsManager
 from hubbub.tracing import Tracing, tracing_from_environment
 
 
@@ -83,6 +84,7 @@ def create_app(
         cors_allowed_origins=[],
         max_http_buffer_size=settings.max_socket_message_bytes,
         connect_timeout_s=settings.socket_connect_timeout_s,
+        client_manager=OwnRoomsManager(),
         ping_interval=settings.socket_ping_interval_s,
         ping_timeout=settings.socket_ping_timeout_s,
         serializer=JsonPacket,
