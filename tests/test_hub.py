@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,7 +33,7 @@ from hubbub.events.catalog import (
 from hubbub.events.envelope import Audience, Effect, Envelope
 from hubbub.metrics import Metrics
 from hubbub.realtime import hub as hub_module
-from hubbub.realtime.hub import NAMESPACE, Hub, Packet, Sent
+from hubbub.realtime.hub import NAMESPACE, PRESENCE_MOST_S, PRESENCE_STRETCH, Hub, Packet, Sent
 from hubbub.realtime.sockets import Circle, SocketState
 
 
@@ -141,8 +141,13 @@ class Scene:
         return value
 
 
-def new_scene(presence_coalesce_s: float = 0.0) -> Scene:
-    transport = FakeTransport()
+def new_scene(
+    presence_coalesce_s: float = 0.0,
+    *,
+    transport: FakeTransport | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Scene:
+    transport = transport or FakeTransport()
     metrics = Metrics()
     lookups = Lookups()
     hub = Hub(
@@ -151,6 +156,7 @@ def new_scene(presence_coalesce_s: float = 0.0) -> Scene:
         circles_of=lookups.circles_of,
         conversations_of=lookups.conversations_of,
         presence_coalesce_s=presence_coalesce_s,
+        clock=clock,
     )
     return Scene(hub, transport, metrics, lookups)
 
@@ -683,6 +689,44 @@ async def test_held_presence_skips_sockets_gone_and_cuts_slow_ones(held_scene: S
     assert scene.transport.names(ann) == ["user_online"]
     assert scene.transport.names(ben) == []
     assert scene.transport.disconnected == [cat.sid]
+
+
+class CostlyTransport(FakeTransport):
+    """Each write moves `clock` on by `cost` seconds, as a syscall takes time."""
+
+    def __init__(self, clock: list[float], cost: float) -> None:
+        super().__init__()
+        self.clock = clock
+        self.cost = cost
+
+    def write_many(self, eio_sid: str, packets: list[Packet]) -> Sent:
+        self.clock[0] += self.cost
+        return super().write_many(eio_sid, packets)
+
+
+async def test_the_presence_window_stretches_after_a_costly_round_and_comes_back() -> None:
+    now = [0.0]
+    transport = CostlyTransport(now, cost=0.001)
+    scene = new_scene(presence_coalesce_s=WINDOW_S, transport=transport, clock=lambda: now[0])
+    cid = new_id()
+    sockets = [scene.connect(new_id(), [cid]) for _ in range(5)]
+    dan_id = new_id()
+    scene.lookups.knows(dan_id, conversations=[cid])
+    assert scene.hub.presence_window() == WINDOW_S
+    await scene.hub.deliver(UserOnline(dan_id, datetime.now(UTC)).envelope())
+    await asyncio.sleep(WINDOW_S * 3)
+    # Five writes of 1 ms: the next window is PRESENCE_STRETCH times that round.
+    assert scene.hub.presence_window() == pytest.approx(5 * 0.001 * PRESENCE_STRETCH)
+    assert all(scene.transport.names(s) == ["user_online"] for s in sockets)
+    transport.cost = 0.0  # a cheap round: back to the configured window
+    await scene.hub.deliver(UserOffline(dan_id, datetime.now(UTC)).envelope())
+    await asyncio.sleep(5 * 0.001 * PRESENCE_STRETCH + WINDOW_S * 2)
+    assert all(scene.transport.names(s) == ["user_online", "user_offline"] for s in sockets)
+    assert scene.hub.presence_window() == WINDOW_S
+    transport.cost = 10.0  # however costly, the window stays bounded
+    await scene.hub.deliver(UserOnline(dan_id, datetime.now(UTC)).envelope())
+    await asyncio.sleep(WINDOW_S * 3)
+    assert scene.hub.presence_window() == PRESENCE_MOST_S
 
 
 async def test_presence_still_held_at_close_is_dropped(held_scene: Scene) -> None:

@@ -16,8 +16,9 @@ together, one transport write for all of them. A reconnect storm is a presence s
 every handshake announces its user to every online contact, and one write (one
 syscall, one TCP segment) per frame was a quarter of the server's CPU while 2,000
 clients connected (`hubbub bench connections`); with the frames held 0.2 s, a
-handshake cost 2.0 ms of CPU instead of 3.6. Presence carries no order with other
-events: a client reads it as the latest state of each user.
+handshake cost 2.0 ms of CPU instead of 3.6; a bigger storm stretches the window
+(`PRESENCE_STRETCH`). Presence carries no order with other events: a client reads it
+as the latest state of each user.
 
 Membership changes come as the envelope's typed `Effect`: users join a conversation
 before the event is delivered and leave it after, so a removed participant hears of
@@ -115,6 +116,15 @@ WRITES_BEFORE_YIELD = 2_000
 # Events held per socket for `presence_coalesce_s` and written together.
 PRESENCE_EVENTS = frozenset((UserOnline.name, UserOffline.name))
 
+# Under a storm the presence window stretches: the next one lasts this many times as
+# long as the last round of presence writes took (up to `PRESENCE_MOST_S`), so that
+# those writes take at most about a twentieth of the loop. With the window fixed at
+# 0.2 s, a reconnect storm of 10,000 clients spent a quarter of the server's CPU
+# writing presence, a round every 0.2 s to every socket online (docs/performance.md,
+# "Eleventh round").
+PRESENCE_STRETCH = 20
+PRESENCE_MOST_S = 2.0
+
 # How long the hub remembers an ended session or account, for the handshakes that were
 # authenticating when it ended (a handshake lasts at most the socket connect timeout).
 ENDED_MEMORY_S = 300.0
@@ -131,6 +141,7 @@ class Hub(SocketIndex):
         tracing: Tracing | None = None,
         interest: Interest = EVERY_EVENT,
         presence_coalesce_s: float = 0.0,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         super().__init__(interest)
         self._transport = transport
@@ -142,8 +153,11 @@ class Hub(SocketIndex):
         self._conversations_of = conversations_of
         # Sessions and accounts ended lately -> when the hub applied the end.
         self._ended: dict[uuid.UUID, float] = {}
-        # Presence frames held per socket id, and the task that writes them.
+        # Presence frames held per socket id, and the task that writes them; the window
+        # as configured, and as stretched by the last round's writes.
         self._presence_window = presence_coalesce_s
+        self._window = presence_coalesce_s
+        self._clock = clock
         self._held: dict[str, list[Packet]] = {}
         self._holding: asyncio.Task[None] | None = None
 
@@ -320,12 +334,13 @@ class Hub(SocketIndex):
 
     async def _write_held(self) -> None:
         try:
-            await asyncio.sleep(self._presence_window)
+            await asyncio.sleep(self._window)
         finally:
             self._holding = None
         held, self._held = self._held, {}
         slow: list[str] = []
         written = direct = 0
+        started = self._clock()
         for sid, packets in held.items():
             state = self.sockets.get(sid)
             if state is None:
@@ -338,7 +353,14 @@ class Hub(SocketIndex):
                 written += len(packets)
             elif sent is Sent.SLOW:
                 slow.append(sid)
+        spent = self._clock() - started
+        base = self._presence_window
+        self._window = max(base, min(spent * PRESENCE_STRETCH, PRESENCE_MOST_S))
         await self._written(written, direct, slow)
+
+    def presence_window(self) -> float:
+        """How long presence frames are held now (`PRESENCE_STRETCH`)."""
+        return self._window
 
     def held(self) -> int:
         """Sockets with presence frames waiting for the end of the window."""
