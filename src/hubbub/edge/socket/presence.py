@@ -7,6 +7,15 @@ gone; `user_offline` follows after a grace period, so a reload or a quick reconn
 does not flicker. Every socket's entry is refreshed in the background, a slice of the
 sockets at a time. Without Redis, sockets still connect: this node's own sockets say
 whether one is the first or the last.
+
+A quick reconnect on one node is a disconnect and a connect whose counts (in Redis)
+interleave with the handlers' awaits: the old socket's count can reach 0 and the new
+one's 1 before the disconnect's handler has set its grace timer. The connect then sees
+a count of 1 while a disconnect of the same user is still under way here (`_leaving`):
+that count follows the disconnect's 0, so it is a reconnect, not a user coming online.
+And a disconnect whose count reaches 0 sets its timer even when a new socket of the
+user is already in the hub (its count is still to come, and cancels the timer);
+`_maybe_offline` never announces a user with a socket here.
 """
 
 from __future__ import annotations
@@ -76,6 +85,8 @@ class PresenceLifecycle:
         self._timings = timings
         self._max_sockets = max_sockets_per_user
         self._offline_timers: dict[uuid.UUID, asyncio.TimerHandle] = {}
+        # Users -> their sockets' disconnects under way here, awaiting the count.
+        self._leaving: dict[uuid.UUID, int] = {}
 
     async def connected(self, state: SocketState) -> bool:
         """Count the socket (already in the hub); whether its user just came online.
@@ -95,34 +106,44 @@ class PresenceLifecycle:
         timer = self._offline_timers.pop(state.user_id, None)
         if timer is not None:
             timer.cancel()
-        return count == 1 and timer is None
+        return count == 1 and timer is None and state.user_id not in self._leaving
 
     async def disconnected(self, state: SocketState) -> None:
         """The socket has left the hub: if it was its user's last, end their typing and
         announce them offline after the grace period."""
+        user_id = state.user_id
+        self._leaving[user_id] = self._leaving.get(user_id, 0) + 1
         try:
-            left = await self._presence.disconnected(state.user_id, state.sid)
+            left = await self._presence.disconnected(user_id, state.sid)
         except (RedisError, OSError):
             self._metrics.redis_failures.labels("presence").inc()
             return
-        if left == 0 and not self._hub.user_sockets(state.user_id):
+        finally:
+            if (still := self._leaving.pop(user_id) - 1) > 0:
+                self._leaving[user_id] = still
+        if left != 0:
+            return
+        # Before any await: a connect that counts after this must find the timer.
+        earlier = self._offline_timers.pop(user_id, None)
+        if earlier is not None:
+            earlier.cancel()
+        loop = asyncio.get_running_loop()
+        self._offline_timers[user_id] = loop.call_later(
+            self._timings.grace_s, lambda: self._tasks.spawn(self._maybe_offline(user_id))
+        )
+        if not self._hub.user_sockets(user_id):
             for cid in list(state.typing_in):
-                await self._typing.stop(cid, state.user_id)
-            loop = asyncio.get_running_loop()
-            self._offline_timers[state.user_id] = loop.call_later(
-                self._timings.grace_s,
-                lambda: self._tasks.spawn(self._maybe_offline(state.user_id)),
-            )
+                await self._typing.stop(cid, user_id)
 
     async def _maybe_offline(self, user_id: uuid.UUID) -> None:
         self._offline_timers.pop(user_id, None)
+        if self._hub.user_sockets(user_id):
+            return  # a socket of theirs is here (its count lost, or still to come)
         try:
             if user_id in await self._presence.online([user_id]):
                 return
         except (RedisError, OSError):
             self._metrics.redis_failures.labels("presence").inc()
-            if self._hub.user_sockets(user_id):
-                return
         seen = utcnow()
         await self._mark_seen(user_id, seen)
         await self._bus.publish([UserOffline(user_id, seen)])
