@@ -83,7 +83,7 @@ class _Untouchable(dict[Any, Any]):
     def _refuse(self, *args: Any) -> Any:
         raise AssertionError("a disconnect walked every room of the namespace")
 
-    copy = items = values = keys = __iter__ = _refuse  # type: ignore[assignment]
+    copy = items = values = keys = __iter__ = _refuse
 
 
 async def test_a_disconnect_reads_only_the_rooms_of_the_socket_that_leaves() -> None:
