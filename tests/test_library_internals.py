@@ -29,12 +29,14 @@ exists at run time.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import inspect
 import logging
 import socket
 import sqlite3
 import struct
+import sys
 import tomllib
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -661,6 +663,24 @@ async def test_socketio_server_runs_events_through_the_overridden_methods() -> N
         )
 
 
+# asyncio -------------------------------------------------------------------------------
+
+
+def test_asyncio_queue_and_event_keep_their_waiters_where_the_sockets_slim_them() -> None:
+    """hubbub.edge.socket.queues swaps these deques for lists: were they renamed, the
+    swap would add attributes beside them and every socket keep its deques."""
+    python = f"Python {sys.version.split()[0]}"
+    use = "swaps it for a list on every socket's queues (edge/socket/queues.py)"
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    for name in ("_getters", "_putters", "_queue"):
+        if not isinstance(getattr(queue, name, None), collections.deque):
+            pytest.fail(f"{python}: asyncio.Queue.{name} is no longer a deque; hubbub {use}")
+    if not isinstance(getattr(queue, "_finished", None), asyncio.Event):
+        pytest.fail(f"{python}: asyncio.Queue._finished is no longer an Event; hubbub {use}")
+    if not isinstance(getattr(asyncio.Event(), "_waiters", None), collections.deque):
+        pytest.fail(f"{python}: asyncio.Event._waiters is no longer a deque; hubbub {use}")
+
+
 # uvicorn -------------------------------------------------------------------------------
 
 
@@ -747,6 +767,7 @@ async def test_a_websocket_lets_go_of_its_handshake_once_open() -> None:
     from websockets.asyncio.client import connect
 
     from hubbub.edge.socket.engine import DirectWebSocket
+    from hubbub.edge.socket.queues import Line
 
     seen: dict[str, Any] = {}
     received: list[str] = []
@@ -781,6 +802,12 @@ async def test_a_websocket_lets_go_of_its_handshake_once_open() -> None:
                     await asyncio.sleep(0.01)
             assert protocol.response is None
             assert scope["headers"] == []
+            # uvicorn's queue of ASGI messages and its `writable` event hold lines now
+            # (hubbub.edge.socket.queues), and still carry the frames below.
+            inbox, writable = protocol.queue, protocol.writable
+            for line in (inbox._getters, inbox._queue, inbox._finished._waiters):
+                assert isinstance(line, Line), f"uvicorn's queue kept a {type(line)}"
+            assert isinstance(writable._waiters, Line)
             assert len(seen["request"].headers) == 0  # the websockets parser holds it
             await client.send("4hello")
             assert await client.recv() == "4echo hello"

@@ -25,7 +25,6 @@ task and a ping wheel (`keepalive.py`), not a task per socket.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextvars
 import json
 import logging
@@ -40,6 +39,7 @@ from engineio.async_drivers.asgi import WebSocket as AsgiWebSocket
 from engineio.async_socket import AsyncSocket
 
 from hubbub.edge.socket.keepalive import SWEEP_S, TICK_S, OpenedOverWebSocket, PingWheel
+from hubbub.edge.socket.queues import CountingQueue, slim_event, slim_queue
 
 log = logging.getLogger("hubbub.edge.socket")
 
@@ -71,46 +71,6 @@ def _sid_of(socket: Any) -> str:
     return str(getattr(socket, "sid", "?"))
 
 
-# python-engineio clients refuse a long-polling response of more than 16 packets (and
-# disconnect); a burst of events can queue more than that for one socket.
-MAX_PACKETS_PER_POLL = 16
-
-
-_NO_PUTTERS: collections.deque[Any] = collections.deque(maxlen=0)
-
-
-class CountingQueue(asyncio.Queue[Any]):
-    """A socket's Engine.IO queue that knows how many packets its writer has taken and
-    not yet written (`taken`), and hands out at most `MAX_PACKETS_PER_POLL` per wait
-    (Engine.IO's `poll` takes one with `get`, then drains with `get_nowait`)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.taken = 0
-        self._budget = MAX_PACKETS_PER_POLL
-        # Unbounded: a put never waits, so no putter is ever added. One empty deque for
-        # every socket's queue rather than its own (760 bytes per idle socket).
-        self._putters = _NO_PUTTERS
-
-    async def get(self) -> Any:
-        self._budget = MAX_PACKETS_PER_POLL
-        return await super().get()
-
-    def get_nowait(self) -> Any:
-        if self._budget <= 0:
-            raise asyncio.QueueEmpty  # the rest goes with the next poll
-        item = super().get_nowait()
-        self._budget -= 1
-        return item
-
-    def _get(self) -> Any:
-        # Every way out of an asyncio.Queue (get, get_nowait) takes its item here.
-        item = super()._get()
-        if item is not None:
-            self.taken += 1
-        return item
-
-
 def _drop_handshake(scope: Any, protocol: Any) -> None:
     """Let go of what only the handshake read, once the 101 has gone out: the ASGI
     scope's copy of the request headers (Engine.IO made its environ from it, which the
@@ -129,6 +89,14 @@ def _drop_handshake(scope: Any, protocol: Any) -> None:
                 # websockets parser that read it, which lives as long as the socket.
                 message.headers.clear()
                 setattr(protocol, name, None)
+    # uvicorn's queue of ASGI messages in (unbounded) and its `writable` event, as lines
+    # for the rest of the connection (`queues.py`): 3.7 KiB per idle socket.
+    inbox = getattr(protocol, "queue", None)
+    if isinstance(inbox, asyncio.Queue) and inbox.maxsize <= 0:
+        slim_queue(inbox)
+    writable = getattr(protocol, "writable", None)
+    if isinstance(writable, asyncio.Event):
+        slim_event(writable)
 
 
 class DirectWebSocket(AsgiWebSocket):  # type: ignore[misc]
