@@ -398,8 +398,32 @@ def test_engineio_internals_the_keepalive_relies_on() -> None:
         ("self.queue.get()", "self.queue.task_done()", "get_nowait()", "QueueEmpty"),
         "reproduces it without the timeout",
     )
+    _require_source(
+        AsyncSocket._websocket_handler,
+        "AsyncSocket._websocket_handler",
+        (
+            "if self.connected:",
+            "self.connected = True",
+            "self.upgraded = True",
+            "await ws.send(pkt.encode())",
+            "await ws.close()",
+            "self.server.max_http_buffer_size",
+            "packet.Packet(encoded_packet=p)",
+            "await self.receive(pkt)",
+            "reason=self.server.reason.TRANSPORT_CLOSE",
+        ),
+        "reproduces it for sessions opened over WebSocket, reading without a task per frame",
+    )
+    _require_source(
+        AsyncSocket.close,
+        "AsyncSocket.close",
+        ("self.closed = True", "await self.queue.join()"),
+        "ends the writer after it, which closes the WebSocket",
+    )
     require_parameters(AsyncSocket.poll, ["self"], "python-engineio", "overrides it as")
     require_parameters(AsyncSocket.check_ping_timeout, ["self"], "python-engineio", "calls it as")
+    require_parameters(AsyncSocket._websocket_handler, ["self", "ws"], "python-engineio")
+    require_parameters(AsyncSocket.close, ["self", "wait", "abort", "reason"], "python-engineio")
     server = engineio.AsyncServer(async_mode="asgi")
     for name in ("ping_interval", "ping_timeout", "service_task_event", "sockets"):
         require_attribute(server, name, "python-engineio", "reads it")
@@ -767,6 +791,7 @@ async def test_a_websocket_lets_go_of_its_handshake_once_open() -> None:
     from websockets.asyncio.client import connect
 
     from hubbub.edge.socket.engine import DirectWebSocket
+    from hubbub.edge.socket.keepalive import OpenedOverWebSocket
     from hubbub.edge.socket.queues import Line
 
     seen: dict[str, Any] = {}
@@ -811,6 +836,12 @@ async def test_a_websocket_lets_go_of_its_handshake_once_open() -> None:
             assert len(seen["request"].headers) == 0  # the websockets parser holds it
             await client.send("4hello")
             assert await client.recv() == "4echo hello"
+            # Opened over WebSocket, it reads its frames in its own handler: no task
+            # waits for the next frame (Engine.IO's read loop keeps one per socket).
+            (sock,) = eio.sockets.values()
+            assert type(sock) is OpenedOverWebSocket
+            waiting = [t for t in asyncio.all_tasks() if "websocket_wait" in repr(t)]
+            assert waiting == []
     assert received == ["hello"]
 
 

@@ -143,3 +143,16 @@ async def test_a_counting_queue_counts_what_its_writer_took_and_caps_a_poll() ->
     rest = [await queue.get(), queue.get_nowait(), queue.get_nowait(), queue.get_nowait()]
     assert rest == [16, 17, 18, None]
     assert queue.taken == MAX_PACKETS_PER_POLL + 3
+
+
+@pytest.mark.parametrize("make", [_slimmed, CountingQueue], ids=["slimmed", "counting"])
+async def test_join_waits_until_every_item_is_done(make: Any) -> None:
+    # Engine.IO's close(wait=True) joins a socket's queue.
+    queue = make()
+    queue.put_nowait("packet")
+    joined = asyncio.create_task(queue.join())
+    await _settle()
+    assert not joined.done()
+    assert queue.get_nowait() == "packet"
+    queue.task_done()
+    await asyncio.wait_for(joined, 1)

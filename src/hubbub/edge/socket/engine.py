@@ -126,8 +126,10 @@ class DirectWebSocket(AsgiWebSocket):  # type: ignore[misc]
         ):
             self._protocol = protocol
             if type(self._socket) is AsyncSocket:
-                # Its pings will be written directly: see `OpenedOverWebSocket`.
+                # Its pings will be written directly and its frames read without a
+                # task each: see `OpenedOverWebSocket`. (The handler was bound before.)
                 self._socket.__class__ = OpenedOverWebSocket
+                self.handler = self._socket._websocket_handler
         if self._socket is not None:
             self._socket.hubbub_ws = self
         self._handshake = (environ.get("asgi.scope"), protocol)

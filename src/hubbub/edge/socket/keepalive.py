@@ -16,7 +16,11 @@ after its interval, well inside the client's allowance (interval + timeout).
 
 A session opened over WebSocket becomes an `OpenedOverWebSocket`: its pings no longer
 pass through its queue, so its writer must not give up after interval + timeout
-without a packet, as Engine.IO's does.
+without a packet, as Engine.IO's does. Its read loop awaits each frame itself, where
+Engine.IO's wraps every wait in a task and a `wait_for` of interval + timeout: a task,
+a future and a timer for every frame received, held by every idle socket. The sweep
+already closes a socket that leaves a ping unanswered past the timeout, and closing
+sends the WebSocket's close, which ends the read.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import time
 from typing import Any
 
 from engineio import exceptions as engineio_exceptions
+from engineio import packet as engineio_packet
 from engineio.async_socket import AsyncSocket
 
 # Each bucket is a second of due times (~400 pings per tick at 10,000 sockets), or a
@@ -84,8 +89,11 @@ class OpenedOverWebSocket(AsyncSocket):  # type: ignore[misc]
     straight to its transport. Engine.IO's writer waits for its next packet for at most
     interval + timeout and then closes the socket, a limit that only the pings it queued
     kept from firing; here the writer waits without one (no `wait_for` and its task
-    while idle, either). A silent client is still closed by the read loop's own limit
-    and the keep-alive's sweep, and the read loop's None still ends the writer."""
+    while idle, either). A silent client is closed by the keep-alive's sweep, and the
+    read loop's None still ends the writer."""
+
+    connected: bool
+    upgraded: bool
 
     async def poll(self) -> list[Any]:
         try:
@@ -107,3 +115,56 @@ class OpenedOverWebSocket(AsyncSocket):  # type: ignore[misc]
                 break
             packets.append(more)
         return packets
+
+    async def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
+        """Engine.IO's close, which then ends the writer: the writer closes the
+        WebSocket, and that ends the read loop. (Engine.IO's read loop ended a closed
+        session at the client's next frame or at its own limit; this one waits for
+        frames only, and a client that is gone sends none.)"""
+        await super().close(wait=wait, abort=abort, reason=reason)
+        if self.closed:
+            self.queue.put_nowait(None)
+
+    async def _websocket_handler(self, ws: Any) -> None:
+        """Engine.IO's handler for a session opened over WebSocket, with the read loop
+        described above. A session upgraded from long-polling keeps Engine.IO's."""
+        if self.connected:
+            await super()._websocket_handler(ws)
+            return
+        self.connected = self.upgraded = True
+
+        async def writer() -> None:  # Engine.IO's, as it is
+            while True:
+                try:
+                    packets = await self.poll()
+                except engineio_exceptions.QueueEmpty:
+                    break
+                if not packets:  # the session is over
+                    break
+                try:
+                    for pkt in packets:
+                        await ws.send(pkt.encode())
+                except Exception:
+                    break
+            await ws.close()
+
+        writer_task = asyncio.ensure_future(writer())
+        limit = self.server.max_http_buffer_size
+        while True:
+            try:
+                data = await ws.wait()
+            except Exception:  # as Engine.IO's: any failure to read ends the session
+                break
+            if data is None or len(data) > limit:  # closed, or a packet too large
+                break
+            try:
+                await self.receive(engineio_packet.Packet(encoded_packet=data))
+            except engineio_exceptions.UnknownPacketError:
+                pass
+            except engineio_exceptions.SocketIsClosedError:
+                break
+            except Exception:  # one bad packet must not end the session
+                self.server.logger.exception("Unknown receive error")
+        await self.queue.put(None)  # ends the writer
+        await writer_task
+        await self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
