@@ -153,7 +153,9 @@ class OpenedOverWebSocket(AsyncSocket):  # type: ignore[misc]
         while True:
             try:
                 data = await ws.wait()
-            except Exception:  # as Engine.IO's: any failure to read ends the session
+            except (Exception, asyncio.CancelledError):
+                # As Engine.IO's: a failed or cancelled read (a shutdown past its grace)
+                # ends the session, and its writer and disconnect handlers still run.
                 break
             if data is None or len(data) > limit:  # closed, or a packet too large
                 break
