@@ -41,7 +41,11 @@ class RawSocket:
     async def next(self, within: float = 10.0) -> str | bytes:
         """The next packet that is not an Engine.IO ping (pings are answered)."""
         while True:
-            data = await asyncio.wait_for(self.ws.recv(), within)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a caller's
+            # cancellation that lands as the frame arrives, and `closed` below, whose
+            # own timeout cancels this wait, then answered pings for good.
+            async with asyncio.timeout(within):
+                data = await self.ws.recv()
             if data == "2":
                 await self.ws.send("3")
                 continue
