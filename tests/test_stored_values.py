@@ -14,9 +14,11 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import DateTime, text, update
+from sqlalchemy.dialects import sqlite
 
 from hubbub.app import Node
+from hubbub.store.dialect import UTCDateTime
 from hubbub.store.models import Message
 from tests.chat import create_group, send
 from tests.conftest import RegisterFn
@@ -81,3 +83,31 @@ async def test_a_time_stored_with_a_zone_by_another_writer_reads_back_in_utc(
     assert listed == "2026-01-02T03:04:05.250Z"
     assert by_orm == datetime(2026, 1, 2, 3, 4, 5, 250_000, tzinfo=UTC)
     assert by_orm.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),  # no microseconds: still written
+        datetime(2026, 1, 2, 3, 4, 5, 678_901, tzinfo=UTC),
+        datetime(2026, 1, 2, 1, 4, 5, 7, tzinfo=timezone(timedelta(hours=-2))),
+        datetime(999, 12, 31, 23, 59, 59, tzinfo=UTC),  # a year of three digits
+    ],
+)
+def test_a_time_is_bound_for_sqlite_as_sqlalchemy_would(moment: datetime) -> None:
+    """UTCDateTime's SQLite binding writes in one call the text TypeDecorator's chain
+    (its `process_bind_param`, then the dialect's DATETIME formatting) writes."""
+    dialect = sqlite.dialect()
+    column = UTCDateTime()
+    fast = column.bind_processor(dialect)
+    assert fast is not None
+    chain = dialect.type_descriptor(DateTime(timezone=True)).bind_processor(dialect)
+    assert chain is not None
+    expected = chain(column.process_bind_param(moment, dialect))
+    other = datetime(2030, 6, 7, 8, 9, 10, 11, tzinfo=UTC)
+    # The same time again (kept with its text), another between, then it again.
+    written = [fast(moment), fast(moment), fast(other), fast(moment)]
+    assert written == [expected, expected, "2030-06-07 08:09:10.000011", expected]
+    assert fast(None) is None
+    with pytest.raises(ValueError, match="naive"):
+        fast(moment.replace(tzinfo=None))

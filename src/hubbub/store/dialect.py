@@ -72,6 +72,33 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """On SQLite, the time as SQLite's text in one C call per value: TypeDecorator's
+        chain (`process_bind_param`, then the dialect's formatting through a `%` of seven
+        fields) took 1.9 µs a value, and every new message binds four (5 % of a durable
+        send's server CPU under `hubbub bench throughput`). The text is the dialect's own
+        storage format; a test holds the two to the same output. The last time written
+        is kept with its text: a group commit's messages bind the same `now` three times
+        each, and `isoformat` alone takes 0.7 µs."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        # One tuple, swapped whole, so that threads see a time with its own text.
+        last: list[tuple[datetime | None, str | None]] = [(None, None)]
+
+        def to_text(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            seen, written = last[0]
+            if value is seen:
+                return written
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a UTC column")
+            text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            last[0] = (value, text)
+            return text
+
+        return to_text
+
     def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
         """The dialect's own parsing, then the time as an aware UTC one, in one call per
         value (TypeDecorator's chain through `process_result_value` makes three; a
