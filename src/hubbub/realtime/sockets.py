@@ -19,34 +19,43 @@ from hubbub.domain.token_rules import ALL_SCOPES, Scope
 from hubbub.realtime.channels import Interest
 
 
-@dataclass
+@dataclass(slots=True)
 class SocketState:
     sid: str
     eio_sid: str
     user_id: uuid.UUID
     username: str
     session_id: uuid.UUID
-    conversations: set[uuid.UUID] = field(default_factory=set)  # member of (cache)
-    # Of those, the ones whose live events it does not receive (`leave_conversation`, a
-    # membership found on demand). Rare: None rather than a set per socket, and no
-    # second set of every conversation heard (1.3 KiB per idle socket in 20).
-    deaf: set[uuid.UUID] | None = None
-    typing_in: set[uuid.UUID] = field(default_factory=set)
+    # The conversations it is a member of (a cache of the database), heard or not, as a
+    # tuple: 200 bytes for 20 where a set took 2.2 KiB, on every idle socket. Whether it
+    # is a member of one, and whether it hears it, the index answers from its rooms
+    # (`SocketIndex.is_member`, `SocketIndex.hears`); this is for walking them.
+    conversations: tuple[uuid.UUID, ...] = ()
+    # The conversations it is typing in: None until it first types (an empty set is
+    # 216 bytes, and most sockets never type).
+    typing_in: set[uuid.UUID] | None = None
     # When its handshake began authenticating (`time.monotonic()`): a session or account
     # ended here after that may have been read as still alive (`Hub.add`).
     auth_started: float = field(default_factory=time.monotonic)
     scopes: frozenset[Scope] = ALL_SCOPES  # an API token's; a login's session holds all
 
-    def hears(self, conversation_id: uuid.UUID) -> bool:
-        """Whether it receives the conversation's live events."""
-        if conversation_id not in self.conversations:
-            return False
-        return not self.deaf or conversation_id not in self.deaf
+    def is_typing(self, conversation_id: uuid.UUID) -> bool:
+        return self.typing_in is not None and conversation_id in self.typing_in
 
-    @property
-    def listening(self) -> set[uuid.UUID]:
-        """The conversations whose live events it receives."""
-        return self.conversations - self.deaf if self.deaf else set(self.conversations)
+    def typing_started(self, conversation_id: uuid.UUID) -> None:
+        if self.typing_in is None:
+            self.typing_in = set()
+        self.typing_in.add(conversation_id)
+
+    def typing_stopped(self, conversation_id: uuid.UUID) -> None:
+        if self.typing_in is not None:
+            self.typing_in.discard(conversation_id)
+            if not self.typing_in:
+                self.typing_in = None
+
+    def typing_where(self) -> list[uuid.UUID]:
+        """The conversations it is typing in, as a list of its own."""
+        return list(self.typing_in or ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +74,7 @@ class SocketIndex:
         self._interest = interest
         self.sockets: dict[str, SocketState] = {}
         self._by_conversation: dict[uuid.UUID, set[str]] = {}
-        # One UUID object per conversation heard here, shared by every socket's sets:
+        # One UUID object per conversation heard here, shared by every socket's tuple:
         # each handshake reads its own (20 conversations: ~2 KiB per idle socket).
         self._ids: dict[uuid.UUID, uuid.UUID] = {}
         # Sockets of members that do not hear the conversation (`leave_conversation`, or
@@ -87,8 +96,7 @@ class SocketIndex:
         if state is None:
             return None
         for cid in state.conversations:
-            if state.hears(cid):
-                self._unlisten(cid, sid)
+            self._unlisten(cid, sid)  # in one of its two rooms, heard or quiet
             self._unquiet(cid, sid)
         user = self._by_user.get(state.user_id)
         if user is not None:
@@ -113,6 +121,20 @@ class SocketIndex:
     def heard_by(self, conversation_id: uuid.UUID) -> set[str]:
         return self._by_conversation.get(conversation_id, set())
 
+    def hears(self, state: SocketState, conversation_id: uuid.UUID) -> bool:
+        """Whether the socket receives the conversation's live events."""
+        return state.sid in self._by_conversation.get(conversation_id, ())
+
+    def is_member(self, state: SocketState, conversation_id: uuid.UUID) -> bool:
+        """Whether the socket's user is known here to be in the conversation."""
+        if self.hears(state, conversation_id):
+            return True
+        return state.sid in self._quiet.get(conversation_id, ())
+
+    def listening(self, state: SocketState) -> set[uuid.UUID]:
+        """The conversations whose live events the socket receives."""
+        return {cid for cid in state.conversations if self.hears(state, cid)}
+
     def members(self, conversation_id: uuid.UUID) -> set[str]:
         """The sockets here of the conversation's members, hearing it or not."""
         heard = self._by_conversation.get(conversation_id, set())
@@ -134,24 +156,38 @@ class SocketIndex:
         return {self.sockets[s].user_id for s in sids if s in self.sockets}
 
     def join_member(self, state: SocketState, conversation_ids: Iterable[uuid.UUID]) -> None:
-        for cid in conversation_ids:
-            shared = self._ids.get(cid, cid)
-            state.conversations.add(shared)
-            self.listen(state, shared)
+        """Memberships read or gained: known, and their events heard."""
+        for cid in self._learn(state, conversation_ids, all_given=True):
+            self._enter(state, cid)
 
     def add_member_quietly(self, state: SocketState, conversation_ids: Iterable[uuid.UUID]) -> None:
         """A membership found on demand: known, but its events not heard."""
-        for cid in conversation_ids:
-            if state.hears(cid):
-                continue
-            shared = self._ids.get(cid, cid)
-            state.conversations.add(shared)
-            self._make_deaf(state, shared)
+        for cid in self._learn(state, conversation_ids, all_given=False):
+            self._quiet.setdefault(cid, set()).add(state.sid)
 
     def listen(self, state: SocketState, conversation_id: uuid.UUID) -> None:
-        state.conversations.add(conversation_id)
-        if state.deaf:
-            state.deaf.discard(conversation_id)
+        self.join_member(state, (conversation_id,))
+
+    def _learn(
+        self, state: SocketState, conversation_ids: Iterable[uuid.UUID], *, all_given: bool
+    ) -> list[uuid.UUID]:
+        """Adds to the socket's own conversations, in one new tuple, those it was not
+        known to be a member of (each as the UUID object the rooms share, where there is
+        one); returns those, or with `all_given` every one given, once each."""
+        given: dict[uuid.UUID, uuid.UUID] = {}
+        fresh: list[uuid.UUID] = []
+        for cid in conversation_ids:
+            if cid in given:
+                continue
+            shared = given[cid] = self._ids.get(cid, cid)
+            if not self.is_member(state, shared):
+                fresh.append(shared)
+        if fresh:
+            state.conversations = (*state.conversations, *fresh)
+        return list(given.values()) if all_given else fresh
+
+    def _enter(self, state: SocketState, conversation_id: uuid.UUID) -> None:
+        """Into the conversation's room of sockets that hear it (out of its quiet one)."""
         self._unquiet(conversation_id, state.sid)
         room = self._by_conversation.get(conversation_id)
         if room is None:
@@ -161,15 +197,10 @@ class SocketIndex:
         room.add(state.sid)
 
     def unlisten(self, state: SocketState, conversation_id: uuid.UUID) -> None:
+        """A member that stops hearing the conversation: quiet in its room."""
+        if not self.hears(state, conversation_id):
+            return
         self._unlisten(conversation_id, state.sid)
-        if conversation_id in state.conversations:
-            self._make_deaf(state, conversation_id)
-
-    def _make_deaf(self, state: SocketState, conversation_id: uuid.UUID) -> None:
-        """A member that does not hear the conversation: deaf to it, quiet in its room."""
-        if state.deaf is None:
-            state.deaf = set()
-        state.deaf.add(conversation_id)
         self._quiet.setdefault(conversation_id, set()).add(state.sid)
 
     def _unlisten(self, conversation_id: uuid.UUID, sid: str) -> None:
@@ -192,20 +223,19 @@ class SocketIndex:
         if user_id in self._by_user:
             self._removals[user_id] = self._removals.get(user_id, 0) + 1
         for state in self.user_sockets(user_id):
-            state.conversations.discard(conversation_id)
-            if state.deaf:
-                state.deaf.discard(conversation_id)
-            state.typing_in.discard(conversation_id)
+            if self.is_member(state, conversation_id):
+                state.conversations = tuple(c for c in state.conversations if c != conversation_id)
+            state.typing_stopped(conversation_id)
             self._unlisten(conversation_id, state.sid)
             self._unquiet(conversation_id, state.sid)
 
     def reset_memberships(self, state: SocketState, conversation_ids: set[uuid.UUID]) -> None:
+        """The socket's memberships as read again: every one heard, none other kept."""
         kept = {self._ids.get(cid, cid) for cid in conversation_ids}
-        for cid in state.conversations - kept:
-            if state.hears(cid):
+        for cid in state.conversations:
+            if cid not in kept:
                 self._unlisten(cid, state.sid)
-            self._unquiet(cid, state.sid)
-        state.conversations = kept
-        state.deaf = None
+                self._unquiet(cid, state.sid)
+        state.conversations = tuple(kept)
         for cid in kept:
-            self.listen(state, cid)
+            self._enter(state, cid)

@@ -272,7 +272,7 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             "message_sent",
             {"optimisticId": req.optimistic_id, "message": message, "success": True},
         )
-        if req.conversation_id in state.typing_in:
+        if state.is_typing(req.conversation_id):
             await self.typing.stop(req.conversation_id, state.user_id)
         return {"ok": True, "message": message}
 
@@ -314,19 +314,19 @@ class MessagingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def _member(self, state: SocketState, conversation_id: uuid.UUID) -> None:
         # Membership comes from the hub's index, kept current by membership events; a
         # miss is checked against the database (and fails as not found).
-        if conversation_id not in state.conversations:
+        if not self.hub.is_member(state, conversation_id):
             read = partial(self._membership, state, conversation_id)
             await self.hub.admit([state], read, listen=False)
 
     async def _typing(self, state: SocketState, req: ConversationRef) -> dict[str, Any]:
-        if req.conversation_id not in state.typing_in:  # a toggle fans out; a refresh not
+        if not state.is_typing(req.conversation_id):  # a toggle fans out; a refresh not
             await self.services.budgets.take(Budget.TYPING, state.user_id)
         await self._member(state, req.conversation_id)
         await self.typing.start(state, req.conversation_id)
         return {"ok": True}
 
     async def _stop_typing(self, state: SocketState, req: ConversationRef) -> dict[str, Any]:
-        if req.conversation_id in state.typing_in:
+        if state.is_typing(req.conversation_id):
             await self.services.budgets.take(Budget.TYPING, state.user_id)
         await self._member(state, req.conversation_id)
         await self.typing.stop(req.conversation_id, state.user_id)

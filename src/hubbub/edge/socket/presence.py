@@ -132,7 +132,7 @@ class PresenceLifecycle:
             self._timings.grace_s, lambda: self._tasks.spawn(self._maybe_offline(user_id))
         )
         if not self._hub.user_sockets(user_id):
-            for cid in list(state.typing_in):
+            for cid in state.typing_where():
                 await self._typing.stop(cid, user_id)
 
     async def _maybe_offline(self, user_id: uuid.UUID) -> None:

@@ -41,7 +41,7 @@ class TypingTimers:
     async def start(self, state: SocketState, cid: uuid.UUID) -> None:
         uid = state.user_id
         for s in self._hub.user_sockets(uid):
-            s.typing_in.add(cid)
+            s.typing_started(cid)
         if await self._typing.start(cid, uid, self._ttl_s):
             await self._bus.publish([Typing(cid, uid, state.username)])
         self._arm(cid, uid, self._ttl_s)
@@ -51,7 +51,7 @@ class TypingTimers:
         if timer is not None:
             timer.cancel()
         for s in self._hub.user_sockets(uid):
-            s.typing_in.discard(cid)
+            s.typing_stopped(cid)
         if await self._typing.stop(cid, uid):
             await self._bus.publish([StopTyping(cid, uid)])
 
@@ -71,7 +71,7 @@ class TypingTimers:
             self._arm(cid, uid, left)
             return
         for s in self._hub.user_sockets(uid):
-            s.typing_in.discard(cid)
+            s.typing_stopped(cid)
         await self._typing.stop(cid, uid)
         await self._bus.publish([StopTyping(cid, uid)])
 
