@@ -264,14 +264,14 @@ class Hub(SocketIndex):
         to = envelope.audience
         sids: set[str] = set()
         if to.conversation_id is not None:
-            sids |= self.heard_by(to.conversation_id)
+            sids.update(self.heard_by(to.conversation_id))
         for uid in to.user_ids:
             sids |= self.sids_of(uid)
         if to.contacts_of is not None and self.sockets:
             circle = self._circles.pop(to.contacts_of, None)
             if circle is None:
                 circle = (await self._circles_of([to.contacts_of]))[to.contacts_of]
-            sids |= self.reached_by(to.contacts_of, circle)
+            sids.update(self.reached_by(to.contacts_of, circle))
         if to.exclude_socket is not None:
             sids.discard(to.exclude_socket)
         if to.exclude_user is not None:
