@@ -165,34 +165,30 @@ class SocketIndex:
 
     def join_member(self, state: SocketState, conversation_ids: Iterable[uuid.UUID]) -> None:
         """Memberships read or gained: known, and their events heard."""
-        for cid in self._learn(state, conversation_ids, all_given=True):
+        given = list(conversation_ids)
+        self._learn(state, given)
+        for cid in given:
             self._enter(state, cid)
 
     def add_member_quietly(self, state: SocketState, conversation_ids: Iterable[uuid.UUID]) -> None:
         """A membership found on demand: known, but its events not heard."""
-        for cid in self._learn(state, conversation_ids, all_given=False):
+        for cid in self._learn(state, conversation_ids):
             self._quiet.setdefault(cid, {})[state.sid] = None
 
     def listen(self, state: SocketState, conversation_id: uuid.UUID) -> None:
         self.join_member(state, (conversation_id,))
 
-    def _learn(
-        self, state: SocketState, conversation_ids: Iterable[uuid.UUID], *, all_given: bool
-    ) -> list[uuid.UUID]:
+    def _learn(self, state: SocketState, conversation_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
         """Adds to the socket's own conversations, in one new tuple, those it was not
-        known to be a member of (each as the UUID object the rooms share, where there is
-        one); returns those, or with `all_given` every one given, once each."""
-        given: dict[uuid.UUID, uuid.UUID] = {}
-        fresh: list[uuid.UUID] = []
+        known to be a member of, once each and as the UUID object the rooms share where
+        there is one; returns those."""
+        fresh: dict[uuid.UUID, uuid.UUID] = {}
         for cid in conversation_ids:
-            if cid in given:
-                continue
-            shared = given[cid] = self._ids.get(cid, cid)
-            if not self.is_member(state, shared):
-                fresh.append(shared)
+            if cid not in fresh and not self.is_member(state, cid):
+                fresh[cid] = self._ids.get(cid, cid)
         if fresh:
-            state.conversations = (*state.conversations, *fresh)
-        return list(given.values()) if all_given else fresh
+            state.conversations = (*state.conversations, *fresh.values())
+        return list(fresh.values())
 
     def _enter(self, state: SocketState, conversation_id: uuid.UUID) -> None:
         """Into the conversation's room of sockets that hear it (out of its quiet one)."""

@@ -58,6 +58,17 @@ def async_url(url: str) -> str:
     raise ValueError(f"unsupported database scheme {scheme!r}")
 
 
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(UTC)
+
+
+def _naive_utc(value: datetime) -> datetime:
+    """As SQLite stores a time: in UTC, without a zone."""
+    return _utc(value).replace(tzinfo=None)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC timestamp on both databases (SQLite stores no zone)."""
 
@@ -67,10 +78,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return _naive_utc(value) if dialect.name == "sqlite" else _utc(value)
 
     def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
         """On SQLite, the time as SQLite's text in one C call per value: TypeDecorator's
@@ -91,9 +99,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             seen, written = last[0]
             if value is seen:
                 return written
-            if value.tzinfo is None:
-                raise ValueError("naive datetime given to a UTC column")
-            text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            text = _naive_utc(value).isoformat(" ", "microseconds")
             last[0] = (value, text)
             return text
 
