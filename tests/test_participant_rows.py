@@ -1,5 +1,6 @@
-"""The conversation list's participants, made from their rows without a model each
-(`hubbub.queries.participant_rows`), say what the models say.
+"""The conversation list, made from its rows without a model per conversation, last
+message or participant (`hubbub.queries.presenters.conversation_json`,
+`hubbub.queries.participant_rows`), says what the models say.
 
 GET /conversations encodes its participants straight from the rows; GET
 /conversations/:id builds a `ParticipantPublic` per participant. The same conversations,
@@ -53,13 +54,28 @@ async def test_the_list_shows_each_participant_as_the_conversation_does(
     await _settings(client, ann, pair, mutedUntil=(utcnow() - timedelta(hours=1)).isoformat())
     left = await client.delete(f"/conversations/{quiet}/participants/{cai.id}", headers=cai.headers)
     assert left.status_code == 200, left.text
+    await _settings(client, ann, big, notificationLevel="mentions")
+    made = await client.post("/spaces", headers=ann.headers, json={"name": "Acme"})
+    assert made.status_code == 201, made.text
+    space_id = made.json()["space"]["id"]
+    general = await client.post(
+        "/conversations",
+        headers=ann.headers,
+        json={"type": "SPACE", "name": "general", "spaceId": space_id},
+    )
+    assert general.status_code == 201, general.text
+    in_space = general.json()["conversation"]["id"]
 
     listed = await client.get("/conversations?limit=100", headers=ann.headers)
     assert listed.status_code == 200, listed.text
     body = listed.json()
     ConversationList.model_validate(body)
     by_id = {c["id"]: c for c in body["conversations"]}
-    assert set(by_id) == {team, pair, big, quiet}
+    assert set(by_id) == {team, pair, big, quiet, in_space}
+    assert by_id[in_space]["spaceId"] == space_id
+    assert by_id[in_space]["lastMessage"] is None
+    assert by_id[big]["notificationLevel"] == "mentions"
+    assert by_id[pair]["mutedUntil"] is not None
 
     for conversation_id, conversation in by_id.items():
         one = await client.get(f"/conversations/{conversation_id}", headers=ann.headers)
@@ -70,6 +86,12 @@ async def test_the_list_shows_each_participant_as_the_conversation_does(
         assert {k: v for k, v in conversation.items() if k != "participants"} == {
             k: v for k, v in alone.items() if k != "participants"
         }
+        # The list writes its conversations without the models: the same keys, in the
+        # models' order, down to each participant's and the last message's.
+        assert list(conversation) == list(alone)
+        assert [list(p) for p in conversation["participants"]] == [list(p) for p in expected]
+        if alone["lastMessage"] is not None:
+            assert list(conversation["lastMessage"]) == list(alone["lastMessage"])
 
     team_flags = {p["userId"]: p["notificationsEnabled"] for p in by_id[team]["participants"]}
     assert team_flags == {str(ann.id): True, str(ben.id): False, str(cai.id): False}

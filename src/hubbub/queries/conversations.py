@@ -35,7 +35,6 @@ from hubbub.store.markers import unread_counts_of_everyone_txn
 from hubbub.store.models import Conversation, Message
 from hubbub.wire.listing import EncodedConversationList
 from hubbub.wire.models import (
-    ConversationList,
     ConversationPublic,
     MessagePublic,
     ParticipantPublic,
@@ -91,14 +90,10 @@ class ConversationQueries:
             rows, total, more = await conversation_page_txn(
                 session, viewer, limit=limit, before=before, after=after, archived=archived
             )
-            views, participants = await self._views.conversation_page(session, rows, viewer)
+            conversations = await self._views.conversation_page(session, rows, viewer)
         last = rows[-1][0] if more else None
-        page = ConversationList(
-            conversations=views,
-            total=total,
-            next_cursor=None if last is None else make_cursor(last.last_message_at, last.id),
-        )
-        return EncodedConversationList(page, participants)
+        next_cursor = None if last is None else make_cursor(last.last_message_at, last.id)
+        return EncodedConversationList(conversations, total, next_cursor)
 
     async def get(self, viewer: uuid.UUID, conversation_id: uuid.UUID) -> ConversationPublic:
         async with self._db.read() as session:

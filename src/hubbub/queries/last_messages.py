@@ -5,9 +5,10 @@ messages a page of conversations shows, and the changes a resume returns.
 `hubbub.store.view_reads`. Each row becomes a view's fields as a history page's does
 (`hubbub.queries.history.message_views`), with the reactions, attachments and markers
 of all of them read in one statement each; pydantic validates the last messages in one
-call. `tests/test_history_views.py` holds each listed last message, and each change a
-resume returns, to the same message alone (GET …/messages/:id, which goes through the
-ORM), byte for byte.
+call, or, for a list page, they are written as JSON without the models
+(`last_message_json`). `tests/test_history_views.py` holds each listed last message,
+and each change a resume returns, to the same message alone (GET …/messages/:id, which
+goes through the ORM), byte for byte.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from hubbub.queries.presenters import own_status
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.page_reads import MESSAGE_COLUMNS
 from hubbub.store.view_reads import ViewReads
+from hubbub.wire.message_json import MessageJson, messages_json
 from hubbub.wire.models import MessagePublic
 
 _ID, _CONVERSATION_ID, _SENDER_ID, _SEQ, _DELETED_AT = (
@@ -42,11 +44,30 @@ async def last_message_views(
 ) -> dict[uuid.UUID, MessagePublic]:
     """The views of these messages (of different conversations) as `viewer` sees them,
     by id; a message that is gone is left out."""
+    ids, fields = await _fields_by_id(reads, urls, message_ids, viewer)
+    return dict(zip(ids, _MESSAGES.validate_python(fields), strict=True))
+
+
+async def last_message_json(
+    reads: ViewReads,
+    urls: FileUrlSigner,
+    message_ids: Sequence[uuid.UUID],
+    viewer: uuid.UUID,
+) -> dict[uuid.UUID, MessageJson]:
+    """`last_message_views`' messages as their JSON (`MessagePublic.wire()`'s), made
+    without the models (`hubbub.wire.message_json`), for a list page."""
+    ids, fields = await _fields_by_id(reads, urls, message_ids, viewer)
+    return dict(zip(ids, messages_json(fields), strict=True))
+
+
+async def _fields_by_id(
+    reads: ViewReads, urls: FileUrlSigner, message_ids: Sequence[uuid.UUID], viewer: uuid.UUID
+) -> tuple[list[uuid.UUID], list[dict[str, Any]]]:
+    """The ids of those of these messages that are there, and their views' fields."""
     rows = await reads.messages(message_ids)
     if not rows:
-        return {}
-    views = _MESSAGES.validate_python(await message_fields_across(reads, urls, rows, viewer))
-    return {view.id: view for view in views}
+        return [], []
+    return [row[_ID] for row in rows], await message_fields_across(reads, urls, rows, viewer)
 
 
 async def message_fields_across(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from hubbub.domain.enums import MessageStatus
 from hubbub.domain.ids import utcnow
@@ -21,6 +22,7 @@ from hubbub.store.access import SenderAccess
 from hubbub.store.conversation_page import ShownConversation, ShownMembership
 from hubbub.store.models import Message, Participant, StoredFile, User
 from hubbub.store.new_message import NewMessageRecord
+from hubbub.wire.fields import iso_utc
 from hubbub.wire.models import (
     AttachmentPublic,
     ConversationPublic,
@@ -219,3 +221,43 @@ def conversation_public(
         notification_level=me.notify_level,
         muted_until=me.muted_until,
     )
+
+
+def conversation_json(
+    c: ShownConversation,
+    me: ShownMembership,
+    *,
+    urls: FileUrlSigner,
+    last_message: dict[str, Any] | None,
+    participants: list[dict[str, Any]],
+    participant_count: int,
+    unread_count: int,
+    unread_mentions: int,
+) -> dict[str, Any]:
+    """`conversation_public(...).wire()`, key for key and in its order, made without the
+    model: `last_message` and `participants` are JSON already (a list page's, made from
+    rows by `hubbub.wire.message_json` and `hubbub.queries.participant_rows`).
+    `tests/test_participant_rows.py` holds a listed conversation to the one alone."""
+    return {
+        "id": str(c.id),
+        "type": c.type,  # a StrEnum member is its text
+        "name": c.name,
+        "description": c.description,
+        "avatar": urls.avatar_url(c.avatar_file_id),
+        "spaceId": None if c.space_id is None else str(c.space_id),
+        "isArchived": me.is_archived,
+        "createdBy": None if c.created_by is None else str(c.created_by),
+        "createdAt": iso_utc(c.created_at),
+        "updatedAt": iso_utc(c.updated_at),
+        "lastMessageAt": iso_utc(c.last_message_at),
+        "lastMessage": last_message,
+        "lastSeq": c.last_seq,
+        "participants": participants,
+        "participantCount": participant_count,
+        "unreadCount": unread_count,
+        "unreadMentions": unread_mentions,
+        "myRole": me.role,
+        "notificationsEnabled": notifications_on(me.notify_level, me.muted_until, utcnow()),
+        "notificationLevel": me.notify_level,
+        "mutedUntil": None if me.muted_until is None else iso_utc(me.muted_until),
+    }

@@ -1,10 +1,10 @@
-"""GET /conversations' answer, encoded with its participants made outside the models.
+"""GET /conversations' answer, encoded from the JSON its conversations were made as.
 
 `hubbub.queries.conversations.ConversationQueries.list_for` -> here -> the HTTP edge,
-which sends `json()`. The page is a `ConversationList` (its schema is the route's
-response model); only each conversation's `participants` come as JSON values already
-(`hubbub.queries.participant_rows`), since a model per participant was most of a page
-of 100 conversations' time.
+which sends `json()`. `ConversationList` is the route's response model (its schema);
+the page's conversations come as JSON values already
+(`hubbub.queries.presenters.conversation_json`), since a model per conversation, per
+last message and per participant was most of a page of 100 conversations' time.
 """
 
 from __future__ import annotations
@@ -15,19 +15,20 @@ from typing import Any
 
 import orjson
 
-from hubbub.wire.models import ConversationList
-
 
 @dataclass(frozen=True)
 class EncodedConversationList:
-    """`page` with its conversations' participants left empty, and those participants,
-    per conversation in page order."""
+    """A page of the list: `ConversationList`'s fields, its conversations as JSON."""
 
-    page: ConversationList
-    participants: Sequence[list[dict[str, Any]]]
+    conversations: Sequence[dict[str, Any]]
+    total: int
+    next_cursor: str | None
 
     def json(self) -> bytes:
-        body = self.page.model_dump(mode="json", by_alias=True)
-        for conversation, shown in zip(body["conversations"], self.participants, strict=True):
-            conversation["participants"] = shown
-        return orjson.dumps(body)
+        return orjson.dumps(
+            {
+                "conversations": self.conversations,
+                "total": self.total,
+                "nextCursor": self.next_cursor,
+            }
+        )
