@@ -208,6 +208,25 @@ def test_engineio_websocket_wrapper_and_driver_table() -> None:
     require_parameters(
         engineio.AsyncServer.create_queue, ["self", "args", "kwargs"], "python-engineio"
     )  # hubbub's override ignores its arguments: they must stay optional
+    # DirectWebSocket does what these do in its own frames (one coroutine fewer each,
+    # suspended for a whole session): they must still do no more than this.
+    _require_source(
+        wrapper.__call__,
+        "WebSocket.__call__",
+        (
+            "self.asgi_receive = environ['asgi.receive']",
+            "self.asgi_send = environ['asgi.send']",
+            "await self.asgi_send({'type': 'websocket.accept'})",
+            "await self.handler(self)",
+        ),
+        "reproduces it in DirectWebSocket.__call__",
+    )
+    _require_source(
+        wrapper.wait,
+        "WebSocket.wait",
+        ("await self.asgi_receive()", "!= 'websocket.receive'", "event['bytes']", "event['text']"),
+        "reproduces it in DirectWebSocket.wait (`_frame_data`)",
+    )
 
 
 class _RecordingQueue(asyncio.Queue[Any]):
@@ -708,6 +727,36 @@ def test_asyncio_queue_and_event_keep_their_waiters_where_the_sockets_slim_them(
 # uvicorn -------------------------------------------------------------------------------
 
 
+def test_uvicorn_websocket_receive_is_what_hubbub_reads_frames_with() -> None:
+    """`DirectWebSocket._next_event` takes ASGI messages from the protocol's queue as
+    the protocol's own `receive` does (resuming a paused read when it takes the last
+    one), without its coroutine."""
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+    source = inspect.getsource(WebSocketsSansIOProtocol.receive)
+    for text in (
+        "await self.queue.get()",
+        "if self.read_paused and self.queue.empty():",
+        "self.read_paused = False",
+        "self.transport.resume_reading()",
+    ):
+        if text not in source:
+            broken(
+                "uvicorn",
+                "WebSocketsSansIOProtocol.receive",
+                f"no longer has {text!r}",
+                "reproduces it in DirectWebSocket._next_event",
+            )
+    statements = [line.strip() for line in source.splitlines()[1:] if line.strip()]
+    if len(statements) != 5:
+        broken(
+            "uvicorn",
+            "WebSocketsSansIOProtocol.receive",
+            f"has {len(statements)} lines where it had 5",
+            "reproduces it in DirectWebSocket._next_event",
+        )
+
+
 def test_uvicorn_serves_with_the_options_hubbub_passes() -> None:
     import uvicorn
     import uvicorn.config
@@ -790,7 +839,7 @@ async def test_a_websocket_lets_go_of_its_handshake_once_open() -> None:
     still carries frames both ways."""
     from websockets.asyncio.client import connect
 
-    from hubbub.edge.socket.engine import DirectWebSocket
+    from hubbub.edge.socket.engine import DirectEngineIO, DirectWebSocket
     from hubbub.edge.socket.keepalive import OpenedOverWebSocket
     from hubbub.edge.socket.queues import Line
 
@@ -804,7 +853,7 @@ async def test_a_websocket_lets_go_of_its_handshake_once_open() -> None:
             seen["request"] = seen["protocol"].request
             return await super().__call__(environ)
 
-    class Server(engineio.AsyncServer):  # type: ignore[misc]
+    class Server(DirectEngineIO):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._async = dict(self._async, websocket=Wrapper)
@@ -842,6 +891,9 @@ async def test_a_websocket_lets_go_of_its_handshake_once_open() -> None:
             assert type(sock) is OpenedOverWebSocket
             waiting = [t for t in asyncio.all_tasks() if "websocket_wait" in repr(t)]
             assert waiting == []
+            # Nor a writer while nothing waits to be written.
+            writing = [t for t in asyncio.all_tasks() if "_write_queued" in repr(t)]
+            assert writing == []
     assert received == ["hello"]
 
 

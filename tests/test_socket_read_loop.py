@@ -1,8 +1,9 @@
 """The read loop of a session opened over WebSocket (`OpenedOverWebSocket` in
 `hubbub.edge.socket.keepalive`): it hands each frame to Engine.IO as Engine.IO's own
 loop does, and however the session ends (the client closes, the server closes it, the
-read is cancelled, a frame is too large) its writer ends, its WebSocket is closed and
-its disconnect handler runs once, with no task left behind."""
+read is cancelled, a frame is too large) its writing ends, its WebSocket is closed and
+its disconnect handler runs once, with no task left behind. A writer runs only while
+packets wait: an idle session holds none."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import engineio
 
+from hubbub.edge.socket.engine import DirectEngineIO
 from hubbub.edge.socket.keepalive import OpenedOverWebSocket
 
 
@@ -36,7 +38,7 @@ class FrameSource:
 
 class Session:
     def __init__(self) -> None:
-        self.server = engineio.AsyncServer(async_mode="asgi", max_http_buffer_size=64)
+        self.server = DirectEngineIO(async_mode="asgi", max_http_buffer_size=64)
         self.messages: list[str] = []
         self.disconnects: list[Any] = []
 
@@ -58,8 +60,12 @@ class Session:
         assert self.socket.closed
         assert self.ws.closed >= 1
         assert len(self.disconnects) == 1, self.disconnects
-        pending = [t for t in asyncio.all_tasks() if "writer" in repr(t)]
-        assert pending == [], pending
+        assert writers() == []
+        assert self.socket.queue.drainer is None  # no cycle left between the two
+
+
+def writers() -> list[asyncio.Task[Any]]:
+    return [t for t in asyncio.all_tasks() if "_write_queued" in repr(t)]
 
 
 async def _settle() -> None:
@@ -74,9 +80,16 @@ async def test_frames_reach_engineio_in_order_until_the_client_closes() -> None:
     await _settle()
     assert session.messages == ["one", "two"]
     assert not session.handler.done()
+    assert writers() == []  # nothing to write: no writer waits
     await session.socket.send(engineio.packet.Packet(engineio.packet.MESSAGE, data="out"))
+    await session.socket.send(engineio.packet.Packet(engineio.packet.MESSAGE, data="more"))
+    assert len(writers()) == 1  # one writer for both
     await _settle()
-    assert session.ws.sent == ["4out"]  # the writer still writes what is queued
+    assert session.ws.sent == ["4out", "4more"]  # written in order, then the writer ends
+    assert writers() == []
+    await session.socket.send(engineio.packet.Packet(engineio.packet.MESSAGE, data="again"))
+    await _settle()
+    assert session.ws.sent == ["4out", "4more", "4again"]
     session.ws.frames.put_nowait(None)  # the client went away
     await session.ended()
     assert session.disconnects == [session.server.reason.TRANSPORT_CLOSE]
@@ -104,3 +117,41 @@ async def test_a_frame_too_large_ends_the_session_unread() -> None:
     session.ws.frames.put_nowait("4" + "x" * 100)  # over max_http_buffer_size
     await session.ended()
     assert session.messages == []
+
+
+async def test_packets_queued_during_a_slow_write_follow_it_from_the_same_writer() -> None:
+    session = Session()
+    gate = asyncio.Event()
+    sent = session.ws.sent
+
+    async def slow_send(text: str) -> None:  # a client reading slowly: the write waits
+        await gate.wait()
+        sent.append(text)
+
+    session.ws.send = slow_send  # type: ignore[method-assign]
+    await session.socket.send(engineio.packet.Packet(engineio.packet.MESSAGE, data="a"))
+    await _settle()
+    (writer,) = writers()
+    await session.socket.send(engineio.packet.Packet(engineio.packet.MESSAGE, data="b"))
+    assert writers() == [writer]  # the one that waits takes it too
+    gate.set()
+    await _settle()
+    assert sent == ["4a", "4b"]
+    assert writers() == []
+
+
+async def test_a_failed_write_closes_the_websocket_once_and_ends_the_session() -> None:
+    session = Session()
+    tried: list[str] = []
+
+    async def broken_send(text: str) -> None:
+        tried.append(text)
+        raise OSError("connection reset")
+
+    session.ws.send = broken_send  # type: ignore[method-assign]
+    await session.socket.send(engineio.packet.Packet(engineio.packet.MESSAGE, data="a"))
+    session.socket.queue.put_nowait(engineio.packet.Packet(engineio.packet.MESSAGE, data="b"))
+    await session.ended()  # the writer closed the WebSocket, which ended the read
+    assert tried == ["4a"]  # nothing after the failed write
+    assert session.ws.closed == 1
+    assert session.disconnects == [session.server.reason.TRANSPORT_CLOSE]

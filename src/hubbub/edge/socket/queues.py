@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from typing import Any
+from typing import Any, Protocol
 
 # python-engineio clients refuse a long-polling response of more than 16 packets (and
 # disconnect); a burst of events can queue more than that for one socket.
@@ -62,17 +62,33 @@ def slim_event(event: asyncio.Event) -> None:
     state._waiters = Line(state._waiters)
 
 
+class Drainer(Protocol):
+    """What writes a queue's packets out when they come (`CountingQueue.drainer`)."""
+
+    def drain_soon(self) -> None:
+        """A packet was put: have it written, by the writer that runs or a new one."""
+
+
 class CountingQueue(asyncio.Queue[Any]):
     """A socket's Engine.IO queue that knows how many packets its writer has taken and
     not yet written (`taken`), and hands out at most `MAX_PACKETS_PER_POLL` per wait
     (Engine.IO's `poll` takes one with `get`, then drains with `get_nowait`). Its
-    waiters and items are lines (`slim_queue`)."""
+    waiters and items are lines (`slim_queue`). With a `drainer` (a session opened over
+    WebSocket, `keepalive.OpenedOverWebSocket`), every put tells it, so that no writer
+    needs to wait on an empty queue."""
 
     def __init__(self) -> None:
         super().__init__()
         self.taken = 0
         self._budget = MAX_PACKETS_PER_POLL
+        self.drainer: Drainer | None = None
         slim_queue(self)
+
+    def _put(self, item: Any) -> None:
+        # Every way into an asyncio.Queue (put, put_nowait) puts its item here.
+        super()._put(item)
+        if self.drainer is not None:
+            self.drainer.drain_soon()
 
     async def get(self) -> Any:
         self._budget = MAX_PACKETS_PER_POLL
