@@ -172,3 +172,20 @@ async def test_no_token_reaches_the_log(server: Server, http: httpx.AsyncClient)
     assert "token=[redacted]" in written, written[-2000:]  # the request line was written
     for value in secret_values.values():
         assert value not in written, written[-2000:]
+
+
+async def test_only_the_socketio_path_takes_websockets(server: Server) -> None:
+    """A WebSocket goes to Engine.IO only under /socket.io/ (with or without its slash);
+    anywhere else it is refused before it opens, as the HTTP app has no WebSocket."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    ws_base = server.base.replace("http://", "ws://")
+    for path in ("/socket.io/", "/socket.io"):
+        async with connect(f"{ws_base}{path}?EIO=4&transport=websocket") as ws:
+            assert str(await ws.recv()).startswith("0{")
+    for path in ("/socket.iox/", "/messaging/", "/"):
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(f"{ws_base}{path}?EIO=4&transport=websocket"):
+                pass
+        assert refused.value.response.status_code == 403, path

@@ -14,6 +14,7 @@ import os
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import socketio
 from fastapi import FastAPI
@@ -186,26 +187,44 @@ def create_app(
         allow_headers=["Authorization", "Content-Type"],
     )
     # The client's address: the peer's, or what a trusted proxy says (HUBBUB_TRUSTED_PROXIES).
-    routed = WebSocketsPast(http=cors, websocket=sio_asgi)
+    routed = WebSocketsPast(http=cors, websocket=sio_asgi, engineio=sio.eio, path="/socket.io/")
     asgi = ForwardedFor(routed, settings.trusted_proxy_networks)
     http.state.sio = sio
     http.state.metrics_access = MetricsAccess(settings.metrics_networks, settings.metrics_token)
     return Node(asgi=asgi, http=http, sio=sio)
 
 
-class WebSocketsPast:
-    """WebSocket scopes straight to `websocket` (Socket.IO), past `http`'s middlewares,
-    which only act on HTTP (CORS, the access log and HTTP metrics) and would otherwise
-    keep a coroutine frame each for the life of every socket; everything else to
-    `http`. Not a coroutine either, so it adds no frame of its own."""
+class HandlesRequests(Protocol):
+    """Engine.IO's server, as far as `WebSocketsPast` calls it."""
 
-    def __init__(self, *, http: ASGIApp, websocket: ASGIApp) -> None:
+    def handle_request(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[Any]: ...
+
+
+class WebSocketsPast:
+    """WebSocket scopes straight to Socket.IO, past `http`'s middlewares, which only act
+    on HTTP (CORS, the access log and HTTP metrics) and would otherwise keep a coroutine
+    frame each for the life of every socket; everything else to `http`. Not a coroutine
+    either, so it adds no frame of its own. A WebSocket under `path` goes to Engine.IO's
+    `handle_request` itself: python-socketio's ASGI app and server would only pass it
+    on, and their two coroutines stay suspended for the whole session (0.6 KiB per idle
+    socket, bench/memory_probe.py). Any other WebSocket goes to `websocket` (the ASGI
+    app, which refuses it)."""
+
+    def __init__(
+        self, *, http: ASGIApp, websocket: ASGIApp, engineio: HandlesRequests, path: str
+    ) -> None:
         self._http = http
         self._websocket = websocket
+        self._engineio = engineio
+        self._path = path
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
-        app = self._websocket if scope["type"] == "websocket" else self._http
-        return app(scope, receive, send)
+        if scope["type"] != "websocket":
+            return self._http(scope, receive, send)
+        path: str = scope["path"]
+        if (path if path.endswith("/") else path + "/").startswith(self._path):
+            return self._engineio.handle_request(scope, receive, send)
+        return self._websocket(scope, receive, send)
 
 
 def _tune_gc() -> None:
