@@ -11,9 +11,10 @@ Order on a socket stays the order of sending: a frame goes direct only when noth
 queued earlier is still waiting to be written (`DirectWebSocket.can_write_now`: the
 queue is empty and the writer holds no packet it has taken but not yet written);
 otherwise it is queued like any other. python-socketio's own packets (CONNECT, acks)
-and Engine.IO's pings keep using the queue. Direct writes need the transport of
-uvicorn's WebSocket protocol (what `hubbub serve` runs); under any other server every
-frame is queued.
+and Engine.IO's pings keep using the queue (whose writer, for a session opened over
+WebSocket, runs only while packets wait in it: `keepalive.py`). Direct writes need the
+transport of uvicorn's WebSocket protocol (what `hubbub serve` runs); under any other
+server every frame is queued.
 
 The same classes keep sessions in hand: `DirectWebSocket.wait` ends a session whose
 client sends a binary frame or text that is no Engine.IO packet; `DirectEngineIO`
