@@ -125,12 +125,12 @@ async def test_hot_queries_use_indexes_on_200k_messages(node: Node) -> None:
         listed = await services.conversation_queries.list_for(
             me, limit=100, before=None, archived=False
         )
-        unread = {c.id: c.unread_count for c in listed.page.conversations}
+        unread = {uuid.UUID(c["id"]): c["unreadCount"] for c in listed.conversations}
         assert unread[big] == 15  # 30 unread numbers, half of them mine
         changes = await services.message_queries.changes(me, big, since=MESSAGES - 100, limit=100)
         assert len(changes.changes) == 100
         # Resume across 61 conversations: a page for each (every one has changes).
-        others = [c.id for c in listed.page.conversations if c.id != big][:60]
+        others = [uuid.UUID(c["id"]) for c in listed.conversations if c["id"] != str(big)][:60]
         pages, removed = await services.message_queries.sync(
             me, {big: MESSAGES - 100, **dict.fromkeys(others, 40)}, limit=100
         )
