@@ -152,8 +152,9 @@ class Views:
     ) -> list[dict[str, Any]]:
         """A list page's conversations as their JSON (`ConversationPublic.wire()`'s),
         made without the models: a page of 100 carries 2,000 participants and 100 last
-        messages, and making, validating and dumping their models was a fifth of the
-        page's time on the server (`docs/performance.md`, "Fourteenth round")."""
+        messages, and making, validating and dumping their models cost 4.9 % of a page's
+        instructions (`bench/list_cpu.py --callgrind`; `docs/performance.md`, "Fourteenth
+        round")."""
         if not pairs:
             return []
         reads = await ViewReads.of(session)

@@ -176,7 +176,7 @@ class OpenedOverWebSocket(AsyncSocket):  # type: ignore[misc]
     def drain_soon(self) -> None:
         """A packet is queued: the writer that runs writes it, or a new one starts. An
         idle socket has no writer: Engine.IO's waits on the empty queue for the whole
-        session, a task and four suspended coroutines (1.2 KiB per idle socket,
+        session, a task and four suspended coroutines (1.8 KiB per idle socket,
         bench/memory_probe.py)."""
         if self._writer is None and not self._written_out:
             self._writer = asyncio.get_running_loop().create_task(self._write_queued())
