@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from hubbub.domain.enums import FileKind, ParticipantStatus
 from hubbub.store.models import Participant, SpaceMember, StoredFile
+from hubbub.wire.json_depth import MAX_JSON_DEPTH
 from tests.conftest import Backend, assert_error
 from tests.world import Snapshot, World, counts, open_world, snapshot
 
@@ -218,6 +219,11 @@ def bad_strings(field: str) -> list[Row]:
     ] + [(f"{field} surrogate", {field: LONE}, 422, field)]
 
 
+def nested_in_a(depth: int) -> bytes:
+    """An object whose field `a` holds `depth` arrays inside one another."""
+    return b'{"a": ' + b"[" * depth + b"]" * depth + b"}"
+
+
 def bad_bodies(what: str = "") -> list[Row]:
     """Malformed JSON, not an object, an unknown field, a body over 1 MiB, and JSON
     that the parser cannot take in (invalid UTF-8, nesting, a 5,000-digit number)."""
@@ -230,7 +236,18 @@ def bad_bodies(what: str = "") -> list[Row]:
         ("unknown field", {"senderId": "<peer>"}, 422, "senderId"),
         ("over 1 MiB", json.dumps({what or "x": "x" * (1024 * 1024)}).encode(), 413, None),
         ("invalid UTF-8", b'{"content": "\xff\xfe"}', 400, None),
-        ("nested 100000 deep", b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400, None),
+        (
+            "nested 100000 deep",
+            b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+            400,
+            "invalid_json",
+        ),
+        (
+            "nested one too deep",
+            b'{"a": ' + b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH + b"}",
+            400,
+            "invalid_json",
+        ),
         ("5000 digits", b'{"a": 1' + b"0" * 5000 + b"}", 400, None),
     ]
 

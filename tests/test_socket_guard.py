@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from hubbub.edge.socket.gateway import PACKETS_BEFORE_CONNECT
+from hubbub.wire.json_depth import MAX_JSON_DEPTH
 from tests.conftest import Backend
 from tests.gw import Server, register, serving
 from tests.raw import NS, RawSocket
@@ -127,6 +128,10 @@ MALFORMED = [
     "4{}",  # JSON where a packet belongs
     f"42{NS},99999999999999999999999999999999999999",  # an id too long
     f'43{NS},1["ack"]',  # an ack nobody asked for
+    # Nested deeper than the parser is let go (hubbub.wire.json_depth): as deep as a packet
+    # within the 64 KiB cap can, and one level over.
+    f'42{NS},["sync",' + "[" * 30_000 + "]" * 30_000 + "]",
+    f'42{NS},["sync",' + "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH + "]",
 ]
 
 
@@ -152,6 +157,25 @@ async def test_malformed_packets_log_one_line_each_and_no_traceback(
     closing = [line for line in written.splitlines() if "closing socket" in line]
     assert len(closing) == len(MALFORMED), "\n".join(closing)
     assert "post request handler error" in written
+
+
+async def test_a_payload_as_deep_as_allowed_is_answered(
+    server: Server, http: httpx.AsyncClient
+) -> None:
+    """At the depth limit a packet is parsed and its payload validated like any other:
+    a wrong one is refused in its ack, and the socket stays."""
+    user = await register(http)
+    raw = await RawSocket.open(server.base)
+    try:
+        assert connected(await raw.connect(user.token))
+        inner = MAX_JSON_DEPTH - 2  # the packet's array and the payload's object
+        nested = json.loads("[" * inner + "]" * inner)
+        answer = await raw.call("sync", {"conversations": nested})
+        assert answer["ok"] is False, answer
+        assert answer["error"]["code"] == "invalid_payload", answer
+        assert (await raw.call("sync", {"conversations": {}}))["ok"] is True
+    finally:
+        await raw.close()
 
 
 async def test_no_token_reaches_the_log(server: Server, http: httpx.AsyncClient) -> None:

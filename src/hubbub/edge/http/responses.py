@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hubbub.domain.errors import HubbubError, Unavailable, status_phrase
 from hubbub.edge.http.openapi import allowed_methods
+from hubbub.wire.json_depth import MAX_JSON_DEPTH, nested_too_deep
 
 log = logging.getLogger("hubbub.http")
 
@@ -135,8 +136,8 @@ def _is_disconnect(exc: DBAPIError) -> bool:
 
 
 class GuardMiddleware:
-    """Outermost HTTP guard: caps JSON bodies, refuses bodies that are not JSON (415), and
-    turns any escaped exception into a 500.
+    """Outermost HTTP guard: caps JSON bodies, refuses bodies that are not JSON (415) or
+    nest too deeply for the parser (400), and turns any escaped exception into a 500.
 
     Bodies of ordinary endpoints are read here, up to the cap, and replayed to the app;
     streaming endpoints (uploads) are listed in `streaming_paths` and enforce their own cap.
@@ -185,6 +186,11 @@ class GuardMiddleware:
                 if body and scope["path"] not in self.form_paths and not _is_json(scope):
                     await error_response(
                         415, "unsupported_media_type", "Content-Type must be application/json"
+                    )(scope, receive, send)
+                    return
+                if body and nested_too_deep(body):
+                    await error_response(
+                        400, "invalid_json", f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
                     )(scope, receive, send)
                     return
                 receive = _replay(body, receive)

@@ -42,6 +42,7 @@ from engineio.async_socket import AsyncSocket
 
 from hubbub.edge.socket.keepalive import SWEEP_S, TICK_S, OpenedOverWebSocket, PingWheel
 from hubbub.edge.socket.queues import CountingQueue, slim_event, slim_queue
+from hubbub.wire.json_depth import nested_too_deep
 
 log = logging.getLogger("hubbub.edge.socket")
 
@@ -354,7 +355,8 @@ class FastJson:
     """The JSON module python-socketio encodes packets with: orjson where it can (an
     ack carries a whole message), the standard library where orjson refuses (integers
     beyond 64 bits); decoding stays the standard library's, which every existing
-    client's payloads were written against."""
+    client's payloads were written against, once the packet is known not to nest too
+    deeply for it (`hubbub.wire.json_depth`)."""
 
     @staticmethod
     def dumps(obj: Any, **kwargs: Any) -> str:
@@ -365,6 +367,8 @@ class FastJson:
 
     @staticmethod
     def loads(text: str | bytes, **kwargs: Any) -> Any:
+        if nested_too_deep(text):
+            raise ValueError("JSON nested too deeply")  # a malformed packet
         return json.loads(text, **kwargs)
 
 
