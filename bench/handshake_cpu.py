@@ -1,0 +1,146 @@
+"""The server's instructions per socket handshake, counted by callgrind: for comparing two
+checkouts on a machine whose speed moves.
+
+`hubbub bench connections` times handshakes with hundreds in flight, and its CPU per
+handshake moves with whatever else the machine runs. This counts instead. It starts
+`hubbub serve` on an embedded database of its own, registers `--users` users, each in
+`--conversations` groups of 10 (`bench/memory_probe.py`'s layout, the connections
+scenario's), stops it, then runs the server under valgrind's callgrind twice: each run
+makes the same warm-up handshakes, then `--handshakes` or a quarter as many, one at a
+time (WebSocket, Engine.IO open, Socket.IO CONNECT to /messaging with a token, its
+answer), keeping every socket open, and stops the server. The difference between the two
+runs' totals, divided by the handshakes between them, is one handshake's instructions:
+what the server does for it and for what it sets off (presence to the contacts already
+connected, the socket's rooms). Pings are set an hour apart so that idle sockets cost
+nothing over the runs' different lengths. Run it for each checkout in turn:
+
+    python bench/handshake_cpu.py --pythonpath <previous release>/src
+    python bench/handshake_cpu.py
+
+A run under callgrind is some fifty times slower than the server alone: the default
+(200 handshakes against 50, after 20) takes a few minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import secrets
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+from memory_probe import free_port, open_socket, setup_users
+from websockets.asyncio.client import ClientConnection
+
+
+async def wait_healthy(base: str, proc: asyncio.subprocess.Process) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=5) as http:
+        for _ in range(600):
+            if proc.returncode is not None:
+                raise RuntimeError(f"the server exited with {proc.returncode}")
+            try:
+                (await http.get("/healthz")).raise_for_status()
+                return
+            except httpx.HTTPError:
+                await asyncio.sleep(0.5)
+    raise RuntimeError("the server did not become healthy")
+
+
+async def serve(env: dict[str, str], port: int, under: list[str]) -> asyncio.subprocess.Process:
+    proc = await asyncio.create_subprocess_exec(
+        *under,
+        *(sys.executable, "-m", "hubbub", "serve", "--port", str(port)),
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    await wait_healthy(f"http://127.0.0.1:{port}", proc)
+    return proc
+
+
+async def counted_run(env: dict[str, str], tokens: list[str], warmup: int, count: int) -> int:
+    """The callgrind total of a server that made `warmup` + `count` handshakes."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="hubbub-callgrind-") as out:
+        valgrind = [
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={out}/callgrind.out",
+            f"--log-file={out}/valgrind.log",
+        ]
+        proc = await serve(env, port, valgrind)
+        sockets: list[ClientConnection] = []
+        try:
+            for n in range(warmup + count):
+                token = tokens[n % len(tokens)]
+                sockets.append(await open_socket(f"http://127.0.0.1:{port}", token))
+                if n % 25 == 24:
+                    print(f"  {n + 1} of {warmup + count} handshakes", flush=True)
+        finally:
+            for ws in sockets:
+                await ws.close()
+            proc.send_signal(signal.SIGTERM)
+            await proc.wait()
+        return collected(Path(out, "valgrind.log"))
+
+
+def collected(log_path: Path) -> int:
+    """The total callgrind wrote in its log when the server exited."""
+    log = log_path.read_text(errors="replace")
+    found = re.search(r"Collected : (\d+)", log)
+    if found is None:
+        raise RuntimeError(f"no count from callgrind: {log[-800:]}")
+    return int(found.group(1))
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--handshakes", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--conversations", type=int, default=20)
+    parser.add_argument("--pythonpath", help="the code's source, e.g. another checkout's src")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="hubbub-handshake-cpu-") as tmp:
+        env = {
+            **os.environ,
+            "HUBBUB_DATA_DIR": str(Path(tmp) / "data"),
+            "HUBBUB_JWT_SECRET": secrets.token_hex(32),
+            "HUBBUB_ARGON2_TIME_COST": "1",
+            "HUBBUB_ARGON2_MEMORY_KIB": "1024",
+            "HUBBUB_ARGON2_PARALLELISM": "1",
+            "HUBBUB_BUDGETS": "*=100000000/1000000",
+            "HUBBUB_ACCESS_TOKEN_TTL_S": "86400",
+            "HUBBUB_MAX_SOCKETS_PER_USER": "100",
+            "HUBBUB_SOCKET_PING_INTERVAL_S": "3600",
+            "HUBBUB_SOCKET_PING_TIMEOUT_S": "3600",
+            # A handshake under callgrind takes far longer than the default allows.
+            "HUBBUB_SOCKET_CONNECT_TIMEOUT_S": "600",
+        }
+        if args.pythonpath:
+            env["PYTHONPATH"] = args.pythonpath
+        port = free_port()
+        proc = await serve(env, port, [])
+        try:
+            print(f"setting up {args.users} users in {args.conversations} groups each ...")
+            tokens = await setup_users(f"http://127.0.0.1:{port}", args.users, args.conversations)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            await proc.wait()
+        short = max(1, args.handshakes // 4)
+        runs: dict[int, int] = {}
+        for count in (short, args.handshakes):
+            print(f"under callgrind: {args.warmup} + {count} handshakes ...", flush=True)
+            runs[count] = await counted_run(env, tokens, args.warmup, count)
+        per = (runs[args.handshakes] - runs[short]) / (args.handshakes - short)
+        print(json.dumps({"instructions_per_handshake": round(per), "runs": runs}))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
