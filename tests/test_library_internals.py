@@ -6,6 +6,8 @@ For speed hubbub goes beneath these libraries' public APIs:
   WebSocket protocol, which it finds through Engine.IO's ASGI WebSocket wrapper (its own
   subclass, registered in the Engine.IO server's driver table), and counts the packets
   on each socket's Engine.IO queue (its own queue class);
+- each WebSocket's opening line goes through the logger of uvicorn's protocol, which
+  the wrapper replaces with its own (written with the access log);
 - the Socket.IO server overrides python-socketio's private `_engineio_server_class` and
   `_handle_event_internal`, and encodes packets with its own packet class;
 - the gateway's guards decode and dispatch Socket.IO packets themselves (python-socketio's
@@ -754,6 +756,30 @@ def test_uvicorn_websocket_receive_is_what_hubbub_reads_frames_with() -> None:
             "WebSocketsSansIOProtocol.receive",
             f"has {len(statements)} lines where it had 5",
             "reproduces it in DirectWebSocket._next_event",
+        )
+
+
+def test_uvicorn_logs_a_websocket_opening_through_its_protocol_logger() -> None:
+    """`DirectWebSocket.__call__` gives each protocol hubbub's `websocket_log` before the
+    accept, so that the opening line follows the access log's setting."""
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+    init = inspect.getsource(WebSocketsSansIOProtocol.__init__)
+    send = inspect.getsource(WebSocketsSansIOProtocol.send)
+    if 'self.logger = logging.getLogger("uvicorn.error")' not in init:
+        broken(
+            "uvicorn",
+            "WebSocketsSansIOProtocol.__init__",
+            "no longer sets self.logger",
+            "replaces the protocol's logger with hubbub.websocket",
+        )
+    accepted = send.find("[accepted]")
+    if accepted < 0 or "self.logger.info(" not in send[max(0, accepted - 200) : accepted]:
+        broken(
+            "uvicorn",
+            "WebSocketsSansIOProtocol.send",
+            "no longer logs the accept through self.logger.info",
+            "replaces the protocol's logger with hubbub.websocket",
         )
 
 

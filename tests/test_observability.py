@@ -263,3 +263,31 @@ def test_text_lines_name_the_request_they_belong_to(tmp_path: Path) -> None:
     lines = [line for line in srv.log.read_text().splitlines() if "hubbub.access" in line]
     assert any(line.endswith(f"[request_id={REQUEST_ID}]") for line in lines), lines
     assert all(not line.startswith("{") for line in lines)
+
+
+@pytest.mark.parametrize("access_log", [False, True], ids=["access log off", "access log on"])
+def test_a_websocket_opening_is_an_access_line(tmp_path: Path, access_log: bool) -> None:
+    """Each WebSocket's opening (uvicorn's `[accepted]` line) is written with the access
+    log and not otherwise, at the same level as everything else; its token redacted."""
+    from websockets.sync.client import connect
+
+    from tests.gw import start_server
+
+    env = {"HUBBUB_LOG_LEVEL": "info", "HUBBUB_ACCESS_LOG": str(access_log).lower()}
+    srv = start_server(tmp_path, env)
+    try:
+        url = srv.base.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        with connect(url + "&token=secret-in-the-url") as ws:
+            assert str(ws.recv()).startswith("0{")  # Engine.IO's open packet: it was served
+    finally:
+        srv.stop()
+    log = srv.log.read_text()
+    assert "Application startup complete" in log, log[-2000:]  # info lines are written
+    assert "secret-in-the-url" not in log
+    opened = [line for line in log.splitlines() if '"WebSocket /socket.io/' in line]
+    if access_log:
+        assert len(opened) == 1, opened
+        assert "INFO hubbub.websocket:" in opened[0], opened
+        assert "token=[redacted]" in opened[0], opened
+    else:
+        assert opened == [], opened

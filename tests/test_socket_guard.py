@@ -30,8 +30,10 @@ async def server(
 ) -> AsyncIterator[Server]:
     settings = {
         "HUBBUB_SOCKET_CONNECT_TIMEOUT_S": str(CONNECT_TIMEOUT_S),
-        # Request lines and the gateway's one-liners are logged at info.
+        # The gateway's one-liners are logged at info, request lines (a WebSocket's
+        # opening too) with the access log.
         "HUBBUB_LOG_LEVEL": "info",
+        "HUBBUB_ACCESS_LOG": "true",
     }
     async with serving(backend, tmp_path_factory.mktemp("socket-guard"), settings) as srv:
         yield srv
@@ -193,7 +195,7 @@ async def test_no_token_reaches_the_log(server: Server, http: httpx.AsyncClient)
     )
     assert r.status_code == 200
     written = server.log.read_bytes()[start:].decode(errors="replace")
-    assert "token=[redacted]" in written, written[-2000:]  # the request line was written
+    assert "token=[redacted]" in written, written[-2000:]  # the request lines were written
     for value in secret_values.values():
         assert value not in written, written[-2000:]
 

@@ -50,9 +50,10 @@ from hubbub.edge.http.routes import (
 )
 from hubbub.edge.http.webui import install_web
 from hubbub.edge.services import Services
-from hubbub.edge.socket.engine import JsonPacket
+from hubbub.edge.socket.engine import log_websocket_openings
 from hubbub.edge.socket.gateway import GatewayServer, library_logger
 from hubbub.edge.socket.manager import OwnRoomsManager
+from hubbub.edge.socket.packets import JsonPacket
 from hubbub.tracing import Tracing, tracing_from_environment
 
 
@@ -175,7 +176,9 @@ def create_app(
         form_paths=("/digests/unsubscribe",),
     )
     sio_asgi = socketio.ASGIApp(sio, other_asgi_app=guarded, socketio_path="socket.io")
-    # Request ids, HTTP metrics and the access log (long-polling requests too).
+    # Request ids, HTTP metrics and the access log (long-polling requests too, and each
+    # WebSocket's opening).
+    log_websocket_openings(settings.access_log)
     observed = ObserveHttp(
         sio_asgi, lambda: http.state.services.metrics, access_log=settings.access_log
     )

@@ -26,8 +26,6 @@ task and a ping wheel (`keepalive.py`), not a task per socket.
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import json
 import logging
 import struct
 import time
@@ -35,16 +33,24 @@ from collections.abc import Awaitable
 from typing import Any
 
 import engineio
-import orjson
-import socketio
 from engineio.async_drivers.asgi import WebSocket as AsgiWebSocket
 from engineio.async_socket import AsyncSocket
 
 from hubbub.edge.socket.keepalive import SWEEP_S, TICK_S, OpenedOverWebSocket, PingWheel
 from hubbub.edge.socket.queues import CountingQueue, slim_event, slim_queue
-from hubbub.wire.json_depth import nested_too_deep
 
 log = logging.getLogger("hubbub.edge.socket")
+
+# What uvicorn logs about one WebSocket that reaches Engine.IO: its opening at info (an
+# access line, like an HTTP request's: written with HUBBUB_ACCESS_LOG, see
+# `log_websocket_openings`), its own errors. Written unasked, the opening line was 7 % of
+# the server's CPU over 2,000 handshakes (py-spy: a record made, formatted, written).
+websocket_log = logging.getLogger("hubbub.websocket")
+
+
+def log_websocket_openings(on: bool) -> None:
+    """Whether each WebSocket's opening is logged (at info), as `HUBBUB_ACCESS_LOG` says."""
+    websocket_log.setLevel(logging.NOTSET if on else logging.WARNING)
 
 
 def websocket_text_frame(text: str) -> bytes:
@@ -148,6 +154,8 @@ class DirectWebSocket(AsgiWebSocket):  # type: ignore[misc]
         if self._socket is not None:
             self._socket.hubbub_ws = self
         self._handshake = (environ.get("asgi.scope"), protocol)
+        if protocol is not None and isinstance(getattr(protocol, "logger", None), logging.Logger):
+            protocol.logger = websocket_log  # before the accept, which it logs
         try:
             # Engine.IO's `__call__`, in this frame rather than one more beneath it: the
             # chain of coroutines from uvicorn's to the read loop stays suspended for
@@ -349,49 +357,3 @@ class DirectEngineIO(engineio.AsyncServer):  # type: ignore[misc]
             ws.write(websocket_text_frame("4" + data))  # Engine.IO MESSAGE
             return
         await super().send(sid, data)
-
-
-class FastJson:
-    """The JSON module python-socketio encodes packets with: orjson where it can (an
-    ack carries a whole message), the standard library where orjson refuses (integers
-    beyond 64 bits); decoding stays the standard library's, which every existing
-    client's payloads were written against, once the packet is known not to nest too
-    deeply for it (`hubbub.wire.json_depth`)."""
-
-    @staticmethod
-    def dumps(obj: Any, **kwargs: Any) -> str:
-        try:
-            return orjson.dumps(obj).decode()
-        except TypeError:
-            return json.dumps(obj, **kwargs)
-
-    @staticmethod
-    def loads(text: str | bytes, **kwargs: Any) -> Any:
-        if nested_too_deep(text):
-            raise ValueError("JSON nested too deeply")  # a malformed packet
-        return json.loads(text, **kwargs)
-
-
-class JsonPacket(socketio.packet.Packet):  # type: ignore[misc]
-    """Socket.IO packets as hubbub sends them: JSON only, encoded with `FastJson`.
-    python-socketio walks every outgoing payload looking for bytes to send as binary
-    attachments (a sixth of a busy node's CPU, on acks that carry a whole message);
-    hubbub never sends bytes, so the walk is skipped. Incoming binary packets still
-    decode, and their payloads fail validation like any other wrong type."""
-
-    uses_binary_events = False
-    json = FastJson
-
-
-# Whether the event being handled carries an ack id (set by `GatewayServer`).
-_has_ack: contextvars.ContextVar[bool] = contextvars.ContextVar("hubbub_has_ack", default=False)
-
-
-def event_wants_ack() -> bool:
-    """In a namespace's event handler: whether the client asked for an ack."""
-    return _has_ack.get()
-
-
-def note_ack(wanted: bool) -> None:
-    """Set by the server before it runs an event's handler."""
-    _has_ack.set(wanted)

@@ -19,7 +19,8 @@ import socketio
 from socketio import packet as sio_packet
 
 from hubbub import logs
-from hubbub.edge.socket.engine import DirectEngineIO, note_ack
+from hubbub.edge.socket.engine import DirectEngineIO
+from hubbub.edge.socket.packets import note_ack
 from hubbub.realtime.hub import NAMESPACE
 
 log = logging.getLogger("hubbub.edge.socket")

@@ -32,8 +32,8 @@ from hubbub.config import Budget
 from hubbub.domain.errors import HubbubError, RateLimited, Unavailable, ValidationFailed
 from hubbub.domain.token_rules import scope_for_socket_event, scope_refusal
 from hubbub.edge.services import Services
-from hubbub.edge.socket.engine import event_wants_ack
 from hubbub.edge.socket.handshake import authenticate_handshake
+from hubbub.edge.socket.packets import event_wants_ack
 from hubbub.edge.socket.presence import PresenceLifecycle, PresenceTimings, TooManySockets
 from hubbub.edge.socket.session_sweep import SessionSweep
 from hubbub.edge.socket.tasks import BackgroundTasks
