@@ -26,16 +26,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
-import secrets
 import signal
 import sys
 import tempfile
 from pathlib import Path
 
 import httpx
-from memory_probe import free_port, open_socket, setup_users
+from memory_probe import free_port, measuring_env, open_socket, setup_users
 from websockets.asyncio.client import ClientConnection
 
 
@@ -109,14 +107,7 @@ async def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hubbub-handshake-cpu-") as tmp:
         env = {
-            **os.environ,
-            "HUBBUB_DATA_DIR": str(Path(tmp) / "data"),
-            "HUBBUB_JWT_SECRET": secrets.token_hex(32),
-            "HUBBUB_ARGON2_TIME_COST": "1",
-            "HUBBUB_ARGON2_MEMORY_KIB": "1024",
-            "HUBBUB_ARGON2_PARALLELISM": "1",
-            "HUBBUB_BUDGETS": "*=100000000/1000000",
-            "HUBBUB_ACCESS_TOKEN_TTL_S": "86400",
+            **measuring_env(Path(tmp) / "data"),
             "HUBBUB_MAX_SOCKETS_PER_USER": "100",
             "HUBBUB_SOCKET_PING_INTERVAL_S": "3600",
             "HUBBUB_SOCKET_PING_TIMEOUT_S": "3600",

@@ -45,6 +45,21 @@ def free_port() -> int:
         return port
 
 
+def measuring_env(data_dir: Path) -> dict[str, str]:
+    """A server to measure: data of its own, password hashing cheap enough to register
+    hundreds of users quickly, no budget in the way, tokens that outlast the run."""
+    return {
+        **os.environ,
+        "HUBBUB_DATA_DIR": str(data_dir),
+        "HUBBUB_JWT_SECRET": secrets.token_hex(32),
+        "HUBBUB_ARGON2_TIME_COST": "1",
+        "HUBBUB_ARGON2_MEMORY_KIB": "1024",
+        "HUBBUB_ARGON2_PARALLELISM": "1",
+        "HUBBUB_BUDGETS": "*=100000000/1000000",
+        "HUBBUB_ACCESS_TOKEN_TTL_S": "86400",
+    }
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -166,17 +181,10 @@ async def main() -> int:
         directory = Path(tmp)
         port = free_port()
         env = {
-            **os.environ,
+            **measuring_env(directory / "data"),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(HOOK), os.environ.get("PYTHONPATH")])),
             "PYTHONTRACEMALLOC": str(args.frames),
             "HUBBUB_PROBE_SNAPSHOT_DIR": str(directory),
-            "HUBBUB_DATA_DIR": str(directory / "data"),
-            "HUBBUB_JWT_SECRET": secrets.token_hex(32),
-            "HUBBUB_ARGON2_TIME_COST": "1",
-            "HUBBUB_ARGON2_MEMORY_KIB": "1024",
-            "HUBBUB_ARGON2_PARALLELISM": "1",
-            "HUBBUB_BUDGETS": "*=100000000/1000000",
-            "HUBBUB_ACCESS_TOKEN_TTL_S": "86400",
             "HUBBUB_MAX_SOCKETS_PER_USER": str(max(20, args.sockets // args.users + 1)),
         }
         proc = await asyncio.create_subprocess_exec(
