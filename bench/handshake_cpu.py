@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import json
 import re
+import shutil
 import signal
 import sys
 import tempfile
@@ -62,8 +63,11 @@ async def serve(env: dict[str, str], port: int, under: list[str]) -> asyncio.sub
     return proc
 
 
-async def counted_run(env: dict[str, str], tokens: list[str], warmup: int, count: int) -> int:
-    """The callgrind total of a server that made `warmup` + `count` handshakes."""
+async def counted_run(
+    env: dict[str, str], tokens: list[str], warmup: int, count: int, keep: Path | None
+) -> int:
+    """The callgrind total of a server that made `warmup` + `count` handshakes (its
+    profile kept as `keep`/callgrind-`count`.out when asked)."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="hubbub-callgrind-") as out:
         valgrind = [
@@ -85,6 +89,8 @@ async def counted_run(env: dict[str, str], tokens: list[str], warmup: int, count
                 await ws.close()
             proc.send_signal(signal.SIGTERM)
             await proc.wait()
+        if keep is not None:
+            shutil.copy(Path(out, "callgrind.out"), keep / f"callgrind-{count}.out")
         return collected(Path(out, "valgrind.log"))
 
 
@@ -104,6 +110,12 @@ async def main() -> None:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--conversations", type=int, default=20)
     parser.add_argument("--pythonpath", help="the code's source, e.g. another checkout's src")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="a folder for both runs' profiles (callgrind_annotate each; their difference "
+        "by function is where the handshakes between them went)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hubbub-handshake-cpu-") as tmp:
         env = {
@@ -128,7 +140,7 @@ async def main() -> None:
         runs: dict[int, int] = {}
         for count in (short, args.handshakes):
             print(f"under callgrind: {args.warmup} + {count} handshakes ...", flush=True)
-            runs[count] = await counted_run(env, tokens, args.warmup, count)
+            runs[count] = await counted_run(env, tokens, args.warmup, count, args.keep)
         per = (runs[args.handshakes] - runs[short]) / (args.handshakes - short)
         print(json.dumps({"instructions_per_handshake": round(per), "runs": runs}))
 

@@ -761,11 +761,27 @@ def test_uvicorn_websocket_receive_is_what_hubbub_reads_frames_with() -> None:
 
 def test_uvicorn_logs_a_websocket_opening_through_its_protocol_logger() -> None:
     """`DirectWebSocket.__call__` gives each protocol hubbub's `websocket_log` before the
-    accept, so that the opening line follows the access log's setting."""
+    accept, so that the opening line follows the access log's setting, and the websockets
+    protocol beneath it a logger of warnings only."""
     from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+    from websockets.server import ServerProtocol
 
     init = inspect.getsource(WebSocketsSansIOProtocol.__init__)
     send = inspect.getsource(WebSocketsSansIOProtocol.send)
+    if "self.conn = ServerProtocol(" not in init or "logger=" not in init:
+        broken(
+            "uvicorn",
+            "WebSocketsSansIOProtocol.__init__",
+            "no longer keeps a websockets ServerProtocol with a logger as self.conn",
+            "replaces that logger too (its 'connection open' repeats the accept line)",
+        )
+    if 'self.logger.info("connection open")' not in inspect.getsource(ServerProtocol.send_response):
+        broken(
+            "websockets",
+            "ServerProtocol.send_response",
+            "no longer logs 'connection open' through self.logger",
+            "replaces that logger with hubbub.websocket.library (warnings only)",
+        )
     if 'self.logger = logging.getLogger("uvicorn.error")' not in init:
         broken(
             "uvicorn",

@@ -46,11 +46,14 @@ log = logging.getLogger("hubbub.edge.socket")
 # `log_websocket_openings`), its own errors. Written unasked, the opening line was 7 % of
 # the server's CPU over 2,000 handshakes (py-spy: a record made, formatted, written).
 websocket_log = logging.getLogger("hubbub.websocket")
+# The websockets library's own lines about it: their info is "connection open" only.
+websocket_library_log = logging.getLogger("hubbub.websocket.library")
 
 
 def log_websocket_openings(on: bool) -> None:
     """Whether each WebSocket's opening is logged (at info), as `HUBBUB_ACCESS_LOG` says."""
     websocket_log.setLevel(logging.NOTSET if on else logging.WARNING)
+    websocket_library_log.setLevel(logging.WARNING)
 
 
 def websocket_text_frame(text: str) -> bytes:
@@ -132,7 +135,7 @@ class DirectWebSocket(AsgiWebSocket):  # type: ignore[misc]
         # The ASGI scope and the server protocol, until the handshake's leftovers go.
         self._handshake: tuple[Any, Any] | None = None
 
-    async def __call__(self, environ: dict[str, Any]) -> str:
+    async def __call__(self, environ: dict[str, Any]) -> None:
         protocol = getattr(environ.get("asgi.send"), "__self__", None)
         transport = getattr(protocol, "transport", None)
         # Only sockets that opened over WebSocket: one upgraded from polling has had its
@@ -156,6 +159,10 @@ class DirectWebSocket(AsgiWebSocket):  # type: ignore[misc]
         self._handshake = (environ.get("asgi.scope"), protocol)
         if protocol is not None and isinstance(getattr(protocol, "logger", None), logging.Logger):
             protocol.logger = websocket_log  # before the accept, which it logs
+            # The websockets library's "connection open", the same news again.
+            conn: Any = getattr(protocol, "conn", None)
+            if conn is not None and isinstance(getattr(conn, "logger", None), logging.Logger):
+                conn.logger = websocket_library_log
         try:
             # Engine.IO's `__call__`, in this frame rather than one more beneath it: the
             # chain of coroutines from uvicorn's to the read loop stays suspended for
@@ -171,7 +178,9 @@ class DirectWebSocket(AsgiWebSocket):  # type: ignore[misc]
             if self._socket is not None:
                 self._socket.hubbub_ws = None
             self._socket = self._protocol = self.handler = self._handshake = None
-        return ""  # Engine.IO's: no HTTP response body for a WebSocket
+        # None, where Engine.IO's returns "": `handle_request` hands this back as the
+        # ASGI app's result (`hubbub.app.WebSocketsPast`), which uvicorn logs as an
+        # error at the end of every session unless it is None.
 
     async def wait(self) -> Any:
         """The next frame, for Engine.IO's read loop. hubbub's protocol is JSON text:
