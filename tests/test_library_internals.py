@@ -759,6 +759,38 @@ def test_uvicorn_websocket_receive_is_what_hubbub_reads_frames_with() -> None:
         )
 
 
+def test_engineio_decodes_text_packets_with_the_json_module_it_is_given() -> None:
+    """hubbub gives its server `json=FastJson` so that Engine.IO's own parse of a text
+    packet (any that does not start with a digit) is depth-checked too; and its
+    `disconnect`, which hubbub replaces, is still the one a refused POST calls."""
+    import engineio.base_server
+    from engineio import packet as engineio_packet
+
+    init = inspect.getsource(engineio.base_server.BaseServer.__init__)
+    if "packet.Packet.json = json" not in init:
+        broken(
+            "python-engineio",
+            "BaseServer.__init__(json=...)",
+            "no longer sets packet.Packet.json",
+            "passes its depth-checked JSON module there",
+        )
+    if "self.json.loads(" not in inspect.getsource(engineio_packet.Packet.decode):
+        broken(
+            "python-engineio",
+            "Packet.decode",
+            "no longer parses through self.json.loads",
+            "depth-checks that parse with its own JSON module",
+        )
+    handle = inspect.getsource(engineio.AsyncServer.handle_request)
+    if "await self.disconnect(sid)" not in handle:
+        broken(
+            "python-engineio",
+            "AsyncServer.handle_request",
+            "no longer disconnects a session whose request it refuses through disconnect",
+            "overrides disconnect so that it does not wait for a GET that may never come",
+        )
+
+
 def test_uvicorn_logs_a_websocket_opening_through_its_protocol_logger() -> None:
     """`DirectWebSocket.__call__` gives each protocol hubbub's `websocket_log` before the
     accept, so that the opening line follows the access log's setting, and the websockets

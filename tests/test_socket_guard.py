@@ -134,6 +134,8 @@ MALFORMED = [
     # within the 64 KiB cap can, and one level over.
     f'42{NS},["sync",' + "[" * 30_000 + "]" * 30_000 + "]",
     f'42{NS},["sync",' + "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH + "]",
+    # Engine.IO parses a text packet that does not start with a digit as JSON: deep too.
+    "4" + "[" * 30_000 + "]" * 30_000,
 ]
 
 
@@ -155,6 +157,7 @@ async def test_malformed_packets_log_one_line_each_and_no_traceback(
     )
     written = server.log.read_bytes()[start:].decode(errors="replace")
     assert "Traceback" not in written, written[-3000:]
+    assert "Recursion" not in written, written[-3000:]
     assert all(len(line) < 400 for line in written.splitlines()), written[-3000:]
     closing = [line for line in written.splitlines() if "closing socket" in line]
     assert len(closing) == len(MALFORMED), "\n".join(closing)
@@ -178,6 +181,32 @@ async def test_a_payload_as_deep_as_allowed_is_answered(
         assert (await raw.call("sync", {"conversations": {}}))["ok"] is True
     finally:
         await raw.close()
+
+
+async def test_a_refused_polling_post_is_answered_at_once(
+    server: Server, http: httpx.AsyncClient
+) -> None:
+    """A long-polling POST over the size cap is refused with 400 at once and its session
+    closed, without waiting for a GET the client need never send; one nested too deeply
+    closes its session as a malformed packet. No token is needed to try either."""
+
+    async def polling_session() -> str:
+        r = await http.get("/socket.io/", params={"EIO": "4", "transport": "polling"})
+        sid: str = json.loads(r.text[1:])["sid"]
+        return sid
+
+    for body, status in (
+        ("4" + "x" * (64 * 1024 + 1), 400),
+        ("4" + "[" * 30_000 + "]" * 30_000, 200),  # taken, then closed as malformed
+    ):
+        sid = await polling_session()
+        query = {"EIO": "4", "transport": "polling", "sid": sid}
+        r = await http.post("/socket.io/", params=query, content=body.encode(), timeout=5)
+        assert r.status_code == status, r.text
+        gone = await http.get("/socket.io/", params=query, timeout=5)
+        assert gone.status_code == 400, gone.text  # the session is closed
+    written = server.log.read_text(errors="replace")
+    assert "Recursion" not in written, written[-3000:]
 
 
 async def test_no_token_reaches_the_log(server: Server, http: httpx.AsyncClient) -> None:

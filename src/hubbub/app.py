@@ -53,7 +53,7 @@ from hubbub.edge.services import Services
 from hubbub.edge.socket.engine import log_websocket_openings
 from hubbub.edge.socket.gateway import GatewayServer, library_logger
 from hubbub.edge.socket.manager import OwnRoomsManager
-from hubbub.edge.socket.packets import JsonPacket
+from hubbub.edge.socket.packets import FastJson, JsonPacket
 from hubbub.tracing import Tracing, tracing_from_environment
 
 
@@ -90,6 +90,9 @@ def create_app(
         ping_interval=settings.socket_ping_interval_s,
         ping_timeout=settings.socket_ping_timeout_s,
         serializer=JsonPacket,
+        # Engine.IO's packets too (python-engineio takes it for every server): it parses
+        # any text packet that does not start with a digit as JSON, depth unchecked.
+        json=FastJson,
         logger=library_logger("socketio"),
         engineio_logger=library_logger("engineio"),
     )

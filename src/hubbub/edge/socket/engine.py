@@ -341,6 +341,18 @@ class DirectEngineIO(engineio.AsyncServer):  # type: ignore[misc]
         if ws is not None:
             ws.refuse()
 
+    async def disconnect(self, sid: str | None = None) -> None:
+        """Engine.IO's, without waiting for the session's queue to be written out. It
+        disconnects a long-polling session whose POST it refuses (over the size cap, or
+        not Engine.IO) and waited, inside that POST's request, for the next GET to take
+        the CLOSE packet: a client that never sends one held a request and its task for
+        good, one per such POST, without a token."""
+        if sid is None:
+            await super().disconnect()
+            return
+        await self.close_session(sid)
+        self.sockets.pop(sid, None)
+
     async def close_session(self, sid: str) -> None:
         """Close the session `sid` from the server side, whatever its transport: the
         disconnect handlers run, a WebSocket gets its close frame and stops reading."""
