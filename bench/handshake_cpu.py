@@ -28,39 +28,34 @@ import asyncio
 import json
 import re
 import shutil
-import signal
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-import httpx
 from memory_probe import free_port, measuring_env, open_socket, setup_users
 from websockets.asyncio.client import ClientConnection
 
-
-async def wait_healthy(base: str, proc: asyncio.subprocess.Process) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=5) as http:
-        for _ in range(600):
-            if proc.returncode is not None:
-                raise RuntimeError(f"the server exited with {proc.returncode}")
-            try:
-                (await http.get("/healthz")).raise_for_status()
-                return
-            except httpx.HTTPError:
-                await asyncio.sleep(0.5)
-    raise RuntimeError("the server did not become healthy")
+from hubbub_bench.servers import wait_healthy
 
 
-async def serve(env: dict[str, str], port: int, under: list[str]) -> asyncio.subprocess.Process:
-    proc = await asyncio.create_subprocess_exec(
-        *under,
-        *(sys.executable, "-m", "hubbub", "serve", "--port", str(port)),
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+def spawn(env: dict[str, str], port: int, under: list[str]) -> subprocess.Popen[bytes]:
+    command = [*under, sys.executable, "-m", "hubbub", "serve", "--port", str(port)]
+    return subprocess.Popen(  # noqa: S603
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    await wait_healthy(f"http://127.0.0.1:{port}", proc)
+
+
+async def serve(env: dict[str, str], port: int, under: list[str]) -> subprocess.Popen[bytes]:
+    proc = spawn(env, port, under)
+    # Under callgrind the server takes a minute or more to start.
+    await wait_healthy("127.0.0.1", port, proc, timeout=600)
     return proc
+
+
+async def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    await asyncio.to_thread(proc.wait)
 
 
 async def counted_run(
@@ -87,8 +82,7 @@ async def counted_run(
         finally:
             for ws in sockets:
                 await ws.close()
-            proc.send_signal(signal.SIGTERM)
-            await proc.wait()
+            await stop(proc)
         if keep is not None:
             shutil.copy(Path(out, "callgrind.out"), keep / f"callgrind-{count}.out")
         return collected(Path(out, "valgrind.log"))
@@ -134,8 +128,7 @@ async def main() -> None:
             print(f"setting up {args.users} users in {args.conversations} groups each ...")
             tokens = await setup_users(f"http://127.0.0.1:{port}", args.users, args.conversations)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            await proc.wait()
+            await stop(proc)
         short = max(1, args.handshakes // 4)
         runs: dict[int, int] = {}
         for count in (short, args.handshakes):

@@ -19,11 +19,13 @@ from hubbub.wire.json_depth import nested_too_deep
 
 
 class FastJson:
-    """The JSON module python-socketio encodes packets with: orjson where it can (an
-    ack carries a whole message), the standard library where orjson refuses (integers
-    beyond 64 bits); decoding stays the standard library's, which every existing
-    client's payloads were written against, once the packet is known not to nest too
-    deeply for it (`hubbub.wire.json_depth`)."""
+    """The JSON module python-socketio and python-engineio code packets with: orjson
+    where it can (an ack carries a whole message), the standard library where orjson
+    refuses (integers beyond 64 bits); decoding stays the standard library's, which
+    every existing client's payloads were written against, once the packet is known not
+    to nest too deeply for it (`hubbub.wire.json_depth`). (Engine.IO's own module also
+    refused integers of over 100 digits; what it parses here is a packet the gateway
+    closes as malformed, and Python refuses integers of over 4,300.)"""
 
     @staticmethod
     def dumps(obj: Any, **kwargs: Any) -> str:
