@@ -17,6 +17,11 @@ nothing over the runs' different lengths. Run it for each checkout in turn:
     python bench/handshake_cpu.py --pythonpath <previous release>/src
     python bench/handshake_cpu.py
 
+`--bare` counts the same handshakes against python-socketio alone
+(`bench/baselines/bare/server.py --no-pings`, which keeps its users in memory, so each
+counted run registers them first: the same work in both runs, gone from the difference).
+What hubbub's handshake costs beyond that is its own.
+
 A run under callgrind is some fifty times slower than the server alone: the default
 (200 handshakes against 50, after 20) takes a few minutes.
 """
@@ -38,16 +43,23 @@ from websockets.asyncio.client import ClientConnection
 
 from hubbub_bench.servers import wait_healthy
 
+BARE = Path(__file__).parent / "baselines" / "bare" / "server.py"
 
-def spawn(env: dict[str, str], port: int, under: list[str]) -> subprocess.Popen[bytes]:
-    command = [*under, sys.executable, "-m", "hubbub", "serve", "--port", str(port)]
+
+def spawn(
+    env: dict[str, str], port: int, under: list[str], bare: bool = False
+) -> subprocess.Popen[bytes]:
+    server = [str(BARE), "--no-pings"] if bare else ["-m", "hubbub", "serve"]
+    command = [*under, sys.executable, *server, "--port", str(port)]
     return subprocess.Popen(  # noqa: S603
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
 
 
-async def serve(env: dict[str, str], port: int, under: list[str]) -> subprocess.Popen[bytes]:
-    proc = spawn(env, port, under)
+async def serve(
+    env: dict[str, str], port: int, under: list[str], bare: bool = False
+) -> subprocess.Popen[bytes]:
+    proc = spawn(env, port, under, bare)
     # Under callgrind the server takes a minute or more to start.
     await wait_healthy("127.0.0.1", port, proc, timeout=600)
     return proc
@@ -59,10 +71,17 @@ async def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 async def counted_run(
-    env: dict[str, str], tokens: list[str], warmup: int, count: int, keep: Path | None
+    env: dict[str, str],
+    tokens: list[str] | None,
+    warmup: int,
+    count: int,
+    *,
+    keep: Path | None,
+    layout: tuple[int, int],
 ) -> int:
     """The callgrind total of a server that made `warmup` + `count` handshakes (its
-    profile kept as `keep`/callgrind-`count`.out when asked)."""
+    profile kept as `keep`/callgrind-`count`.out when asked). Without `tokens` the
+    server is the bare baseline, and its users (`layout`) are registered first."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="hubbub-callgrind-") as out:
         valgrind = [
@@ -71,9 +90,11 @@ async def counted_run(
             f"--callgrind-out-file={out}/callgrind.out",
             f"--log-file={out}/valgrind.log",
         ]
-        proc = await serve(env, port, valgrind)
+        proc = await serve(env, port, valgrind, bare=tokens is None)
         sockets: list[ClientConnection] = []
         try:
+            if tokens is None:
+                tokens = await setup_users(f"http://127.0.0.1:{port}", *layout)
             for n in range(warmup + count):
                 token = tokens[n % len(tokens)]
                 sockets.append(await open_socket(f"http://127.0.0.1:{port}", token))
@@ -97,6 +118,17 @@ def collected(log_path: Path) -> int:
     return int(found.group(1))
 
 
+async def hubbub_tokens(env: dict[str, str], layout: tuple[int, int]) -> list[str]:
+    """Users registered in the embedded database the counted runs will open."""
+    port = free_port()
+    proc = await serve(env, port, [])
+    try:
+        print(f"setting up {layout[0]} users in {layout[1]} groups each ...")
+        return await setup_users(f"http://127.0.0.1:{port}", *layout)
+    finally:
+        await stop(proc)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--handshakes", type=int, default=200)
@@ -104,6 +136,9 @@ async def main() -> None:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--conversations", type=int, default=20)
     parser.add_argument("--pythonpath", help="the code's source, e.g. another checkout's src")
+    parser.add_argument(
+        "--bare", action="store_true", help="count python-socketio alone (the bare baseline)"
+    )
     parser.add_argument(
         "--keep",
         type=Path,
@@ -122,18 +157,15 @@ async def main() -> None:
         }
         if args.pythonpath:
             env["PYTHONPATH"] = args.pythonpath
-        port = free_port()
-        proc = await serve(env, port, [])
-        try:
-            print(f"setting up {args.users} users in {args.conversations} groups each ...")
-            tokens = await setup_users(f"http://127.0.0.1:{port}", args.users, args.conversations)
-        finally:
-            await stop(proc)
+        layout = (args.users, args.conversations)
+        tokens = None if args.bare else await hubbub_tokens(env, layout)
         short = max(1, args.handshakes // 4)
         runs: dict[int, int] = {}
         for count in (short, args.handshakes):
             print(f"under callgrind: {args.warmup} + {count} handshakes ...", flush=True)
-            runs[count] = await counted_run(env, tokens, args.warmup, count, args.keep)
+            runs[count] = await counted_run(
+                env, tokens, args.warmup, count, keep=args.keep, layout=layout
+            )
         per = (runs[args.handshakes] - runs[short]) / (args.handshakes - short)
         print(json.dumps({"instructions_per_handshake": round(per), "runs": runs}))
 

@@ -193,7 +193,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8100)
+    parser.add_argument(
+        "--no-pings",
+        action="store_true",
+        help="Engine.IO pings an hour apart and none at the WebSocket level, as "
+        "bench/handshake_cpu.py sets hubbub's, so that idle sockets cost nothing",
+    )
     args = parser.parse_args()
+    if args.no_pings:
+        sio.eio.ping_interval = sio.eio.ping_timeout = 3600
     app = socketio.ASGIApp(sio, other_asgi_app=http_app, socketio_path="socket.io")
     started = time.monotonic()
     print(f"bare baseline on http://{args.host}:{args.port} ({started:.0f})", flush=True)
@@ -208,6 +216,7 @@ def main() -> None:
         ws_per_message_deflate=False,
         lifespan="on",
         access_log=False,
+        ws_ping_interval=None if args.no_pings else 20.0,
     )
 
 

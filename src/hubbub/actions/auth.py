@@ -286,7 +286,7 @@ class AuthService:
 
     async def _principal(self, claims: AccessClaims) -> Principal:
         row = await principal_row(
-            self._db.read_engine, claims.user_id, claims.jti, claims.session_id
+            self._db.driver_reads, claims.user_id, claims.jti, claims.session_id
         )
         if row is None or not row.is_active or row.revoked:
             raise Unauthorized("Invalid or expired token", code="invalid_token")

@@ -29,7 +29,7 @@ from hubbub.domain.rules import conversation_not_found
 from hubbub.queries.last_messages import message_fields_across
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.database import Database
-from hubbub.store.page_reads import MESSAGE_COLUMNS, driver_reads, last_seqs
+from hubbub.store.page_reads import MESSAGE_COLUMNS, last_seqs
 from hubbub.store.resume_reads import changes_of_many
 from hubbub.store.view_reads import ViewReads
 from hubbub.wire.message_json import EncodedChangesPage, messages_json
@@ -64,7 +64,7 @@ async def sync_pages(
 ) -> tuple[dict[uuid.UUID, EncodedChangesPage], list[uuid.UUID]]:
     """Per known conversation (id -> the client's last number), the changes after it, in
     the order asked; the conversations the viewer is no longer ACTIVE in, as removed."""
-    async with driver_reads(db.read_engine) as reads:
+    async with db.driver_reads() as reads:
         bounds = await last_seqs(reads, viewer, list(known))
         asks = [(cid, since, bounds[cid]) for cid, since in known.items() if cid in bounds]
         found = await changes_of_many(reads, [ask for ask in asks if ask[2] > ask[1]], limit=limit)

@@ -102,7 +102,7 @@ class ConversationQueries:
 
     async def conversation_ids_of(self, user_id: uuid.UUID) -> list[uuid.UUID]:
         """The conversations whose live events the user's sockets receive."""
-        return await conversation_ids_of(self._db.read_engine, user_id)
+        return await conversation_ids_of(self._db.driver_reads, user_id)
 
     async def require_member(self, user_id: uuid.UUID, conversation_id: uuid.UUID) -> None:
         async with self._db.read() as session:

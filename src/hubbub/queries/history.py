@@ -24,7 +24,6 @@ from hubbub.store.database import Database
 from hubbub.store.page_reads import (
     MESSAGE_COLUMNS,
     attachments_in_range,
-    driver_reads,
     history_access,
     lowest_markers,
     page_rows,
@@ -59,7 +58,7 @@ async def history_page(
     if sum(x is not None for x in (before, after, around)) > 1:
         raise BadRequest("Use one of before, after and aroundId", code="invalid_cursor")
     cursor = before or after or around
-    async with driver_reads(db.read_engine) as reads:
+    async with db.driver_reads() as reads:
         access = await history_access(reads, viewer, conversation_id, cursor)
         if access is None:
             raise conversation_not_found()

@@ -18,9 +18,9 @@ from hubbub.realtime.presence import Presence
 from hubbub.realtime.sockets import Circle
 from hubbub.security.urls import FileUrlSigner
 from hubbub.store.database import Database
+from hubbub.store.handshake_reads import circles_of
 from hubbub.store.models import User
 from hubbub.store.users import (
-    circles_of_many_txn,
     contact_ids_txn,
     last_seen_txn,
     search_users_txn,
@@ -106,12 +106,8 @@ class UserQueries:
 
     async def circles_of(self, user_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Circle]:
         """Whom the presence of each of these users reaches (`Circle`), read together."""
-        async with self._db.read() as session:
-            found = await circles_of_many_txn(session, user_ids)
-        return {
-            uid: Circle(frozenset(conversations), frozenset(spaces))
-            for uid, (conversations, spaces) in found.items()
-        }
+        found = await circles_of(self._db.driver_reads, user_ids)
+        return {uid: Circle(*parts) for uid, parts in found.items()}
 
     async def presence(
         self, viewer: uuid.UUID, user_ids: list[uuid.UUID]

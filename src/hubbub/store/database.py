@@ -37,6 +37,7 @@ from hubbub.store.dialect import (
 from hubbub.store.engines import Capabilities, capabilities_of
 from hubbub.store.liveness import ping_unless_recent
 from hubbub.store.prepared import RawWriters
+from hubbub.store.read_connections import DriverReads
 from hubbub.store.sqlite_driver import Checkpointer, inline_connector
 from hubbub.store.unit import publish_committed, take_emitted
 
@@ -62,6 +63,8 @@ class Database:
     _write_sessions: async_sessionmaker[AsyncSession]
     raw_writers: RawWriters
     batch_engine: AsyncEngine
+    # `async with db.driver_reads() as reads`: prepared statements on a read connection.
+    driver_reads: DriverReads
     # Group commits that may be in flight at once, each on its own held connection.
     batch_writers: int = 1
     # SQLite: held by every writer (`write()` and the group commit's `raw_writers`).
@@ -144,6 +147,7 @@ class Database:
                 await self._indexer
             self._indexer = None
         await self.raw_writers.close()
+        await self.driver_reads.close()
         await self.batch_engine.dispose()
         if self.checkpointer is not None:
             await self.checkpointer.stop()
@@ -187,7 +191,8 @@ def open_database(
         )
         read_engine = create_async_engine(
             driver_url,
-            pool_size=4,
+            # Four for sessions, and one kept for the reads on the driver.
+            pool_size=5,
             max_overflow=0,
             pool_timeout=60,
             # The connection used last is the one whose page cache is warm.
@@ -233,6 +238,7 @@ def open_database(
         _write_sessions=async_sessionmaker(write_engine, expire_on_commit=False),
         raw_writers=RawWriters(batch_engine, write_engine, writer_lock=writer_lock, events=events),
         batch_engine=batch_engine,
+        driver_reads=DriverReads(read_engine, shared=capabilities.reads_inline),
         batch_writers=batch_writers,
         writer_lock=writer_lock,
         events=events,

@@ -27,6 +27,10 @@ class Capabilities:
     # New messages reach the full-text index after their send, in bulk (SQLite FTS5:
     # 70-200 µs a row inside the send, ~7 µs in bulk); searches first catch up.
     search_index_deferred: bool
+    # The driver runs each statement inline, its rows fetched before the call returns
+    # (`hubbub.store.sqlite_driver`): reads on the driver share one connection kept for
+    # them (`hubbub.store.read_connections`).
+    reads_inline: bool
 
 
 SQLITE = Capabilities(
@@ -35,6 +39,7 @@ SQLITE = Capabilities(
     single_writer=True,
     batch_writers=1,
     search_index_deferred=True,
+    reads_inline=True,
 )
 POSTGRESQL = Capabilities(
     name="postgresql",
@@ -43,6 +48,7 @@ POSTGRESQL = Capabilities(
     # Two: a batch gathers while the other is in flight (one round trip of a busy loop).
     batch_writers=2,
     search_index_deferred=False,
+    reads_inline=False,
 )
 
 

@@ -17,12 +17,10 @@ the page holds (and so is compiled once), and each is served by an index
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Collection, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Collection, Sequence
 from typing import Any, cast
 
 from sqlalchemy import BigInteger, Integer, Select, Table, bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hubbub.domain.enums import ParticipantStatus
 from hubbub.store.models import (
@@ -37,8 +35,6 @@ from hubbub.store.models import (
 from hubbub.store.prepared import (
     Prepared,
     RawBatch,
-    _AsyncpgBatch,
-    _SqliteBatch,
 )
 
 _M = cast(Table, Message.__table__)
@@ -212,23 +208,6 @@ _LOWEST_MARKERS = Prepared(
     .where(_P.c.status == ParticipantStatus.ACTIVE)
     .where(_P.c.user_id != bindparam("viewer", type_=_P.c.id.type))
 )
-
-
-@asynccontextmanager
-async def driver_reads(engine: AsyncEngine) -> AsyncIterator[RawBatch]:
-    """Prepared statements on one of the read engine's connections, on its driver (no
-    transaction is opened: each statement reads what is committed when it runs, as
-    under READ COMMITTED). Its listeners hear of them as of any other read."""
-    async with engine.connect() as conn:
-        sync_connection = conn.sync_connection
-        assert sync_connection is not None
-        driver = (await conn.get_raw_connection()).driver_connection
-        observed = engine.sync_engine
-        if engine.dialect.name == "sqlite":
-            assert driver is not None
-            yield _SqliteBatch(sync_connection, observed, driver.sqlite_connection, [])
-        else:
-            yield _AsyncpgBatch(sync_connection, observed, driver, [])
 
 
 async def history_access(

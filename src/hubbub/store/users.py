@@ -55,36 +55,6 @@ async def contact_ids_txn(session: AsyncSession, user_id: uuid.UUID) -> set[uuid
     return set((await session.scalars(_CONTACTS, {"user_id": user_id})).all())
 
 
-_CONVERSATIONS_OF_MANY = (
-    select(Participant.user_id, Participant.conversation_id)
-    .where(Participant.user_id.in_(bindparam("user_ids", expanding=True)))
-    .where(Participant.status == ParticipantStatus.ACTIVE)
-)
-_SPACE_CONTACTS_OF_MANY = (
-    select(_mine.user_id, _theirs.user_id)
-    .join(_mine, _mine.space_id == _theirs.space_id)
-    .where(_mine.user_id.in_(bindparam("user_ids", expanding=True)))
-    .distinct()
-)
-
-
-async def circles_of_many_txn(
-    session: AsyncSession, user_ids: Collection[uuid.UUID]
-) -> dict[uuid.UUID, tuple[set[uuid.UUID], set[uuid.UUID]]]:
-    """Per user: their ACTIVE conversations, and who shares a space with them. Together
-    they say who their contacts are (`contact_ids_txn`) without reading every member of
-    every conversation: a room of 5,000 is one row here, not 5,000."""
-    found: dict[uuid.UUID, tuple[set[uuid.UUID], set[uuid.UUID]]] = {
-        uid: (set(), set()) for uid in user_ids
-    }
-    params = {"user_ids": list(user_ids)}
-    for user_id, conversation_id in (await session.execute(_CONVERSATIONS_OF_MANY, params)).all():
-        found[user_id][0].add(conversation_id)
-    for user_id, contact in (await session.execute(_SPACE_CONTACTS_OF_MANY, params)).all():
-        found[user_id][1].add(contact)
-    return found
-
-
 async def last_seen_txn(
     session: AsyncSession, user_ids: Collection[uuid.UUID]
 ) -> list[tuple[uuid.UUID, datetime | None]]:
