@@ -9,8 +9,9 @@ as under READ COMMITTED.
 
 A checkout through SQLAlchemy's async engine (the connection, a raw connection, the
 return to the pool with its rollback, a greenlet hop for each and a task to shield the
-close) cost 70 µs on SQLite here, timed alone, where a handshake's statements cost
-20-40 µs each: a handshake made two or three. On SQLite every statement runs inline
+close) made a handshake read cost 131-158 µs of CPU on SQLite where on a kept
+connection it costs 13-16 µs, and 268-311 µs against 138-175 µs on PostgreSQL
+(`bench/read_checkout_cpu.py`); a handshake made two or three. On SQLite every statement runs inline
 (`hubbub.store.sqlite_driver`): its rows are all fetched before the call returns, with
 no turn of the loop in between, so every coroutine's reads can share one connection,
 opened on first use and closed by `Database.dispose`. asyncpg cannot run two statements
