@@ -136,3 +136,14 @@ async def test_no_more_than_keep_connections_stay_out_of_the_pool(db: Database) 
     finally:
         await reads.close()
     assert checked_out(db) == 0
+
+
+@pytest.mark.postgres_only
+async def test_a_connection_in_use_when_they_close_goes_back_to_the_pool_after(
+    db: Database,
+) -> None:
+    async with db.driver_reads() as reads:
+        await pid_of(reads)
+        await db.driver_reads.close()
+        assert checked_out(db) == 1
+    assert checked_out(db) == 0

@@ -64,6 +64,7 @@ class DriverReads:
         # Not shared: connections given back, with when (`time.monotonic()`), the latest last.
         self._idle: list[tuple[_Kept, float]] = []
         self._opening = asyncio.Lock()
+        self._closed = False
 
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[RawBatch]:
@@ -100,6 +101,9 @@ class DriverReads:
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 await self._drop(kept)
                 continue
+            except BaseException:  # cancelled mid-ping: in no state to keep
+                await self._drop(kept)
+                raise
             return kept
         return await self._connect()
 
@@ -110,7 +114,7 @@ class DriverReads:
         await kept.connection.close()
 
     async def _give_back(self, kept: _Kept) -> None:
-        if len(self._idle) < self._keep:
+        if not self._closed and len(self._idle) < self._keep:
             self._idle.append((kept, time.monotonic()))
         else:
             await kept.connection.close()
@@ -136,7 +140,9 @@ class DriverReads:
             return self._kept
 
     async def close(self) -> None:
-        """Give every kept connection back (before the engine is disposed)."""
+        """Give every kept connection back (before the engine is disposed); one in use
+        goes back when its reader is done."""
+        self._closed = True
         kept = [k for k, _ in self._idle]
         if self._kept is not None:
             kept.append(self._kept)
