@@ -34,7 +34,7 @@ from hubbub.store.dialect import (
     index_pending_messages,
     messages_pending_index,
 )
-from hubbub.store.engines import Capabilities, capabilities_of
+from hubbub.store.engines import LONGEST_STATEMENT, Capabilities, capabilities_of
 from hubbub.store.liveness import ping_unless_recent
 from hubbub.store.prepared import RawWriters
 from hubbub.store.read_connections import DriverReads
@@ -214,10 +214,13 @@ def open_database(
         checkpointer = Checkpointer(path)
         writer_lock = asyncio.Lock()
     else:
+        # Every statement compiled for the driver stays prepared on its connection.
+        kept_prepared = {"max_cacheable_statement_size": LONGEST_STATEMENT}
         write_engine = create_async_engine(
             driver_url,
             pool_size=pool_size,
             max_overflow=pool_size,
+            connect_args=kept_prepared,
             query_cache_size=QUERY_CACHE_SIZE,
             json_deserializer=orjson.loads,
         )
@@ -228,6 +231,7 @@ def open_database(
             pool_size=batch_writers,
             max_overflow=0,
             pool_pre_ping=True,
+            connect_args=kept_prepared,
             json_deserializer=orjson.loads,
         )
     return Database(

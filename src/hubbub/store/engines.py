@@ -33,6 +33,15 @@ class Capabilities:
     reads_inline: bool
 
 
+# The longest statement text the driver keeps prepared on a connection (asyncpg's
+# `max_cacheable_statement_size`, given by `hubbub.store.database.open_database`), and the
+# longest `hubbub.store.prepared` compiles. asyncpg's default, 15 KiB, left the resume's
+# statement of 16 and 32 conversations (24 and 49 KB) out of its cache: PostgreSQL parsed
+# and planned it on every run (31 ms each), 63 of the 70 s it spent on statements in a
+# reconnect storm of 2,000 clients (`docs/performance.md`, "Seventeenth round").
+LONGEST_STATEMENT = 64 * 1024
+
+
 SQLITE = Capabilities(
     name="sqlite",
     embedded=True,

@@ -38,11 +38,13 @@ from typing import Any, Protocol
 
 from sqlalchemy import CompoundSelect, Connection, Engine, Insert, Select, TextClause, Update
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from hubbub.events.catalog import ServerEvent
 from hubbub.events.sink import EventSink
+from hubbub.store.driver_errors import as_sqlalchemy_error
+from hubbub.store.engines import LONGEST_STATEMENT
 from hubbub.store.unit import publish_committed
 
 log = logging.getLogger("hubbub.store")
@@ -106,6 +108,11 @@ class Prepared:
         compiled = self.statement.compile(dialect=dialect, **kw)
         if not compiled.positional or compiled.positiontup is None:
             raise TypeError(f"{dialect.name}: expected a positional parameter style")
+        if len(compiled.string) > LONGEST_STATEMENT:
+            raise ValueError(
+                f"a statement of {len(compiled.string)} characters would not stay prepared"
+                f" (at most {LONGEST_STATEMENT}): {compiled.string[:80]}"
+            )
         names = tuple(compiled.positiontup)
         binds = tuple(
             compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
@@ -236,13 +243,13 @@ class _SqliteBatch(RawBatch):
         try:
             return self._driver.execute(sql, parameters).fetchall()
         except sqlite3.Error as exc:
-            raise _sqlalchemy_error(sql, parameters, exc) from exc
+            raise as_sqlalchemy_error(sql, parameters, exc) from exc
 
     async def _execute_many(self, sql: str, parameters: list[tuple[Any, ...]]) -> None:
         try:
             self._driver.executemany(sql, parameters)
         except sqlite3.Error as exc:
-            raise _sqlalchemy_error(sql, parameters, exc) from exc
+            raise as_sqlalchemy_error(sql, parameters, exc) from exc
 
 
 class _AsyncpgBatch(RawBatch):
@@ -262,32 +269,14 @@ class _AsyncpgBatch(RawBatch):
         try:
             rows: Sequence[Sequence[Any]] = await self._driver.fetch(sql, *parameters)
         except Exception as exc:
-            raise _sqlalchemy_error(sql, parameters, exc) from exc
+            raise as_sqlalchemy_error(sql, parameters, exc) from exc
         return rows
 
     async def _execute_many(self, sql: str, parameters: list[tuple[Any, ...]]) -> None:
         try:
             await self._driver.executemany(sql, parameters)
         except Exception as exc:
-            raise _sqlalchemy_error(sql, parameters, exc) from exc
-
-
-def _sqlalchemy_error(sql: str, parameters: Any, exc: Exception) -> Exception:
-    """The driver's error as SQLAlchemy's, so callers handle one family (a unique or
-    foreign-key violation is an IntegrityError; anything else the database or the
-    connection did wrong is an OperationalError)."""
-    if isinstance(exc, sqlite3.IntegrityError) or _is_asyncpg_integrity(exc):
-        return IntegrityError(sql, parameters, exc)
-    if isinstance(exc, (sqlite3.Error, OSError, ConnectionError, TimeoutError)) or (
-        type(exc).__module__.startswith("asyncpg")
-    ):
-        return OperationalError(sql, parameters, exc)
-    return exc
-
-
-def _is_asyncpg_integrity(exc: Exception) -> bool:
-    sqlstate = getattr(exc, "sqlstate", None)
-    return isinstance(sqlstate, str) and sqlstate.startswith("23")  # integrity violations
+            raise as_sqlalchemy_error(sql, parameters, exc) from exc
 
 
 @dataclass
@@ -355,7 +344,7 @@ class RawWriters:
                 try:
                     sqlite.execute("BEGIN IMMEDIATE")
                 except sqlite3.Error as exc:
-                    raise _sqlalchemy_error("BEGIN IMMEDIATE", (), exc) from exc
+                    raise as_sqlalchemy_error("BEGIN IMMEDIATE", (), exc) from exc
                 try:
                     yield _SqliteBatch(sync_connection, self._observed, sqlite, emitted)
                 except BaseException:
@@ -365,7 +354,7 @@ class RawWriters:
                     sqlite.commit()
                 except sqlite3.Error as exc:
                     sqlite.rollback()
-                    raise _sqlalchemy_error("COMMIT", (), exc) from exc
+                    raise as_sqlalchemy_error("COMMIT", (), exc) from exc
         finally:
             if keep:
                 self._free.append(held)
