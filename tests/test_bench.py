@@ -80,6 +80,57 @@ def test_percentiles_are_nearest_rank() -> None:
     assert summarize(values)["max"] == 100
 
 
+# Burns `argv[1]` seconds of CPU, then waits for a line on stdin and burns as much again.
+_BURNER = """
+import sys, time
+def burn(s):
+    end = time.process_time() + s
+    while time.process_time() < end:
+        pass
+burn(float(sys.argv[1]))
+print("burnt", flush=True)
+sys.stdin.readline()
+burn(float(sys.argv[1]))
+"""
+
+# A parent of its own (no other children of the test process reaped in the window):
+# one burner ends in the window, one starts in it; prints the CPU counted with the
+# parent and without.
+_WINDOW = """
+import os, subprocess, sys
+from hubbub_bench.procstat import CpuSnapshot
+
+def burning():
+    burner = subprocess.Popen(
+        [sys.executable, "-c", sys.argv[1], "0.3"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    assert burner.stdout.readline() == b"burnt\\n"
+    return burner
+
+old = burning()
+before = CpuSnapshot.take([old.pid], parent=os.getpid())
+new = burning()
+old.communicate(b"go\\n")  # its second 0.3 s, then it ends and is reaped
+after = CpuSnapshot.take([new.pid], parent=os.getpid())
+new.communicate(b"go\\n")
+print(after.since(before), CpuSnapshot(after.per_pid).since(CpuSnapshot(before.per_pid)))
+"""
+
+
+def test_cpu_between_snapshots_counts_processes_that_start_and_end_in_between() -> None:
+    """PostgreSQL opens and closes backends during a measured window: a backend started in
+    it counts whole, and one that ended in it counts what its parent reaped, less what it
+    had used before the window."""
+    argv = [sys.executable, "-c", _WINDOW, _BURNER]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True)  # noqa: S603
+    with_parent, without = (float(v) for v in out.stdout.split())
+    # The new one's 0.3 s and the old one's second 0.3 s, not the old one's first 0.3 s,
+    # which was before the window (/proc counts in ticks of 10 ms: a little either way).
+    assert 0.5 < with_parent < 0.8
+    # Without the parent the one that ended is lost: the new one's alone.
+    assert 0.2 < without < 0.5
+
+
 def test_group_layout_puts_everyone_in_a_group_per_round() -> None:
     layout = group_layout(21, 10, rounds=2)  # 10 + 11: a group of one is folded in
     for first in (layout[:2], layout[2:]):

@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hubbub_bench.procstat import CpuSnapshot, database_pids, machine_busy_seconds
+from hubbub_bench.procstat import (
+    CpuSnapshot,
+    database_pids,
+    machine_busy_seconds,
+    postmaster_pid,
+)
 from hubbub_bench.servers import Server, ServerError
 from hubbub_bench.worker import worker_main
 
@@ -82,7 +87,10 @@ class Reading:
 
 class Meter:
     """CPU seconds of the server, its database (PostgreSQL and Redis processes), and the
-    generator (workers and this orchestrator) between two readings, from /proc."""
+    generator (workers and this orchestrator) between two readings, from /proc. The
+    database's count includes the backends opened and closed in between: a storm opens
+    connections, and counting only the backends present at both readings showed a third
+    of PostgreSQL's CPU."""
 
     def __init__(self, server: Server, fleet: Fleet) -> None:
         self.server = server
@@ -112,7 +120,10 @@ class Meter:
         return Reading(
             at=time.monotonic(),
             server=CpuSnapshot.take(self.server.pids),
-            db=CpuSnapshot.take(database_pids(self.database) if self.database else []),
+            db=CpuSnapshot.take(
+                database_pids(self.database) if self.database else [],
+                parent=postmaster_pid() if self.database else None,
+            ),
             generator=CpuSnapshot.take([*self.fleet.pids, os.getpid()]),
             machine_busy=busy,
             machine_total=total,

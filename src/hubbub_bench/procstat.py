@@ -10,16 +10,37 @@ from dataclasses import dataclass
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of a process (all its threads), or None if it is gone."""
+def _stat_fields(pid: int) -> list[bytes] | None:
+    """/proc/<pid>/stat from its fourth field (state) on, or None if it is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             raw = f.read()
     except OSError:
         return None
     # The command name may hold spaces and parentheses: split after the last ")".
-    fields = raw[raw.rfind(b")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return raw[raw.rfind(b")") + 2 :].split()
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process (all its threads), or None if it is gone."""
+    fields = _stat_fields(pid)
+    return None if fields is None else (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def reaped_seconds(pid: int) -> float:
+    """User + system CPU seconds of the children `pid` has waited for (ended ones)."""
+    fields = _stat_fields(pid)
+    return 0.0 if fields is None else (int(fields[13]) + int(fields[14])) / CLOCK_TICKS
+
+
+def postmaster_pid() -> int | None:
+    """PostgreSQL's first process, the parent of every backend (its parent is not one)."""
+    postgres = set(pids_named("postgres"))
+    for pid in postgres:
+        fields = _stat_fields(pid)
+        if fields is not None and int(fields[1]) not in postgres:
+            return pid
+    return None
 
 
 def memory_kib(pid: int) -> dict[str, int]:
@@ -91,19 +112,29 @@ def machine_busy_seconds() -> tuple[float, float]:
 @dataclass
 class CpuSnapshot:
     per_pid: dict[int, float]
+    # With `parent`: the CPU of its children that have ended, who are the pids that
+    # leave between two snapshots (PostgreSQL's backends, whose parent is the postmaster).
+    reaped: float | None = None
 
     @classmethod
-    def take(cls, pids: Iterable[int]) -> CpuSnapshot:
+    def take(cls, pids: Iterable[int], *, parent: int | None = None) -> CpuSnapshot:
         values = {}
         for pid in pids:
             seconds = cpu_seconds(pid)
             if seconds is not None:
                 values[pid] = seconds
-        return cls(values)
+        return cls(values, None if parent is None else reaped_seconds(parent))
 
     def since(self, earlier: CpuSnapshot) -> float:
-        """CPU seconds used between `earlier` and this snapshot, by the pids in both."""
-        return sum(v - earlier.per_pid[p] for p, v in self.per_pid.items() if p in earlier.per_pid)
+        """CPU seconds used between `earlier` and this snapshot: by the pids in both, by
+        the pids that started in between (all of theirs), and, where the parent is known,
+        by the pids that ended in between (what their parent reaped, less what they had
+        used before `earlier`)."""
+        used = sum(v - earlier.per_pid.get(p, 0.0) for p, v in self.per_pid.items())
+        if self.reaped is not None and earlier.reaped is not None:
+            gone = sum(v for p, v in earlier.per_pid.items() if p not in self.per_pid)
+            used += self.reaped - earlier.reaped - gone
+        return used
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
