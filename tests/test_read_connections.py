@@ -154,7 +154,7 @@ async def test_a_bursts_connections_stay_open_for_the_next_burst(db: Database) -
     """A storm's readers come in bursts; a connection the pool closes after one is opened
     again for the next, and each new one costs PostgreSQL a backend, asyncpg's type
     introspection and the first plans of every statement it runs."""
-    burst = 15  # more than the pool kept before this change (10), fewer than its most
+    burst = 15  # more than `open_database`'s pool size (10), fewer than its most (20)
 
     async def one_burst() -> set[int]:
         pids: list[int] = []

@@ -1,7 +1,7 @@
 """Every statement compiled for the driver stays prepared on its connection
-(`hubbub.store.prepared.LONGEST_STATEMENT`): a statement the driver does not keep is
-parsed and planned by PostgreSQL on every run, and the resume's statement of 32
-conversations cost 31 ms of planning each time.
+(`hubbub.store.engines.LONGEST_STATEMENT`, which `hubbub.store.prepared` enforces): a
+statement the driver does not keep is parsed and planned by PostgreSQL on every run, and
+the resume's statement of 32 conversations cost 31 ms of planning each time.
 
 On PostgreSQL the test looks in `pg_prepared_statements`, the server's own list of the
 statements a connection keeps prepared (asyncpg runs one it does not keep unnamed, which
@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import Integer, column, select, table, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 
 from hubbub.store.database import Database, open_database
 from hubbub.store.engines import LONGEST_STATEMENT
@@ -35,8 +36,8 @@ async def db(backend: Backend) -> AsyncIterator[Database]:
 
 
 @pytest.mark.parametrize("dialect", [postgresql.asyncpg.dialect(), sqlite.dialect()])
-def test_the_resumes_longest_statement_fits(dialect: object) -> None:
-    longest = _statement(size_class(MOST_ARMS)).compiled(dialect)  # type: ignore[arg-type]
+def test_the_resumes_longest_statement_fits(dialect: Dialect) -> None:
+    longest = _statement(size_class(MOST_ARMS)).compiled(dialect)
     # Above the driver's default (15 KiB): what was left out of its cache.
     assert 15 * 1024 < len(longest.sql) <= LONGEST_STATEMENT
 

@@ -165,7 +165,8 @@ def open_database(
 ) -> Database:
     """Build engines for `url` (no connection is made until first use), as its
     `Capabilities` say: one writer behind one lock, or a pool and `batch_writers`
-    group commits in flight (`hubbub.store.prepared.RawWriters`).
+    group commits in flight (`hubbub.store.prepared.RawWriters`). On PostgreSQL the pool
+    holds up to twice `pool_size` connections at once and keeps every one it opens.
 
     Every engine reads JSON with orjson, not the standard library's parser, which
     SQLAlchemy calls for each JSON value: a history page's metadata and mentions cost
